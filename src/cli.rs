@@ -1,0 +1,198 @@
+//! The command line, as clap derive types. Doc comments are the help text.
+//! Nothing here does any work: `lib.rs` turns these into each command's
+//! options.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Python environments for Tempest plugins: created in milliseconds, holding
+/// exactly the plugins asked for.
+#[derive(Debug, Parser)]
+#[command(name = "tempest-env", version, propagate_version = true)]
+#[command(
+    long_about = "Python environments for Tempest plugins: created in milliseconds, holding exactly \
+the plugins asked for.\n\nEach environment is a PEP 405 virtual environment that pip, uv and editors \
+accept as one. Plugins are installed natively from wheels or source trees into a shared store and \
+made visible to the environment through layers."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+
+    /// Keep the cache and data dirs under DIR instead of the platform's
+    /// directories.
+    #[arg(long, global = true, env = "TEMPEST_ENV_HOME", value_name = "DIR")]
+    pub home: Option<PathBuf>,
+
+    /// Say more about what is done (interpreter queries, store reuse, ...).
+    #[arg(short, long, global = true, conflicts_with = "quiet")]
+    pub verbose: bool,
+
+    /// Print only results and errors.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create an environment.
+    Create(CreateArgs),
+    /// Install plugin artifacts (wheels or source trees) into an environment.
+    Install(InstallArgs),
+    /// Remove distributions from an environment.
+    Uninstall(UninstallArgs),
+    /// List the environments.
+    List(ListArgs),
+    /// Show what an environment is made of.
+    Show(ShowArgs),
+    /// Print an environment's directory.
+    Path(NameArg),
+    /// Remove an environment.
+    Remove(RemoveArgs),
+    /// Run a command inside an environment.
+    Exec(ExecArgs),
+    /// Remove what crashed or interrupted commands left behind, and store
+    /// entries no environment uses.
+    Gc(GcArgs),
+    /// Print shell completions.
+    Completions(CompletionsArgs),
+    /// Write the man pages (for maintainers).
+    #[command(hide = true)]
+    GenerateMan(GenerateManArgs),
+}
+
+#[derive(Debug, Clone, Copy, Default, ValueEnum)]
+pub enum Format {
+    #[default]
+    Human,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, Default, ValueEnum)]
+pub enum LinkModeArg {
+    /// Make the store entry visible through the environment's `.pth` file
+    /// (constant time, whatever the wheel's size).
+    #[default]
+    Pth,
+    /// Symlink every file of the store entry into site-packages.
+    Symlink,
+    /// Hard-link every file into site-packages (copy across filesystems).
+    Hardlink,
+    /// Copy every file into site-packages.
+    Copy,
+}
+
+#[derive(Debug, Args)]
+pub struct CreateArgs {
+    /// The environment's name.
+    pub name: String,
+
+    /// The interpreter: a version (`3.11`), a name on PATH (`python3.12`) or a
+    /// path. Default: the first `python3` on PATH.
+    #[arg(long, value_name = "REQ")]
+    pub python: Option<String>,
+
+    /// Put the environment in DIR instead of the data dir (it is still known
+    /// by its name).
+    #[arg(long, value_name = "DIR")]
+    pub path: Option<PathBuf>,
+
+    /// The prompt shown by `bin/activate` (default: the name).
+    #[arg(long, value_name = "PROMPT")]
+    pub prompt: Option<String>,
+
+    /// Rebuild the environment if it exists.
+    #[arg(long)]
+    pub clear: bool,
+
+    /// Install a plugin artifact: a wheel file or a plugin source tree
+    /// (editable). Repeatable.
+    #[arg(long = "plugin", value_name = "ARTIFACT")]
+    pub plugins: Vec<String>,
+
+    /// How installed wheels are made visible.
+    #[arg(long, value_enum, default_value_t)]
+    pub link_mode: LinkModeArg,
+
+    /// Install pip (from the interpreter's bundled ensurepip wheel).
+    #[arg(long)]
+    pub seed: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct InstallArgs {
+    /// The environment.
+    pub name: String,
+    /// Wheel files or plugin source trees.
+    #[arg(required = true, value_name = "ARTIFACT")]
+    pub artifacts: Vec<String>,
+    /// How installed wheels are made visible.
+    #[arg(long, value_enum, default_value_t)]
+    pub link_mode: LinkModeArg,
+}
+
+#[derive(Debug, Args)]
+pub struct UninstallArgs {
+    /// The environment.
+    pub name: String,
+    /// Distribution names.
+    #[arg(required = true, value_name = "DIST")]
+    pub dists: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// The environment.
+    pub name: String,
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct NameArg {
+    /// The environment.
+    pub name: String,
+}
+
+#[derive(Debug, Args)]
+pub struct RemoveArgs {
+    /// The environments.
+    #[arg(required = true)]
+    pub names: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// The environment.
+    pub name: String,
+    /// The command and its arguments.
+    #[arg(last = true, required = true, value_name = "CMD")]
+    pub command: Vec<OsString>,
+}
+
+#[derive(Debug, Args)]
+pub struct GcArgs {
+    /// Say what would be removed, remove nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateManArgs {
+    /// Where to write the pages.
+    #[arg(long, default_value = "man")]
+    pub dir: PathBuf,
+}

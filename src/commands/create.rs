@@ -1,0 +1,55 @@
+//! `tempest-env create`.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+
+use crate::Context;
+use crate::env::manifest::LinkMode;
+use crate::env::{self, CreateOptions};
+
+pub struct CreateSettings {
+    pub name: String,
+    pub python: Option<String>,
+    pub path: Option<PathBuf>,
+    pub prompt: Option<String>,
+    pub clear: bool,
+    pub plugins: Vec<String>,
+    pub link_mode: LinkMode,
+    pub seed: bool,
+}
+
+pub fn run(settings: CreateSettings, ctx: &Context) -> Result<u8> {
+    env::name::validate(&settings.name)?;
+    // Check every artifact before anything is built.
+    let artifacts = super::install::resolve_artifacts(&settings.plugins)?;
+    let interpreter = crate::interpreter::find(settings.python.as_deref(), &ctx.home, &ctx.printer)?;
+    let options = CreateOptions {
+        name: settings.name,
+        path: settings.path,
+        prompt: settings.prompt,
+        clear: settings.clear,
+    };
+    let env = env::create(&ctx.home, &options, &interpreter, &ctx.printer, |env| {
+        super::install::install_into(
+            env,
+            &interpreter,
+            &artifacts,
+            settings.link_mode,
+            settings.seed,
+            ctx,
+        )
+    })?;
+    ctx.printer.status(format!(
+        "Created environment `{}` (Python {} at {}) in {}",
+        env.name,
+        interpreter.info.version,
+        interpreter.executable.display(),
+        env.root.display()
+    ));
+    ctx.printer.status(format!(
+        "Activate with: source {}",
+        env::sh_quote(&env.bin().join("activate").to_string_lossy())
+    ));
+    Ok(0)
+}

@@ -1,0 +1,14 @@
+//! `tempest-env exec NAME -- CMD...`.
+
+use std::ffi::OsString;
+
+use anyhow::Result;
+
+use crate::Context;
+use crate::env::Environment;
+
+pub fn run(name: &str, command: &[OsString], ctx: &Context) -> Result<u8> {
+    let env = Environment::open(&ctx.home, name)?;
+    let mut cmd = crate::process::command_in(&env, command, &ctx.printer)?;
+    crate::process::run_foreground(&mut cmd, command)
+}

@@ -1,0 +1,87 @@
+//! One module per subcommand: orchestration and output. The work itself is in
+//! the library modules; clap types stop at [`dispatch`].
+
+mod create;
+mod exec;
+mod gc;
+mod install;
+mod list;
+mod remove;
+mod show;
+
+use anyhow::Result;
+use clap::CommandFactory;
+
+use crate::Context;
+use crate::cli::{Cli, Command, Format, LinkModeArg};
+use crate::env::manifest::LinkMode;
+
+/// Human output or JSON for scripts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputFormat {
+    Human,
+    Json,
+}
+
+impl From<Format> for OutputFormat {
+    fn from(format: Format) -> Self {
+        match format {
+            Format::Human => Self::Human,
+            Format::Json => Self::Json,
+        }
+    }
+}
+
+impl From<LinkModeArg> for LinkMode {
+    fn from(mode: LinkModeArg) -> Self {
+        match mode {
+            LinkModeArg::Pth => Self::Pth,
+            LinkModeArg::Symlink => Self::Symlink,
+            LinkModeArg::Hardlink => Self::Hardlink,
+            LinkModeArg::Copy => Self::Copy,
+        }
+    }
+}
+
+/// Run one command; the result is the process exit code.
+pub fn dispatch(command: Command, ctx: &Context) -> Result<u8> {
+    match command {
+        Command::Create(args) => create::run(
+            create::CreateSettings {
+                name: args.name,
+                python: args.python,
+                path: args.path,
+                prompt: args.prompt,
+                clear: args.clear,
+                plugins: args.plugins,
+                link_mode: args.link_mode.into(),
+                seed: args.seed,
+            },
+            ctx,
+        ),
+        Command::Install(args) => install::install(
+            &args.name,
+            &args.artifacts,
+            args.link_mode.into(),
+            ctx,
+        ),
+        Command::Uninstall(args) => install::uninstall(&args.name, &args.dists, ctx),
+        Command::List(args) => list::run(args.format.into(), ctx),
+        Command::Show(args) => show::show(&args.name, args.format.into(), ctx),
+        Command::Path(args) => show::path(&args.name, ctx),
+        Command::Remove(args) => remove::run(&args.names, ctx),
+        Command::Exec(args) => exec::run(&args.name, &args.command, ctx),
+        Command::Gc(args) => gc::run(args.dry_run, ctx),
+        Command::Completions(args) => {
+            let mut stdout = std::io::stdout();
+            clap_complete::generate(args.shell, &mut Cli::command(), "tempest-env", &mut stdout);
+            Ok(0)
+        }
+        Command::GenerateMan(args) => {
+            for written in crate::man::write_all(&args.dir)? {
+                ctx.printer.status(format!("wrote {}", written.display()));
+            }
+            Ok(0)
+        }
+    }
+}

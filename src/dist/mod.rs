@@ -1,0 +1,8 @@
+//! Installed distributions: metadata formats (`.dist-info`, `.egg-info`),
+//! entry points, and `.pth` files.
+
+pub mod egg_info;
+pub mod entry_points;
+pub mod metadata;
+pub mod name;
+pub mod pth;

@@ -1,0 +1,136 @@
+//! Environments: PEP 405 venv directories that pip, uv and editors accept as
+//! venvs, each with a manifest saying what it is made of.
+//!
+//! An environment named `NAME` is registered at `<data>/envs/NAME`: the
+//! directory itself, or a symlink to it when it was made with `--path`.
+
+mod activate;
+mod create;
+pub mod manifest;
+pub mod name;
+pub mod pyvenv_cfg;
+
+pub use activate::sh_quote;
+pub use create::{CreateOptions, create};
+pub use manifest::{Manifest, ManifestError};
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+
+use crate::error::UserError;
+use crate::home::Home;
+
+#[derive(Debug, Clone)]
+pub struct Environment {
+    pub name: String,
+    pub root: PathBuf,
+    pub manifest: Manifest,
+}
+
+/// Where `name` is registered.
+pub fn registry_entry(home: &Home, name: &str) -> PathBuf {
+    home.envs().join(name)
+}
+
+/// The lock file that serialises changes to environment `name`.
+pub fn lock_path(home: &Home, name: &str) -> PathBuf {
+    home.locks().join(format!("env-{name}.lock"))
+}
+
+/// Whether `dir` holds a tempest-env manifest (the only kind of directory
+/// tempest-env ever deletes).
+pub fn is_environment(dir: &Path) -> bool {
+    dir.join(manifest::FILE_NAME).is_file()
+}
+
+impl Environment {
+    /// Open the environment registered as `name`.
+    pub fn open(home: &Home, name: &str) -> Result<Self> {
+        name::validate(name)?;
+        let entry = registry_entry(home, name);
+        if std::fs::symlink_metadata(&entry).is_err() {
+            return Err(UserError::new(format!("no environment named `{name}`"))
+                .hint("`tempest-env list` shows the environments; `tempest-env create NAME` makes one")
+                .into());
+        }
+        let root = fs_err::canonicalize(&entry).map_err(|_| {
+            UserError::new(format!(
+                "environment `{name}` points at {}, which no longer exists",
+                std::fs::read_link(&entry).unwrap_or_default().display()
+            ))
+            .hint(format!("`tempest-env remove {name}` forgets it"))
+        })?;
+        Self::at(name, root)
+    }
+
+    /// Open the environment rooted at `root`.
+    pub fn at(name: &str, root: PathBuf) -> Result<Self> {
+        let file = root.join(manifest::FILE_NAME);
+        let text = match std::fs::read_to_string(&file) {
+            Ok(text) => text,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+                return Err(UserError::new(format!(
+                    "{} is not a tempest-env environment (no {})",
+                    root.display(),
+                    manifest::FILE_NAME
+                ))
+                .into());
+            }
+            Err(err) => {
+                return Err(err).with_context(|| format!("failed to read {}", file.display()));
+            }
+        };
+        let manifest = Manifest::parse(&text).map_err(|err| {
+            UserError::new(format!(
+                "the manifest of environment `{name}` ({}) is unreadable: {err}",
+                file.display()
+            ))
+            .hint(format!(
+                "`tempest-env create {name} --clear` rebuilds the environment"
+            ))
+        })?;
+        Ok(Self {
+            name: name.to_string(),
+            root,
+            manifest,
+        })
+    }
+
+    pub fn bin(&self) -> PathBuf {
+        self.root.join(&self.manifest.interpreter.scheme.scripts)
+    }
+
+    pub fn python(&self) -> PathBuf {
+        self.bin().join("python")
+    }
+
+    pub fn site_packages(&self) -> PathBuf {
+        self.root.join(&self.manifest.interpreter.scheme.purelib)
+    }
+
+    pub fn manifest_path(&self) -> PathBuf {
+        self.root.join(manifest::FILE_NAME)
+    }
+
+    /// Write the manifest back, atomically.
+    pub fn save(&self) -> Result<()> {
+        crate::atomic::write_file(&self.manifest_path(), self.manifest.to_json().as_bytes())
+    }
+}
+
+/// Every registered environment name, sorted; temporaries are skipped.
+pub fn names(home: &Home) -> Result<Vec<String>> {
+    let dir = home.envs();
+    let entries = match std::fs::read_dir(&dir) {
+        Ok(entries) => entries,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(err) => return Err(err).with_context(|| format!("failed to read {}", dir.display())),
+    };
+    let mut names: Vec<String> = entries
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| name::validate(n).is_ok())
+        .collect();
+    names.sort();
+    Ok(names)
+}

@@ -1,0 +1,197 @@
+//! Turn a [`PythonRequest`] into a queried [`Interpreter`].
+
+use std::collections::BTreeSet;
+use std::io::Read;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use anyhow::Result;
+
+use super::{Interpreter, InterpreterError, PythonRequest, cache, pyenv};
+use crate::home::Home;
+use crate::printer::Printer;
+
+/// The directories of `PATH`, in order.
+pub fn path_dirs() -> Vec<PathBuf> {
+    std::env::var_os("PATH")
+        .map(|path| std::env::split_paths(&path).collect())
+        .unwrap_or_default()
+}
+
+pub fn is_executable(path: &Path) -> bool {
+    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+fn which(name: &str) -> Option<PathBuf> {
+    path_dirs()
+        .into_iter()
+        .map(|dir| dir.join(name))
+        .find(|candidate| is_executable(candidate))
+}
+
+/// How a candidate executable is run.
+enum Resolved {
+    /// A real interpreter binary, canonical path.
+    Real(PathBuf),
+    /// A script that starts an interpreter somewhere else; only running it
+    /// tells where.
+    Wrapper(PathBuf),
+}
+
+fn head(path: &Path) -> Vec<u8> {
+    let mut buf = vec![0; 512];
+    let n = std::fs::File::open(path)
+        .and_then(|mut f| f.read(&mut buf))
+        .unwrap_or(0);
+    buf.truncate(n);
+    buf
+}
+
+/// Follow symlinks and pyenv shims to the real executable. `None` when the
+/// candidate leads nowhere (a shim for a version pyenv has not selected).
+fn resolve(candidate: &Path) -> Option<Resolved> {
+    let head = head(candidate);
+    if head.starts_with(b"#!") {
+        if let Some(root) = pyenv::shim_root(candidate, &head) {
+            let command = candidate.file_name()?.to_str()?;
+            let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
+            let real = pyenv::resolve(&root, command, &cwd)?;
+            return fs_err::canonicalize(real).ok().map(Resolved::Real);
+        }
+        return Some(Resolved::Wrapper(candidate.to_path_buf()));
+    }
+    fs_err::canonicalize(candidate).ok().map(Resolved::Real)
+}
+
+fn query(resolved: &Resolved, home: &Home, printer: &Printer) -> Result<super::InterpreterInfo> {
+    match resolved {
+        Resolved::Real(path) => {
+            let (info, cached) = cache::query_cached(path, &home.interpreters())?;
+            printer.verbose(format!(
+                "interpreter {} {}",
+                path.display(),
+                if cached {
+                    "(cached query)"
+                } else {
+                    "(queried)"
+                }
+            ));
+            Ok(info)
+        }
+        Resolved::Wrapper(path) => {
+            printer.verbose(format!("interpreter wrapper {} (queried)", path.display()));
+            cache::query(path)
+        }
+    }
+}
+
+fn pyenv_root() -> Option<PathBuf> {
+    std::env::var_os("PYENV_ROOT")
+        .map(PathBuf::from)
+        .or_else(|| Some(directories::BaseDirs::new()?.home_dir().join(".pyenv")))
+        .filter(|root| root.join("versions").is_dir())
+}
+
+/// Find and query the interpreter `raw` asks for (`None`: `python3` on PATH).
+pub fn find(raw: Option<&str>, home: &Home, printer: &Printer) -> Result<Interpreter> {
+    let request = PythonRequest::parse(raw);
+    let not_found = || InterpreterError::NotFound {
+        request: request.to_string(),
+        found: describe_found(home),
+    };
+    let info = match &request {
+        PythonRequest::Path(path) => {
+            if !path.exists() {
+                return Err(not_found().into());
+            }
+            let resolved = resolve(path).ok_or_else(not_found)?;
+            query(&resolved, home, printer)?
+        }
+        PythonRequest::Default | PythonRequest::Name(_) => {
+            let resolved = request
+                .executable_names()
+                .iter()
+                .filter_map(|name| which(name))
+                .find_map(|candidate| resolve(&candidate))
+                .ok_or_else(not_found)?;
+            query(&resolved, home, printer)?
+        }
+        PythonRequest::Version(_) => find_version(&request, home, printer).ok_or_else(not_found)?,
+    };
+    Ok(Interpreter {
+        request: request.to_string(),
+        executable: info.executable.clone(),
+        info,
+    })
+}
+
+/// The first interpreter whose version matches: on PATH first, then among
+/// pyenv's installed versions.
+fn find_version(
+    request: &PythonRequest,
+    home: &Home,
+    printer: &Printer,
+) -> Option<super::InterpreterInfo> {
+    let names = request.executable_names();
+    let on_path = names.iter().flat_map(|name| {
+        path_dirs()
+            .into_iter()
+            .map(move |dir| dir.join(name))
+            .filter(|c| is_executable(c))
+    });
+    let from_pyenv = pyenv_root()
+        .map(|root| pyenv::installed(&root, &names))
+        .unwrap_or_default();
+    let mut seen = BTreeSet::new();
+    for candidate in on_path.chain(from_pyenv) {
+        let Some(resolved) = resolve(&candidate) else {
+            continue;
+        };
+        if let Resolved::Real(path) = &resolved
+            && !seen.insert(path.clone())
+        {
+            continue;
+        }
+        let Ok(info) = query(&resolved, home, printer) else {
+            continue;
+        };
+        let (major, minor, micro, ..) = info.version_info;
+        if request.matches_version((major, minor, micro)) {
+            return Some(info);
+        }
+    }
+    None
+}
+
+/// `3.11.7 (/path), 3.12.1 (/path)`: every interpreter that can be found,
+/// for the error that says the requested one cannot.
+fn describe_found(home: &Home) -> String {
+    let mut names: Vec<String> = vec!["python3".into(), "python".into()];
+    names.extend((6..=15).map(|minor| format!("python3.{minor}")));
+    let mut candidates: Vec<PathBuf> = path_dirs()
+        .into_iter()
+        .flat_map(|dir| names.iter().map(move |name| dir.join(name)))
+        .filter(|c| is_executable(c))
+        .collect();
+    if let Some(root) = pyenv_root() {
+        candidates.extend(pyenv::installed(&root, &["python3".to_string()]));
+    }
+    let mut seen = BTreeSet::new();
+    let mut found = Vec::new();
+    for candidate in candidates {
+        let Some(Resolved::Real(path)) = resolve(&candidate) else {
+            continue;
+        };
+        if !seen.insert(path.clone()) {
+            continue;
+        }
+        if let Ok((info, _)) = cache::query_cached(&path, &home.interpreters()) {
+            found.push(format!("{} ({})", info.version, path.display()));
+        }
+    }
+    if found.is_empty() {
+        "none".into()
+    } else {
+        found.join(", ")
+    }
+}

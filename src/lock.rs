@@ -1,0 +1,98 @@
+//! Advisory file locks that serialise builds of one environment, store entry
+//! or base across processes. Waiting says what it waits for and gives up after
+//! a timeout (`TEMPEST_ENV_LOCK_TIMEOUT` seconds, default 300).
+
+use std::fs::{File, OpenOptions, TryLockError};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+
+use crate::printer::Printer;
+
+/// A held lock; released when dropped (or when the process dies).
+#[derive(Debug)]
+pub struct LockGuard {
+    _file: File,
+    path: PathBuf,
+}
+
+impl LockGuard {
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+fn open(path: &Path) -> Result<File> {
+    if let Some(parent) = path.parent() {
+        fs_err::create_dir_all(parent)?;
+    }
+    OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .with_context(|| format!("failed to open lock file {}", path.display()))
+}
+
+fn timeout() -> Duration {
+    std::env::var("TEMPEST_ENV_LOCK_TIMEOUT")
+        .ok()
+        .and_then(|s| s.parse::<f64>().ok())
+        .map(Duration::from_secs_f64)
+        .unwrap_or(Duration::from_secs(300))
+}
+
+/// Take the lock at `path`, waiting for another process to release it.
+/// `what` names the thing being locked in the waiting message.
+pub fn acquire(path: &Path, what: &str, printer: &Printer) -> Result<LockGuard> {
+    let file = open(path)?;
+    let deadline = timeout();
+    let start = Instant::now();
+    let mut told = false;
+    loop {
+        match file.try_lock() {
+            Ok(()) => {
+                return Ok(LockGuard {
+                    _file: file,
+                    path: path.to_path_buf(),
+                });
+            }
+            Err(TryLockError::WouldBlock) => {
+                if !told {
+                    printer.status(format!(
+                        "waiting for {what} (locked by another tempest-env process: {})",
+                        path.display()
+                    ));
+                    told = true;
+                }
+                if start.elapsed() >= deadline {
+                    bail!(
+                        "gave up waiting for {what} after {:.0?}: {} is still locked by another process",
+                        deadline,
+                        path.display()
+                    );
+                }
+                std::thread::sleep(Duration::from_millis(25));
+            }
+            Err(TryLockError::Error(err)) => {
+                return Err(err).with_context(|| format!("failed to lock {}", path.display()));
+            }
+        }
+    }
+}
+
+/// Take the lock only if nobody holds it.
+pub fn try_acquire(path: &Path) -> Result<Option<LockGuard>> {
+    let file = open(path)?;
+    match file.try_lock() {
+        Ok(()) => Ok(Some(LockGuard {
+            _file: file,
+            path: path.to_path_buf(),
+        })),
+        Err(TryLockError::WouldBlock) => Ok(None),
+        Err(TryLockError::Error(err)) => {
+            Err(err).with_context(|| format!("failed to lock {}", path.display()))
+        }
+    }
+}

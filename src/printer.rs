@@ -1,0 +1,94 @@
+//! All output goes through one [`Printer`]: results on stdout, status on
+//! stderr, `-q`/`-v` honoured, colour only on a terminal and never with
+//! `NO_COLOR`. Operations never print on their own.
+
+use std::io::{IsTerminal, Write};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Verbosity {
+    Quiet,
+    Normal,
+    Verbose,
+}
+
+#[derive(Debug, Clone)]
+pub struct Printer {
+    verbosity: Verbosity,
+    color: bool,
+}
+
+impl Printer {
+    pub fn new(verbosity: Verbosity) -> Self {
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        Self {
+            verbosity,
+            color: !no_color && std::io::stderr().is_terminal(),
+        }
+    }
+
+    /// A printer that prints nothing but errors; for library callers.
+    pub fn quiet() -> Self {
+        Self {
+            verbosity: Verbosity::Quiet,
+            color: false,
+        }
+    }
+
+    pub fn is_verbose(&self) -> bool {
+        self.verbosity >= Verbosity::Verbose
+    }
+
+    /// True when progress bars may be drawn: stderr is a terminal and we are
+    /// not quiet.
+    pub fn progress_enabled(&self) -> bool {
+        self.verbosity >= Verbosity::Normal && std::io::stderr().is_terminal()
+    }
+
+    /// A result line on stdout. A closed pipe ends output quietly.
+    pub fn out(&self, line: impl AsRef<str>) {
+        let mut stdout = std::io::stdout().lock();
+        let _ = writeln!(stdout, "{}", line.as_ref());
+    }
+
+    /// A status line on stderr, hidden by `-q`.
+    pub fn status(&self, line: impl AsRef<str>) {
+        if self.verbosity >= Verbosity::Normal {
+            eprintln!("{}", line.as_ref());
+        }
+    }
+
+    /// A detail line on stderr, shown only with `-v`.
+    pub fn verbose(&self, line: impl AsRef<str>) {
+        if self.is_verbose() {
+            eprintln!("{}", self.paint("2", line.as_ref()));
+        }
+    }
+
+    pub fn warn(&self, line: impl AsRef<str>) {
+        if self.verbosity >= Verbosity::Normal {
+            eprintln!("{} {}", self.paint("1;33", "warning:"), line.as_ref());
+        }
+    }
+
+    /// `error: ...`, each cause as `Caused by: ...`, then `hint: ...`.
+    pub fn error(&self, err: &anyhow::Error) {
+        let mut causes = err.chain();
+        if let Some(top) = causes.next() {
+            eprintln!("{} {top}", self.paint("1;31", "error:"));
+        }
+        for cause in causes {
+            eprintln!("  {} {cause}", self.paint("1", "Caused by:"));
+        }
+        if let Some(hint) = crate::error::hint(err) {
+            eprintln!("{} {hint}", self.paint("1;36", "hint:"));
+        }
+    }
+
+    fn paint(&self, code: &str, text: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+}

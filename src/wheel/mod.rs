@@ -1,0 +1,14 @@
+//! Wheels (the binary distribution format): parse, check, and install them
+//! natively.
+
+pub mod filename;
+pub mod record;
+pub mod tags;
+pub mod wheel_file;
+
+/// Why a wheel was refused. Every variant is bad input (exit 2).
+#[derive(Debug, thiserror::Error)]
+pub enum WheelError {
+    #[error("{wheel}: {reason}")]
+    Invalid { wheel: String, reason: String },
+}
