@@ -21,6 +21,12 @@ pub fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
         .with_context(|| format!("failed to create a temporary file in {}", dir.display()))?;
     std::io::Write::write_all(&mut tmp, bytes)
         .with_context(|| format!("failed to write {}", path.display()))?;
+    // Temporary files are private; what we write is as readable as any file.
+    std::fs::set_permissions(
+        tmp.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o644),
+    )
+    .with_context(|| format!("failed to set permissions on {}", path.display()))?;
     tmp.persist(path)
         .with_context(|| format!("failed to write {}", path.display()))?;
     Ok(())
@@ -34,7 +40,12 @@ pub fn temp_sibling(target: &Path) -> Result<tempfile::TempDir> {
     tempfile::Builder::new()
         .prefix(&format!("{TMP_PREFIX}{name}."))
         .tempdir_in(dir)
-        .with_context(|| format!("failed to create a temporary directory in {}", dir.display()))
+        .with_context(|| {
+            format!(
+                "failed to create a temporary directory in {}",
+                dir.display()
+            )
+        })
 }
 
 /// Move `target` aside to a trash sibling (so the real name is free at once)

@@ -23,9 +23,8 @@ impl Home {
                 .with_context(|| format!("failed to resolve home {}", root.display()))?;
             return Ok(Self::under(&root));
         }
-        let dirs = directories::ProjectDirs::from("org", "openstack", "tempest-env").context(
-            "no home directory found for the cache and data dirs; set TEMPEST_ENV_HOME",
-        )?;
+        let dirs = directories::ProjectDirs::from("org", "openstack", "tempest-env")
+            .context("no home directory found for the cache and data dirs; set TEMPEST_ENV_HOME")?;
         Ok(Self {
             cache: dirs.cache_dir().to_path_buf(),
             data: dirs.data_dir().to_path_buf(),

@@ -10,6 +10,7 @@ pub mod dist;
 pub mod editable;
 pub mod env;
 pub mod error;
+pub mod failpoint;
 pub mod home;
 pub mod interpreter;
 pub mod lock;

@@ -23,7 +23,8 @@ pub fn run(settings: CreateSettings, ctx: &Context) -> Result<u8> {
     env::name::validate(&settings.name)?;
     // Check every artifact before anything is built.
     let artifacts = super::install::resolve_artifacts(&settings.plugins)?;
-    let interpreter = crate::interpreter::find(settings.python.as_deref(), &ctx.home, &ctx.printer)?;
+    let interpreter =
+        crate::interpreter::find(settings.python.as_deref(), &ctx.home, &ctx.printer)?;
     let options = CreateOptions {
         name: settings.name,
         path: settings.path,

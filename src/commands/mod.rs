@@ -59,12 +59,9 @@ pub fn dispatch(command: Command, ctx: &Context) -> Result<u8> {
             },
             ctx,
         ),
-        Command::Install(args) => install::install(
-            &args.name,
-            &args.artifacts,
-            args.link_mode.into(),
-            ctx,
-        ),
+        Command::Install(args) => {
+            install::install(&args.name, &args.artifacts, args.link_mode.into(), ctx)
+        }
         Command::Uninstall(args) => install::uninstall(&args.name, &args.dists, ctx),
         Command::List(args) => list::run(args.format.into(), ctx),
         Command::Show(args) => show::show(&args.name, args.format.into(), ctx),

@@ -21,8 +21,9 @@ pub fn run(names: &[String], ctx: &Context) -> Result<u8> {
         if is_link && !entry.exists() {
             // Registered with --path, and the directory is gone already.
             fs_err::remove_file(&entry)?;
-            ctx.printer
-                .status(format!("Forgot environment `{name}` (its directory was gone)"));
+            ctx.printer.status(format!(
+                "Forgot environment `{name}` (its directory was gone)"
+            ));
             continue;
         }
         // Opening checks the manifest: a directory that is not a tempest-env

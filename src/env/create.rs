@@ -67,7 +67,10 @@ pub fn create(
     }
 
     let tmp = atomic::temp_sibling(&target)?;
-    let prompt = options.prompt.clone().unwrap_or_else(|| options.name.clone());
+    let prompt = options
+        .prompt
+        .clone()
+        .unwrap_or_else(|| options.name.clone());
     let manifest = write_layout(tmp.path(), &target, &options.name, &prompt, interpreter)?;
     let mut env = Environment {
         name: options.name.clone(),
@@ -76,6 +79,7 @@ pub fn create(
     };
     fill(&mut env)?;
     env.save()?;
+    crate::failpoint::hit("create-before-rename");
 
     // Swap into place: the old environment (if any) goes to the trash first,
     // so the real name only ever holds a complete environment.

@@ -43,7 +43,17 @@ mod tests {
 
     #[test]
     fn refuses_paths_and_oddities() {
-        for name in ["", "../x", "/abs", ".hidden", "-flag", "a/b", "a b", "é", &"x".repeat(65)] {
+        for name in [
+            "",
+            "../x",
+            "/abs",
+            ".hidden",
+            "-flag",
+            "a/b",
+            "a b",
+            "é",
+            &"x".repeat(65),
+        ] {
             assert!(validate(name).is_err(), "{name}");
         }
     }

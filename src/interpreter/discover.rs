@@ -139,8 +139,9 @@ fn find_version(
             .map(move |dir| dir.join(name))
             .filter(|c| is_executable(c))
     });
+    let prefix = request.to_string();
     let from_pyenv = pyenv_root()
-        .map(|root| pyenv::installed(&root, &names))
+        .map(|root| pyenv::installed(&root, &names, Some(&prefix)))
         .unwrap_or_default();
     let mut seen = BTreeSet::new();
     for candidate in on_path.chain(from_pyenv) {
@@ -174,7 +175,7 @@ fn describe_found(home: &Home) -> String {
         .filter(|c| is_executable(c))
         .collect();
     if let Some(root) = pyenv_root() {
-        candidates.extend(pyenv::installed(&root, &["python3".to_string()]));
+        candidates.extend(pyenv::installed(&root, &["python3".to_string()], None));
     }
     let mut seen = BTreeSet::new();
     let mut found = Vec::new();

@@ -9,7 +9,9 @@ pub fn shim_root(path: &Path, head: &[u8]) -> Option<PathBuf> {
         return None;
     }
     let text = String::from_utf8_lossy(head);
-    if !text.contains("pyenv") {
+    // A shim hands its own name to `pyenv exec`; a script that merely names
+    // a pyenv-installed python is an ordinary wrapper.
+    if !(text.contains("libexec/pyenv") || text.contains("pyenv exec")) {
         return None;
     }
     // Shims export their root: `export PYENV_ROOT="/root/.pyenv"`.
@@ -62,7 +64,11 @@ pub fn resolve(root: &Path, command: &str, cwd: &Path) -> Option<PathBuf> {
             }
             continue;
         }
-        let candidate = root.join("versions").join(&version).join("bin").join(command);
+        let candidate = root
+            .join("versions")
+            .join(&version)
+            .join("bin")
+            .join(command);
         if super::discover::is_executable(&candidate) {
             return Some(candidate);
         }
@@ -70,18 +76,31 @@ pub fn resolve(root: &Path, command: &str, cwd: &Path) -> Option<PathBuf> {
     None
 }
 
-/// Every interpreter pyenv has installed, for version requests and for the
-/// list of what was found.
-pub fn installed(root: &Path, names: &[String]) -> Vec<PathBuf> {
+/// Every interpreter pyenv has installed whose version directory starts with
+/// `prefix` (e.g. `3.12`), newest first.
+pub fn installed(root: &Path, names: &[String], prefix: Option<&str>) -> Vec<PathBuf> {
     let Ok(entries) = std::fs::read_dir(root.join("versions")) else {
         return Vec::new();
     };
-    let mut versions: Vec<PathBuf> = entries.filter_map(|e| Some(e.ok()?.path())).collect();
+    let mut versions: Vec<(Vec<u32>, PathBuf)> = entries
+        .filter_map(|e| {
+            let path = e.ok()?.path();
+            let name = path.file_name()?.to_str()?;
+            if let Some(prefix) = prefix
+                && name != prefix
+                && !name.starts_with(&format!("{prefix}."))
+            {
+                return None;
+            }
+            let key = name.split('.').map(|p| p.parse().unwrap_or(0)).collect();
+            Some((key, path))
+        })
+        .collect();
     versions.sort();
     versions.reverse();
     versions
         .into_iter()
-        .filter_map(|dir| {
+        .filter_map(|(_, dir)| {
             names
                 .iter()
                 .map(|name| dir.join("bin").join(name))

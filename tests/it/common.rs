@@ -1,0 +1,151 @@
+//! `TestContext`: a temporary `TEMPEST_ENV_HOME` and working directory, and
+//! helpers to run the binary and inspect what it made.
+
+use std::collections::BTreeMap;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::Command as StdCommand;
+
+use assert_cmd::Command;
+use tempfile::TempDir;
+
+pub struct TestContext {
+    pub home: TempDir,
+    pub work: TempDir,
+}
+
+impl TestContext {
+    pub fn new() -> Self {
+        Self {
+            home: TempDir::new().expect("temporary home"),
+            work: TempDir::new().expect("temporary work dir"),
+        }
+    }
+
+    /// `tempest-env` with this context's home, in its work dir.
+    pub fn cmd(&self) -> Command {
+        let mut cmd = Command::cargo_bin("tempest-env").expect("the binary is built");
+        cmd.env("TEMPEST_ENV_HOME", self.home.path())
+            .env_remove("TEMPEST_ENV_FAILPOINT")
+            .env_remove("NO_COLOR")
+            .current_dir(self.work.path());
+        cmd
+    }
+
+    /// The same, as a std command (for spawning and killing).
+    pub fn std_cmd(&self) -> StdCommand {
+        let mut cmd = StdCommand::new(assert_cmd::cargo::cargo_bin("tempest-env"));
+        cmd.env("TEMPEST_ENV_HOME", self.home.path())
+            .env_remove("TEMPEST_ENV_FAILPOINT")
+            .current_dir(self.work.path());
+        cmd
+    }
+
+    pub fn envs_dir(&self) -> PathBuf {
+        self.home.path().join("data").join("envs")
+    }
+
+    pub fn env_dir(&self, name: &str) -> PathBuf {
+        self.envs_dir().join(name)
+    }
+
+    /// Create `name` with the default interpreter, asserting success.
+    pub fn create(&self, name: &str) -> PathBuf {
+        self.cmd().args(["create", name]).assert().success();
+        self.env_dir(name)
+    }
+}
+
+/// The real executable behind the machine's `python3`.
+pub fn real_python() -> PathBuf {
+    let out = StdCommand::new("python3")
+        .args([
+            "-c",
+            "import os, sys; print(os.path.realpath(sys.executable))",
+        ])
+        .output()
+        .expect("python3 runs");
+    PathBuf::from(String::from_utf8(out.stdout).expect("utf-8").trim())
+}
+
+/// `major.minor` of the machine's `python3`.
+pub fn python_version() -> String {
+    let out = StdCommand::new("python3")
+        .args(["-c", "import sys; print('%d.%d' % sys.version_info[:2])"])
+        .output()
+        .expect("python3 runs");
+    String::from_utf8(out.stdout)
+        .expect("utf-8")
+        .trim()
+        .to_string()
+}
+
+pub fn stdout(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+pub fn stderr(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// Every path under `root` with its kind, size, mode and mtime: equal
+/// snapshots mean nothing was changed.
+pub fn tree(root: &Path) -> BTreeMap<PathBuf, (char, u64, u32, i64, i64)> {
+    let mut out = BTreeMap::new();
+    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, (char, u64, u32, i64, i64)>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let Ok(meta) = std::fs::symlink_metadata(&path) else {
+                continue;
+            };
+            let kind = if meta.is_symlink() {
+                'l'
+            } else if meta.is_dir() {
+                'd'
+            } else {
+                'f'
+            };
+            let rel = path.strip_prefix(root).unwrap_or(&path).to_path_buf();
+            out.insert(
+                rel,
+                (
+                    kind,
+                    meta.size(),
+                    meta.permissions().mode(),
+                    meta.mtime(),
+                    meta.mtime_nsec(),
+                ),
+            );
+            if kind == 'd' {
+                walk(root, &path, out);
+            }
+        }
+    }
+    walk(root, root, &mut out);
+    out
+}
+
+/// Whether a tool is on PATH; under CI (`CI` set) a missing tool is a test
+/// failure rather than a skip, so CI can never pass by skipping.
+pub fn require_tool(name: &str) -> bool {
+    let found = StdCommand::new("sh")
+        .args(["-c", &format!("command -v {name}")])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{name} is required under CI but is not on PATH"
+        );
+        eprintln!("skipping: {name} is not on PATH");
+    }
+    found
+}
+
+pub fn manifest(env: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(env.join("tempest-env.json")).expect("manifest exists");
+    serde_json::from_str(&text).expect("manifest is JSON")
+}
