@@ -243,8 +243,7 @@ mod tests {
         assert!(m.provides_extra.contains(&"testing".to_string()));
         assert!(
             m.requires_dist
-                .iter()
-                .any(|r| r.contains("extra == \"testing\""))
+                .contains(&"sphinx (>=3.5) ; extra == 'docs'".to_string())
         );
     }
 
