@@ -1,0 +1,43 @@
+# Shared set-up for the benchmarks: hyperfine and GNU time from Debian, uv,
+# virtualenv and tox from PyPI into a scratch venv, tempest-env built in
+# release mode. Sourced by each benchmark script.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+WORK="$ROOT/benches/.work"
+TOOLS="$WORK/tools"
+RESULTS="$ROOT/benches/results"
+mkdir -p "$WORK" "$RESULTS"
+
+need_apt() {
+    local missing=()
+    for pkg in "$@"; do
+        dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+    done
+    if [ ${#missing[@]} -gt 0 ]; then
+        apt-get update -qq
+        apt-get install -y -qq "${missing[@]}" >/dev/null
+    fi
+}
+need_apt hyperfine time
+
+PY="$(python3 -c 'import os, sys; print(os.path.realpath(sys.executable))')"
+if [ ! -x "$TOOLS/bin/uv" ] || [ ! -x "$TOOLS/bin/virtualenv" ] || [ ! -x "$TOOLS/bin/tox" ]; then
+    "$PY" -m venv "$TOOLS"
+    "$TOOLS/bin/pip" install -q --disable-pip-version-check uv virtualenv tox
+fi
+UV="$TOOLS/bin/uv"
+VIRTUALENV="$TOOLS/bin/virtualenv"
+TOX="$TOOLS/bin/tox"
+
+(cd "$ROOT" && cargo build --release --locked -q)
+TE="$ROOT/target/release/tempest-env"
+export TEMPEST_ENV_HOME="$WORK/home"
+
+# Peak resident memory of one command, in KiB (GNU time).
+peak_kib() {
+    /usr/bin/time -f '%M' "$@" 2>&1 >/dev/null | tail -n 1
+}
+
+echo "python: $PY ($("$PY" --version))"
+echo "uv: $("$UV" --version)  virtualenv: $("$VIRTUALENV" --version | cut -d' ' -f2)  hyperfine: $(hyperfine --version)"
+echo "machine: $(nproc) cores, $(uname -srm)"
