@@ -5,6 +5,8 @@
 
 use std::str::FromStr;
 
+use crate::dist::name;
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EggInfoError {
     #[error("requires.txt line {line}: invalid requirement {requirement:?}: {reason}")]
@@ -54,16 +56,48 @@ pub fn requires(text: &str) -> Result<Vec<String>, EggInfoError> {
         // A URL requirement needs a space before the `;` of its marker.
         let space = if line.contains('@') { " " } else { "" };
         let requirement = format!("{line}{space}{condition}");
-        if let Err(err) = pep508_rs::Requirement::<pep508_rs::VerbatimUrl>::from_str(&requirement) {
+        if let Err(reason) = check_requirement(&requirement) {
             return Err(EggInfoError::InvalidRequirement {
                 line: index + 1,
                 requirement,
-                reason: err.message.to_string(),
+                reason,
             });
         }
         out.push(requirement);
     }
     Ok(out)
+}
+
+/// Whether `requirement` is valid PEP 508. The name and extras are checked
+/// here first because `pep508_rs` 0.9 panics on a name or extra ending in
+/// `-`, `_` or `.` followed by another character; URL requirements are only
+/// checked up to their extras, since its URL handling can panic too.
+fn check_requirement(requirement: &str) -> Result<(), String> {
+    let rest = requirement.trim_start();
+    let name_len = rest
+        .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+        .unwrap_or(rest.len());
+    let (name, rest) = rest.split_at(name_len);
+    if !name::is_valid(name) {
+        return Err(format!("{name:?} is not a valid distribution name"));
+    }
+    let rest = rest.trim_start();
+    if let Some(extras) = rest.strip_prefix('[') {
+        let extras = extras.split(']').next().unwrap_or_default();
+        if let Some(bad) = extras
+            .split(',')
+            .map(str::trim)
+            .find(|extra| !extra.is_empty() && !name::is_valid(extra))
+        {
+            return Err(format!("{bad:?} is not a valid extra name"));
+        }
+    }
+    if requirement.contains('@') {
+        return Ok(());
+    }
+    pep508_rs::Requirement::<pep508_rs::VerbatimUrl>::from_str(requirement)
+        .map(drop)
+        .map_err(|err| err.message.to_string())
 }
 
 /// `extra:marker` → `; (marker) and extra == "extra"`, or `""` when the
@@ -186,6 +220,10 @@ mod tests {
             "{err}"
         );
         assert!(requires("[:not a marker]\nsix\n").is_err());
+        // These made pep508_rs 0.9.2 panic.
+        for text in ["Metadata- x\n", "a[b-,c]\n", "a_;x\n", "a.[x]\n"] {
+            assert!(requires(text).is_err(), "{text:?}");
+        }
     }
 
     #[test]
