@@ -1,13 +1,469 @@
-//! The content-addressed store of unpacked wheels (`<cache>/store/`).
+//! The content-addressed store of unpacked wheels:
+//! `<cache>/store/<name>-<version>-<sha256 prefix>/`. Each wheel is unpacked
+//! once, checked against its RECORD, compiled to bytecode for the first
+//! interpreter that uses it, made read-only, and shared by every environment.
+//!
+//! An entry is built in a temporary sibling and renamed into place under its
+//! lock: a name under `store/` is always a complete, verified entry.
 
-use std::path::PathBuf;
+use std::fs::File;
+use std::io::{Read, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 
-use anyhow::Result;
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
+use crate::atomic;
+use crate::dist::entry_points::{EntryPoint, TEMPEST_GROUP};
+use crate::dist::name;
 use crate::home::Home;
+use crate::interpreter::Interpreter;
 use crate::printer::Printer;
+use crate::wheel::archive::{self, Target};
+use crate::wheel::record::{self, Digester, RecordEntry};
+use crate::wheel::{WheelError, filename::WheelFilename};
 
-/// Remove leftovers and entries no environment uses.
-pub fn gc(_home: &Home, _dry_run: bool, _printer: &Printer) -> Result<Vec<PathBuf>> {
-    Ok(Vec::new())
+/// The description of an entry, written last inside it.
+pub const INFO_FILE: &str = "entry.json";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EntryInfo {
+    pub name: String,
+    pub version: String,
+    pub sha256: String,
+    pub wheel: String,
+    pub source: PathBuf,
+    pub dist_info: String,
+    /// Files under `site/`, relative to it (including generated ones).
+    pub site_files: Vec<String>,
+    pub scripts: Vec<String>,
+    pub headers: Vec<String>,
+    pub data: Vec<String>,
+    pub entry_points: Vec<StoredEntryPoint>,
+    /// The bytecode cache tag it was compiled for.
+    pub compiled_for: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct StoredEntryPoint {
+    pub group: String,
+    pub name: String,
+    pub module: String,
+    pub attr: Option<String>,
+}
+
+impl EntryInfo {
+    pub fn plugins(&self) -> Vec<String> {
+        self.group(TEMPEST_GROUP)
+            .map(|ep| ep.name.clone())
+            .collect()
+    }
+
+    pub fn group<'a>(&'a self, group: &'a str) -> impl Iterator<Item = &'a StoredEntryPoint> {
+        self.entry_points.iter().filter(move |ep| ep.group == group)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct StoreEntry {
+    pub dir: PathBuf,
+    pub info: EntryInfo,
+    /// Whether this call unpacked it (false: reused).
+    pub fresh: bool,
+}
+
+impl StoreEntry {
+    /// The importable tree: what a `pth` layer points at.
+    pub fn site(&self) -> PathBuf {
+        self.dir.join("site")
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// sha256 of a file, hex.
+pub fn sha256_file(path: &Path) -> Result<String> {
+    let mut file =
+        File::open(path).with_context(|| format!("failed to read {}", path.display()))?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0; 1 << 16];
+    loop {
+        let n = file
+            .read(&mut buf)
+            .with_context(|| format!("failed to read {}", path.display()))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(hex(&hasher.finalize()))
+}
+
+fn lock_path(home: &Home, entry: &str) -> PathBuf {
+    home.cache()
+        .join("locks")
+        .join(format!("store-{entry}.lock"))
+}
+
+/// The store entry for `wheel`, unpacking it if no environment has used it
+/// yet. The wheel must already have been checked against the interpreter's
+/// tags by the caller.
+pub fn ensure_wheel(
+    home: &Home,
+    wheel: &Path,
+    filename: &WheelFilename,
+    interpreter: &Interpreter,
+    printer: &Printer,
+) -> Result<StoreEntry> {
+    let sha256 = sha256_file(wheel)?;
+    let entry_name = format!(
+        "{}-{}-{}",
+        name::escape(&filename.name),
+        filename.version.replace('-', "_"),
+        &sha256[..16]
+    );
+    let dir = home.store().join(&entry_name);
+    if let Some(entry) = read_entry(&dir)? {
+        printer.verbose(format!("reusing store entry {}", dir.display()));
+        return Ok(entry);
+    }
+    fs_err::create_dir_all(home.store())?;
+    let _lock = crate::lock::acquire(
+        &lock_path(home, &entry_name),
+        &format!("store entry {entry_name}"),
+        printer,
+    )?;
+    if let Some(entry) = read_entry(&dir)? {
+        return Ok(entry);
+    }
+    let (checked, mut zip) = archive::check(wheel)?;
+    for warning in &checked.warnings {
+        printer.warn(warning);
+    }
+    let tmp = atomic::temp_sibling(&dir)?;
+    let root = tmp.path();
+    let mut info = EntryInfo {
+        name: checked.metadata.name.clone(),
+        version: checked.metadata.version.clone(),
+        sha256: sha256.clone(),
+        wheel: filename.to_string(),
+        source: wheel.to_path_buf(),
+        dist_info: checked.dist_info.clone(),
+        site_files: Vec::new(),
+        scripts: Vec::new(),
+        headers: Vec::new(),
+        data: Vec::new(),
+        entry_points: checked
+            .entry_points
+            .iter()
+            .map(|ep: &EntryPoint| StoredEntryPoint {
+                group: ep.group.clone(),
+                name: ep.name.clone(),
+                module: ep.module.clone(),
+                attr: ep.attr.clone(),
+            })
+            .collect(),
+        compiled_for: None,
+    };
+    let shown = wheel.display().to_string();
+    for planned in &checked.files {
+        let (sub, rel, list) = match &planned.target {
+            Target::Site(rel) => ("site", rel, None),
+            Target::Scripts(rel) => ("scripts", rel, Some(&mut info.scripts)),
+            Target::Headers(rel) => ("headers", rel, Some(&mut info.headers)),
+            Target::Data(rel) => ("data", rel, Some(&mut info.data)),
+        };
+        let dest = root.join(sub).join(rel);
+        if let Some(list) = list {
+            list.push(rel.clone());
+        }
+        let mut entry = zip
+            .by_index(planned.index)
+            .map_err(|e| WheelError::Invalid {
+                wheel: shown.clone(),
+                reason: format!("`{}` is unreadable: {e}", planned.archive_path),
+            })?;
+        if let Some(parent) = dest.parent() {
+            fs_err::create_dir_all(parent)?;
+        }
+        let mut out = File::create_new(&dest)
+            .with_context(|| format!("failed to create {}", dest.display()))?;
+        let mut digester = Digester::new();
+        let mut written: u64 = 0;
+        let mut buf = vec![0; 1 << 16];
+        // Never trust the declared size: read at most one byte past it.
+        let mut limited = (&mut entry).take(planned.size + 1);
+        loop {
+            let n = limited.read(&mut buf).map_err(|e| WheelError::Invalid {
+                wheel: shown.clone(),
+                reason: format!("`{}` is corrupt: {e}", planned.archive_path),
+            })?;
+            if n == 0 {
+                break;
+            }
+            written += n as u64;
+            digester.update(&buf[..n]);
+            out.write_all(&buf[..n])
+                .with_context(|| format!("failed to write {}", dest.display()))?;
+        }
+        if written != planned.size {
+            return Err(WheelError::Invalid {
+                wheel: shown.clone(),
+                reason: format!(
+                    "`{}` holds {written} bytes, not the {} it declares",
+                    planned.archive_path, planned.size
+                ),
+            }
+            .into());
+        }
+        let (algorithm, _) = record::parse_hash(&planned.hash).unwrap_or(("sha256", ""));
+        let actual = if algorithm == "sha256" {
+            digester.finish()
+        } else {
+            let mut bytes = Vec::new();
+            File::open(&dest)
+                .and_then(|mut f| f.read_to_end(&mut bytes))
+                .with_context(|| format!("failed to read {}", dest.display()))?;
+            digest_with(algorithm, &bytes)
+        };
+        if actual != planned.hash {
+            return Err(WheelError::Invalid {
+                wheel: shown.clone(),
+                reason: format!(
+                    "`{}` does not match its RECORD hash (RECORD: {}, file: {actual})",
+                    planned.archive_path, planned.hash
+                ),
+            }
+            .into());
+        }
+    }
+    let site = root.join("site");
+    fs_err::create_dir_all(&site)?;
+    write_install_metadata(&site.join(&checked.dist_info), wheel, &sha256)?;
+    info.compiled_for = compile(&site, &dir.join("site"), interpreter, printer);
+    info.site_files = walk(&site)?;
+    write_record(&site, &checked.dist_info, &info.site_files)?;
+    fs_err::write(root.join(INFO_FILE), serde_json::to_vec_pretty(&info)?)?;
+    make_read_only(root)?;
+    crate::failpoint::hit("store-before-rename");
+    let built = tmp.keep();
+    fs_err::rename(&built, &dir)?;
+    printer.verbose(format!("unpacked {} into {}", filename, dir.display()));
+    Ok(StoreEntry {
+        dir,
+        info,
+        fresh: true,
+    })
+}
+
+/// A RECORD-style digest with a stronger algorithm than sha256.
+fn digest_with(algorithm: &str, bytes: &[u8]) -> String {
+    use base64::Engine;
+    let raw = match algorithm {
+        "sha384" => sha2::Sha384::digest(bytes).to_vec(),
+        _ => sha2::Sha512::digest(bytes).to_vec(),
+    };
+    format!(
+        "{algorithm}={}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
+    )
+}
+
+fn read_entry(dir: &Path) -> Result<Option<StoreEntry>> {
+    let file = dir.join(INFO_FILE);
+    match std::fs::read(&file) {
+        Ok(bytes) => {
+            let info: EntryInfo = serde_json::from_slice(&bytes)
+                .with_context(|| format!("store entry {} is corrupt", file.display()))?;
+            Ok(Some(StoreEntry {
+                dir: dir.to_path_buf(),
+                info,
+                fresh: false,
+            }))
+        }
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(err) => Err(err).with_context(|| format!("failed to read {}", file.display())),
+    }
+}
+
+/// INSTALLER, REQUESTED and `direct_url.json` (PEP 610) in a dist-info.
+pub fn write_install_metadata(dist_info: &Path, wheel: &Path, sha256: &str) -> Result<()> {
+    fs_err::create_dir_all(dist_info)?;
+    fs_err::write(dist_info.join("INSTALLER"), "tempest-env\n")?;
+    fs_err::write(dist_info.join("REQUESTED"), "")?;
+    let direct_url = serde_json::json!({
+        "url": file_url(wheel),
+        "archive_info": {
+            "hash": format!("sha256={sha256}"),
+            "hashes": {"sha256": sha256},
+        },
+    });
+    fs_err::write(dist_info.join("direct_url.json"), direct_url.to_string())?;
+    Ok(())
+}
+
+/// A `file://` URL with everything but unreserved characters and `/`
+/// percent-encoded.
+pub fn file_url(path: &Path) -> String {
+    let mut url = String::from("file://");
+    for byte in path.as_os_str().as_encoded_bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                url.push(char::from(*byte));
+            }
+            other => url.push_str(&format!("%{other:02X}")),
+        }
+    }
+    url
+}
+
+/// Rewrite `RECORD` to list every file under `site` with its hash and size.
+fn write_record(site: &Path, dist_info: &str, files: &[String]) -> Result<()> {
+    let record_rel = format!("{dist_info}/RECORD");
+    let mut entries = Vec::with_capacity(files.len() + 1);
+    for rel in files {
+        if *rel == record_rel {
+            continue;
+        }
+        let path = site.join(rel);
+        let bytes = fs_err::read(&path)?;
+        entries.push(RecordEntry {
+            path: rel.clone(),
+            hash: Some(record::digest(&bytes)),
+            size: Some(bytes.len() as u64),
+        });
+    }
+    entries.push(RecordEntry {
+        path: record_rel.clone(),
+        hash: None,
+        size: None,
+    });
+    fs_err::write(site.join(&record_rel), record::render(&entries))?;
+    Ok(())
+}
+
+/// Every file under `dir`, relative, sorted, `/`-separated.
+pub fn walk(dir: &Path) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    fn inner(base: &Path, dir: &Path, out: &mut Vec<String>) -> Result<()> {
+        for entry in fs_err::read_dir(dir)? {
+            let entry = entry?;
+            let path = entry.path();
+            if entry.file_type()?.is_dir() {
+                inner(base, &path, out)?;
+            } else if let Ok(rel) = path.strip_prefix(base) {
+                out.push(rel.to_string_lossy().into_owned());
+            }
+        }
+        Ok(())
+    }
+    if dir.exists() {
+        inner(dir, dir, &mut out)?;
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Compile the entry's Python files for `interpreter`, recording the final
+/// path in the bytecode. A failure (a file for another Python version) only
+/// costs speed, as with pip.
+fn compile(
+    site: &Path,
+    final_site: &Path,
+    interpreter: &Interpreter,
+    printer: &Printer,
+) -> Option<String> {
+    let status = Command::new(&interpreter.executable)
+        .args(["-I", "-m", "compileall", "-q", "-j", "0", "-d"])
+        .arg(final_site)
+        .arg(site)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+    match status {
+        Ok(status) if status.success() => interpreter.info.cache_tag.clone(),
+        Ok(_) | Err(_) => {
+            printer.verbose(format!(
+                "bytecode compilation of {} was incomplete",
+                site.display()
+            ));
+            interpreter.info.cache_tag.clone()
+        }
+    }
+}
+
+/// Files 0444 (0555 if executable), directories 0555.
+pub fn make_read_only(dir: &Path) -> Result<()> {
+    for entry in fs_err::read_dir(dir)? {
+        let entry = entry?;
+        let path = entry.path();
+        let meta = fs_err::symlink_metadata(&path)?;
+        if meta.is_dir() {
+            make_read_only(&path)?;
+        } else if meta.is_file() {
+            let mode = if meta.permissions().mode() & 0o111 != 0 {
+                0o555
+            } else {
+                0o444
+            };
+            fs_err::set_permissions(&path, std::fs::Permissions::from_mode(mode))?;
+        }
+    }
+    fs_err::set_permissions(dir, std::fs::Permissions::from_mode(0o555))?;
+    Ok(())
+}
+
+/// Remove leftovers, and entries no environment uses.
+pub fn gc(home: &Home, dry_run: bool, _printer: &Printer) -> Result<Vec<PathBuf>> {
+    let store = home.store();
+    let mut removed =
+        crate::commands::gc::leftovers(&store, dry_run, |entry| lock_path(home, entry))?;
+    let Ok(entries) = std::fs::read_dir(&store) else {
+        return Ok(removed);
+    };
+    let used = used_entries(home)?;
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let Some(file_name) = path.file_name().and_then(|n| n.to_str()) else {
+            continue;
+        };
+        if file_name.starts_with('.') || used.iter().any(|u| u.starts_with(&path)) {
+            continue;
+        }
+        let Some(_guard) = crate::lock::try_acquire(&lock_path(home, file_name))? else {
+            continue;
+        };
+        if !dry_run {
+            atomic::remove_tree(&path)?;
+        }
+        removed.push(path);
+    }
+    Ok(removed)
+}
+
+/// Every store path an environment's manifest refers to.
+fn used_entries(home: &Home) -> Result<Vec<PathBuf>> {
+    let mut used = Vec::new();
+    for name in crate::env::names(home)? {
+        // An unreadable environment keeps everything: better a full cache
+        // than a broken environment.
+        let env = match crate::env::Environment::open(home, &name) {
+            Ok(env) => env,
+            Err(_) => return Ok(vec![home.store()]),
+        };
+        used.extend(env.manifest.layers.iter().map(|l| l.path.clone()));
+        used.extend(
+            env.manifest
+                .distributions
+                .iter()
+                .filter_map(|d| d.location.clone()),
+        );
+    }
+    Ok(used)
 }

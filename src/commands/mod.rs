@@ -3,7 +3,7 @@
 
 mod create;
 mod exec;
-mod gc;
+pub mod gc;
 mod install;
 mod list;
 mod remove;

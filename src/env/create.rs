@@ -75,6 +75,7 @@ pub fn create(
     let mut env = Environment {
         name: options.name.clone(),
         root: tmp.path().to_path_buf(),
+        dest: target.clone(),
         manifest,
     };
     fill(&mut env)?;

@@ -100,6 +100,10 @@ pub struct DistRecord {
     /// Its `tempest.test_plugins` entry-point names.
     #[serde(default)]
     pub plugins: Vec<String>,
+    /// Files written into the environment, relative to its root (launchers,
+    /// scripts, and for the linking modes everything its RECORD lists).
+    #[serde(default)]
+    pub files: Vec<PathBuf>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -174,6 +178,7 @@ mod tests {
                 sha256: Some("ab".into()),
                 location: None,
                 plugins: vec!["valet_tests".into()],
+                files: vec![],
             }],
             definition_hash: None,
         }

@@ -6,6 +6,9 @@
 
 mod activate;
 mod create;
+pub mod install;
+pub mod layers;
+pub mod link;
 pub mod manifest;
 pub mod name;
 pub mod pyvenv_cfg;
@@ -24,7 +27,11 @@ use crate::home::Home;
 #[derive(Debug, Clone)]
 pub struct Environment {
     pub name: String,
+    /// Where the environment's files are now.
     pub root: PathBuf,
+    /// Where it will live: differs from `root` only while `create` builds it
+    /// in a temporary sibling. Paths written into files (shebangs) use it.
+    pub dest: PathBuf,
     pub manifest: Manifest,
 }
 
@@ -92,9 +99,14 @@ impl Environment {
         })?;
         Ok(Self {
             name: name.to_string(),
+            dest: root.clone(),
             root,
             manifest,
         })
+    }
+
+    pub fn dest(&self) -> &Path {
+        &self.dest
     }
 
     pub fn bin(&self) -> PathBuf {

@@ -19,6 +19,8 @@ pub struct InterpreterInfo {
     pub base_exec_prefix: PathBuf,
     /// The venv install scheme, relative to an environment's root.
     pub scheme: Scheme,
+    /// The standard library (where `ensurepip` keeps its bundled wheels).
+    pub stdlib: PathBuf,
     pub site_packages: Vec<PathBuf>,
     pub user_site: Option<PathBuf>,
     pub platform: String,

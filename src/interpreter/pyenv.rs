@@ -42,8 +42,10 @@ pub fn selected_versions(root: &Path, cwd: &Path) -> Vec<String> {
 }
 
 fn split_versions(text: &str) -> Vec<String> {
-    text.split(|c: char| c == ':' || c.is_whitespace())
-        .filter(|v| !v.is_empty() && !v.starts_with('#'))
+    text.lines()
+        .map(|line| line.split('#').next().unwrap_or_default())
+        .flat_map(|line| line.split(|c: char| c == ':' || c.is_whitespace()))
+        .filter(|v| !v.is_empty())
         .map(str::to_string)
         .collect()
 }

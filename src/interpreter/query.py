@@ -55,6 +55,7 @@ print(json.dumps({
     "base_prefix": getattr(sys, "base_prefix", sys.prefix),
     "base_exec_prefix": getattr(sys, "base_exec_prefix", sys.exec_prefix),
     "scheme": scheme,
+    "stdlib": sysconfig.get_paths()["stdlib"],
     "site_packages": site_packages,
     "user_site": user_site,
     "platform": sysconfig.get_platform(),

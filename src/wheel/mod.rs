@@ -1,7 +1,9 @@
 //! Wheels (the binary distribution format): parse, check, and install them
 //! natively.
 
+pub mod archive;
 pub mod filename;
+pub mod launcher;
 pub mod record;
 pub mod tags;
 pub mod wheel_file;

@@ -149,3 +149,67 @@ pub fn manifest(env: &Path) -> serde_json::Value {
     let text = std::fs::read_to_string(env.join("tempest-env.json")).expect("manifest exists");
     serde_json::from_str(&text).expect("manifest is JSON")
 }
+
+/// The repository's `fixtures/` directory.
+pub fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
+}
+
+/// Build a wheel from the source tree `src` into `out` with the fixture
+/// builder (real `python3`, real zip), returning its path.
+pub fn build_wheel(src: &Path, out: &Path, version: Option<&str>) -> PathBuf {
+    let mut cmd = StdCommand::new("python3");
+    cmd.arg(fixtures().join("build_wheel.py")).arg(src).arg(out);
+    if let Some(version) = version {
+        cmd.args(["--version", version]);
+    }
+    let output = cmd.output().expect("python3 runs the wheel builder");
+    assert!(
+        output.status.success(),
+        "build_wheel failed: {}",
+        stderr(&output)
+    );
+    PathBuf::from(stdout(&output).trim())
+}
+
+/// The wheel of fixture plugin `name` (or `tempest-standin`), built once per
+/// test process.
+pub fn fixture_wheel(name: &str) -> PathBuf {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    static DIR: OnceLock<TempDir> = OnceLock::new();
+    static BUILT: OnceLock<Mutex<HashMap<String, PathBuf>>> = OnceLock::new();
+    let dir = DIR.get_or_init(|| TempDir::new().expect("wheel dir"));
+    let built = BUILT.get_or_init(|| Mutex::new(HashMap::new()));
+    let mut built = built.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(path) = built.get(name) {
+        return path.clone();
+    }
+    let src = if name == "tempest-standin" {
+        fixtures().join("tempest-standin")
+    } else {
+        fixtures().join("plugins").join(name)
+    };
+    let out = dir.path().join(name);
+    let path = build_wheel(&src, &out, None);
+    built.insert(name.to_string(), path.clone());
+    path
+}
+
+/// The sorted `tempest.test_plugins` entry-point names the environment's
+/// python sees through importlib.metadata.
+pub fn visible_plugins(env: &Path) -> Vec<String> {
+    let out = StdCommand::new(env.join("bin/python"))
+        .args([
+            "-c",
+            "import importlib.metadata as m\neps = m.entry_points()\nsel = eps.select(group='tempest.test_plugins') if hasattr(eps, 'select') else eps.get('tempest.test_plugins', [])\nprint('\\n'.join(sorted(e.name for e in sel)))",
+        ])
+        .output()
+        .expect("the env's python runs");
+    assert!(out.status.success(), "{}", stderr(&out));
+    stdout(&out)
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect()
+}

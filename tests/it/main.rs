@@ -1,8 +1,10 @@
 //! The integration suite: the real binary, the machine's real Python, real
 //! venvs and real subprocesses, each test under its own temporary home.
 
+mod bad_wheels;
 mod common;
 mod create;
 mod discovery;
+mod install;
 mod manage;
 mod meta;

@@ -1,0 +1,169 @@
+//! Read a plugin source tree's metadata natively, without running
+//! `setup.py`: pbr-style `setup.cfg` or a `pyproject.toml` `[project]` table.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use anyhow::{Context, Result};
+
+use super::pyproject::Pyproject;
+use super::setup_cfg::SetupCfg;
+use crate::dist::entry_points::EntryPoint;
+use crate::error::UserError;
+
+#[derive(Debug, Clone)]
+pub struct SourceTree {
+    pub root: PathBuf,
+    /// The directory that goes on `sys.path` (the root, or `src/`).
+    pub import_root: PathBuf,
+    pub name: String,
+    pub version: String,
+    pub summary: Option<String>,
+    pub requires_python: Option<String>,
+    pub requires: Vec<String>,
+    pub entry_points: Vec<EntryPoint>,
+    /// `setup.cfg` or `pyproject.toml`: where the metadata came from.
+    pub metadata_file: &'static str,
+}
+
+fn bad(root: &Path, what: String) -> anyhow::Error {
+    UserError::new(format!("plugin source tree {}: {what}", root.display())).into()
+}
+
+/// Read the tree at `root`.
+pub fn read(root: &Path) -> Result<SourceTree> {
+    let root = fs_err::canonicalize(root)?;
+    let setup_cfg = root.join("setup.cfg");
+    let pyproject = root.join("pyproject.toml");
+    let from_cfg = if setup_cfg.is_file() {
+        let text = read_text(&setup_cfg)?;
+        let cfg = SetupCfg::parse(&text).map_err(|e| bad(&root, format!("setup.cfg: {e}")))?;
+        cfg.name.is_some().then_some(cfg)
+    } else {
+        None
+    };
+    let mut tree = if let Some(cfg) = from_cfg {
+        let name = cfg.name.clone().unwrap_or_default();
+        let version = match std::env::var("PBR_VERSION") {
+            Ok(v) if !v.trim().is_empty() => v.trim().to_string(),
+            _ => cfg
+                .version
+                .clone()
+                .or_else(|| git_version(&root))
+                .unwrap_or_else(|| "0.0.0".into()),
+        };
+        SourceTree {
+            import_root: root.clone(),
+            name,
+            version,
+            summary: cfg.summary.clone(),
+            requires_python: cfg.requires_python.clone(),
+            requires: requirements_txt(&root)?,
+            entry_points: cfg.entry_points.clone(),
+            metadata_file: "setup.cfg",
+            root: root.clone(),
+        }
+    } else if pyproject.is_file() {
+        let text = read_text(&pyproject)?;
+        let project =
+            Pyproject::parse(&text).map_err(|e| bad(&root, format!("pyproject.toml: {e}")))?;
+        let name = project
+            .name
+            .clone()
+            .ok_or_else(|| bad(&root, "pyproject.toml has no [project] name".into()))?;
+        SourceTree {
+            import_root: root.clone(),
+            name,
+            version: project.version.clone().unwrap_or_else(|| "0.0.0".into()),
+            summary: None,
+            requires_python: project.requires_python.clone(),
+            requires: project.dependencies.clone(),
+            entry_points: project.entry_points.clone(),
+            metadata_file: "pyproject.toml",
+            root: root.clone(),
+        }
+    } else if root.join("setup.py").is_file() {
+        return Err(UserError::new(format!(
+            "plugin source tree {} has only setup.py, which tempest-env does not run",
+            root.display()
+        ))
+        .hint("add a setup.cfg with [metadata] name (pbr style) or a pyproject.toml [project] table, or install it with pip")
+        .into());
+    } else {
+        return Err(UserError::new(format!(
+            "{} is not a plugin source tree: it has no setup.cfg, pyproject.toml or setup.py",
+            root.display()
+        ))
+        .into());
+    };
+    if !crate::dist::name::is_valid(&tree.name) {
+        return Err(bad(
+            &root,
+            format!("`{}` is not a valid distribution name", tree.name),
+        ));
+    }
+    if tree.version.parse::<pep440_rs::Version>().is_err() {
+        return Err(bad(
+            &root,
+            format!("`{}` is not a valid PEP 440 version", tree.version),
+        ));
+    }
+    // A `src/` layout puts the packages one level down.
+    let src = root.join("src");
+    if src.is_dir() && !has_package(&root) && has_package(&src) {
+        tree.import_root = src;
+    }
+    Ok(tree)
+}
+
+fn read_text(path: &Path) -> Result<String> {
+    let bytes = fs_err::read(path)?;
+    String::from_utf8(bytes)
+        .map_err(|_| UserError::new(format!("{} is not valid UTF-8", path.display())).into())
+}
+
+fn has_package(dir: &Path) -> bool {
+    std::fs::read_dir(dir).is_ok_and(|entries| {
+        entries
+            .flatten()
+            .any(|e| e.path().join("__init__.py").is_file())
+    })
+}
+
+/// pbr takes install requirements from `requirements.txt`.
+fn requirements_txt(root: &Path) -> Result<Vec<String>> {
+    let path = root.join("requirements.txt");
+    if !path.is_file() {
+        return Ok(Vec::new());
+    }
+    let text = read_text(&path)?;
+    Ok(text
+        .lines()
+        .map(|l| l.split(" #").next().unwrap_or(l).trim())
+        .filter(|l| !l.is_empty() && !l.starts_with('#') && !l.starts_with('-'))
+        .map(str::to_string)
+        .collect())
+}
+
+/// The newest tag reachable from HEAD, if git knows one and it is a PEP 440
+/// version (what pbr would start from).
+fn git_version(root: &Path) -> Option<String> {
+    let out = Command::new("git")
+        .args(["describe", "--tags", "--abbrev=0"])
+        .current_dir(root)
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .output()
+        .ok()?;
+    let tag = String::from_utf8(out.stdout).ok()?.trim().to_string();
+    (out.status.success() && tag.parse::<pep440_rs::Version>().is_ok()).then_some(tag)
+}
+
+/// Check a path names a directory, with the error a user can act on.
+pub fn check_dir(path: &Path) -> Result<()> {
+    let meta = fs_err::metadata(path).context("plugin source tree")?;
+    if !meta.is_dir() {
+        return Err(UserError::new(format!("{} is not a directory", path.display())).into());
+    }
+    Ok(())
+}

@@ -1,0 +1,396 @@
+//! Install artifacts into an environment and remove distributions from it.
+//!
+//! An artifact is a wheel file (unpacked once into the store, then linked by
+//! mode) or a plugin source tree (editable). Installing a distribution that
+//! is already there replaces it: an environment never holds two versions of
+//! one distribution.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+
+use super::Environment;
+use super::link::Placement;
+use super::manifest::{DistRecord, LinkMode};
+use crate::dist::name;
+use crate::editable;
+use crate::error::UserError;
+use crate::home::Home;
+use crate::interpreter::Interpreter;
+use crate::printer::Printer;
+use crate::wheel::filename::WheelFilename;
+use crate::wheel::tags::Tags;
+use crate::wheel::{WheelError, record};
+
+#[derive(Debug, Clone)]
+pub enum Artifact {
+    Wheel(PathBuf),
+    Tree(PathBuf),
+}
+
+/// Turn command-line artifacts into checked paths, before anything is built.
+pub fn resolve_artifacts(raw: &[String]) -> Result<Vec<Artifact>> {
+    raw.iter().map(|item| resolve_artifact(item)).collect()
+}
+
+fn resolve_artifact(item: &str) -> Result<Artifact> {
+    let path = Path::new(item);
+    match std::fs::metadata(path) {
+        Ok(meta) if meta.is_dir() => Ok(Artifact::Tree(std::path::absolute(path)?)),
+        Ok(_) if item.ends_with(".whl") => Ok(Artifact::Wheel(std::path::absolute(path)?)),
+        Ok(_) => Err(UserError::new(format!(
+            "`{item}` is neither a wheel (.whl) nor a plugin source directory"
+        ))
+        .into()),
+        Err(_) if item.contains('/') || item.ends_with(".whl") => {
+            Err(UserError::new(format!("`{item}` does not exist")).into())
+        }
+        Err(_) => Err(UserError::new(format!(
+            "`{item}` is not a file or directory; installing requirements by name needs an installer backend, which this tempest-env does not have yet"
+        ))
+        .hint("give a wheel file or a plugin source directory")
+        .into()),
+    }
+}
+
+/// The tags `interpreter` accepts.
+pub fn tags_for(interpreter: &Interpreter) -> Tags {
+    let info = &interpreter.info;
+    Tags::new(
+        &info.implementation,
+        (info.version_info.0, info.version_info.1),
+        &info.abiflags,
+        &info.platform,
+        (&info.libc.0, &info.libc.1),
+    )
+}
+
+/// Check a wheel's file name against the interpreter, before it is opened.
+pub fn check_compatible(
+    path: &Path,
+    tags: &Tags,
+    interpreter: &Interpreter,
+) -> Result<WheelFilename> {
+    let shown = path.display().to_string();
+    let file_name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default();
+    let filename = WheelFilename::parse(file_name).map_err(|e| WheelError::Invalid {
+        wheel: shown.clone(),
+        reason: e.to_string(),
+    })?;
+    if tags.compatibility(&filename).is_none() {
+        return Err(WheelError::Invalid {
+            wheel: shown,
+            reason: format!(
+                "it is tagged {}, which Python {} ({}) cannot use; it accepts tags such as {}",
+                filename.tag_string(),
+                interpreter.info.version,
+                interpreter.info.platform,
+                tags.sample(4).join(", ")
+            ),
+        }
+        .into());
+    }
+    Ok(filename)
+}
+
+/// The wheel `ensurepip` bundles for `interpreter`.
+pub fn ensurepip_wheel(interpreter: &Interpreter) -> Result<PathBuf> {
+    let bundled = interpreter.info.stdlib.join("ensurepip").join("_bundled");
+    let found = std::fs::read_dir(&bundled)
+        .ok()
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("pip-") && n.ends_with(".whl"))
+        });
+    found.ok_or_else(|| {
+        UserError::new(format!(
+            "Python {} at {} has no bundled pip wheel in {}",
+            interpreter.info.version,
+            interpreter.executable.display(),
+            bundled.display()
+        ))
+        .hint(
+            "install without --seed; Debian's python3 needs the python3-venv package for ensurepip",
+        )
+        .into()
+    })
+}
+
+/// Install `artifacts` into `env` (whose manifest and `.pth` are updated in
+/// memory and on disk). `env` must be locked by the caller.
+pub fn install_into(
+    env: &mut Environment,
+    interpreter: &Interpreter,
+    artifacts: &[(Artifact, LinkMode)],
+    home: &Home,
+    printer: &Printer,
+) -> Result<Vec<DistRecord>> {
+    let tags = tags_for(interpreter);
+    // Check every wheel's tags and every tree's metadata before installing
+    // any of them.
+    enum Ready {
+        Wheel(PathBuf, WheelFilename, LinkMode),
+        Tree(Box<editable::tree::SourceTree>),
+    }
+    let mut ready = Vec::new();
+    for (artifact, mode) in artifacts {
+        ready.push(match artifact {
+            Artifact::Wheel(path) => Ready::Wheel(
+                path.clone(),
+                check_compatible(path, &tags, interpreter)?,
+                *mode,
+            ),
+            Artifact::Tree(path) => Ready::Tree(Box::new(editable::tree::read(path)?)),
+        });
+    }
+    let mut installed = Vec::new();
+    for item in ready {
+        let (placement, mut record) = match item {
+            Ready::Wheel(path, filename, mode) => {
+                let entry =
+                    crate::store::ensure_wheel(home, &path, &filename, interpreter, printer)
+                        .with_context(|| {
+                            format!(
+                                "failed to install {} into environment `{}`",
+                                filename, env.name
+                            )
+                        })?;
+                let replaceable = owned_files(env, &entry.info.name);
+                let placement = super::link::place(env, &entry, mode, &replaceable, printer)?;
+                let record = DistRecord {
+                    name: entry.info.name.clone(),
+                    version: entry.info.version.clone(),
+                    mode,
+                    source: path.clone(),
+                    sha256: Some(entry.info.sha256.clone()),
+                    location: Some(entry.dir.clone()),
+                    plugins: entry.info.plugins(),
+                    files: Vec::new(),
+                };
+                (placement, record)
+            }
+            Ready::Tree(tree) => {
+                let replaceable = owned_files(env, &tree.name);
+                let placement = editable::install::place(env, &tree, &replaceable)?;
+                let record = DistRecord {
+                    name: tree.name.clone(),
+                    version: tree.version.clone(),
+                    mode: LinkMode::Editable,
+                    source: tree.root.clone(),
+                    sha256: None,
+                    location: Some(tree.import_root.clone()),
+                    plugins: editable::install::plugins(&tree),
+                    files: Vec::new(),
+                };
+                (placement, record)
+            }
+        };
+        let Placement { files, layer } = placement;
+        // Replace an installed version: its files that the new one did not
+        // overwrite go, and so does its layer.
+        if let Some(old) = take_dist(env, &record.name) {
+            let kept: HashSet<&PathBuf> = files.iter().collect();
+            let stale: Vec<PathBuf> = old
+                .files
+                .iter()
+                .filter(|f| !kept.contains(f))
+                .cloned()
+                .collect();
+            remove_files(env, &stale)?;
+            printer.status(format!(
+                "Replaced {} {} with {}",
+                old.name, old.version, record.version
+            ));
+        }
+        record.files = files;
+        if let Some(layer) = layer {
+            env.manifest.layers.push(layer);
+        }
+        printer.status(format!(
+            "Installed {} {} ({}){}",
+            record.name,
+            record.version,
+            record.mode.as_str(),
+            if record.plugins.is_empty() {
+                String::new()
+            } else {
+                format!(": plugins {}", record.plugins.join(", "))
+            }
+        ));
+        env.manifest.distributions.push(record.clone());
+        installed.push(record);
+    }
+    super::layers::write(env)?;
+    env.save()?;
+    Ok(installed)
+}
+
+/// The files a distribution already installed under `dist` owns.
+fn owned_files(env: &Environment, dist: &str) -> HashSet<PathBuf> {
+    let wanted = name::normalize(dist);
+    env.manifest
+        .distributions
+        .iter()
+        .filter(|d| name::normalize(&d.name) == wanted)
+        .flat_map(|d| d.files.iter().cloned())
+        .collect()
+}
+
+/// Remove `dist`'s record and layer from the manifest, returning the record.
+fn take_dist(env: &mut Environment, dist: &str) -> Option<DistRecord> {
+    let wanted = name::normalize(dist);
+    let index = env
+        .manifest
+        .distributions
+        .iter()
+        .position(|d| name::normalize(&d.name) == wanted)?;
+    let old = env.manifest.distributions.remove(index);
+    env.manifest
+        .layers
+        .retain(|l| l.dist.as_deref().map(name::normalize) != Some(wanted.clone()));
+    Some(old)
+}
+
+/// Remove env-relative files, then any directories they leave empty.
+fn remove_files(env: &Environment, files: &[PathBuf]) -> Result<()> {
+    let mut dirs = std::collections::BTreeSet::new();
+    for rel in files {
+        let path = env.root.join(rel);
+        match std::fs::remove_file(&path) {
+            Ok(()) => {}
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+            Err(err) => {
+                return Err(
+                    anyhow::Error::new(err).context(format!("failed to remove {}", path.display()))
+                );
+            }
+        }
+        let mut parent = rel.parent();
+        while let Some(dir) = parent {
+            if dir.as_os_str().is_empty() {
+                break;
+            }
+            dirs.insert(dir.to_path_buf());
+            parent = dir.parent();
+        }
+    }
+    // Deepest first; a directory that is not empty stays.
+    let keep: HashSet<PathBuf> = [
+        env.manifest.interpreter.scheme.purelib.clone(),
+        env.manifest.interpreter.scheme.platlib.clone(),
+        env.manifest.interpreter.scheme.scripts.clone(),
+    ]
+    .into_iter()
+    .flat_map(|p| p.ancestors().map(Path::to_path_buf).collect::<Vec<_>>())
+    .collect();
+    for dir in dirs.iter().rev() {
+        if !keep.contains(dir) {
+            let _ = std::fs::remove_dir(env.root.join(dir));
+        }
+    }
+    Ok(())
+}
+
+/// Files a dist-info's RECORD lists, as env-relative paths; paths that would
+/// leave the environment are refused.
+fn record_files(env: &Environment, dist_info: &Path) -> Result<Vec<PathBuf>> {
+    let record_path = dist_info.join("RECORD");
+    let text = fs_err::read_to_string(&record_path)?;
+    let entries = record::parse(&text)
+        .map_err(|e| UserError::new(format!("{} is unreadable: {e}", record_path.display())))?;
+    let site = env.manifest.interpreter.scheme.purelib.clone();
+    let mut files = Vec::new();
+    for entry in entries {
+        let mut rel = site.clone();
+        for part in Path::new(&entry.path).components() {
+            match part {
+                std::path::Component::ParentDir => {
+                    if !rel.pop() {
+                        return Err(UserError::new(format!(
+                            "{} lists `{}`, which is outside the environment; refusing to remove it",
+                            record_path.display(),
+                            entry.path
+                        ))
+                        .into());
+                    }
+                }
+                std::path::Component::Normal(p) => rel.push(p),
+                _ => {
+                    return Err(UserError::new(format!(
+                        "{} lists `{}`, which is outside the environment; refusing to remove it",
+                        record_path.display(),
+                        entry.path
+                    ))
+                    .into());
+                }
+            }
+        }
+        files.push(rel);
+    }
+    Ok(files)
+}
+
+/// A dist-info in site-packages for `dist` that tempest-env did not install
+/// (pip did, for instance).
+fn foreign_dist_info(env: &Environment, dist: &str) -> Option<PathBuf> {
+    let wanted = name::normalize(dist);
+    std::fs::read_dir(env.site_packages())
+        .ok()?
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .and_then(|n| n.strip_suffix(".dist-info"))
+                .and_then(|stem| stem.rsplit_once('-'))
+                .is_some_and(|(n, _)| name::normalize(n) == wanted)
+        })
+}
+
+/// Remove `dists` from `env`: exactly what their RECORD lists, and their
+/// layer. A name that is not installed is refused before anything is removed.
+pub fn uninstall(env: &mut Environment, dists: &[String], printer: &Printer) -> Result<()> {
+    for dist in dists {
+        let known = env
+            .manifest
+            .distributions
+            .iter()
+            .any(|d| name::normalize(&d.name) == name::normalize(dist));
+        if !known && foreign_dist_info(env, dist).is_none() {
+            return Err(UserError::new(format!(
+                "`{dist}` is not installed in environment `{}`",
+                env.name
+            ))
+            .hint(format!(
+                "`tempest-env show {}` lists what is installed",
+                env.name
+            ))
+            .into());
+        }
+    }
+    for dist in dists {
+        if let Some(old) = take_dist(env, dist) {
+            remove_files(env, &old.files)?;
+            printer.status(format!("Removed {} {}", old.name, old.version));
+        } else if let Some(dist_info) = foreign_dist_info(env, dist) {
+            let files = record_files(env, &dist_info)?;
+            remove_files(env, &files)?;
+            let _ = std::fs::remove_dir(&dist_info);
+            printer.status(format!(
+                "Removed {} (installed by another tool)",
+                dist_info.display()
+            ));
+        }
+    }
+    super::layers::write(env)?;
+    env.save()
+}

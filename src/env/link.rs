@@ -1,0 +1,237 @@
+//! Make an unpacked wheel (a store entry) part of an environment, by link
+//! mode: `pth` adds the entry as a layer; `symlink`, `hardlink` and `copy`
+//! make a real installation in site-packages that pip sees and can
+//! uninstall. Launchers, `.data` scripts, headers and data files are always
+//! written into the environment, with its own python in their shebangs.
+//!
+//! Everything that can be refused is checked before the first write, and a
+//! failure part-way removes what was written.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+
+use super::Environment;
+use super::manifest::{LayerKind, LayerRecord, LinkMode};
+use crate::error::UserError;
+use crate::printer::Printer;
+use crate::store::StoreEntry;
+use crate::wheel::{WheelError, launcher, record};
+
+/// What linking added to the environment.
+#[derive(Debug, Default)]
+pub struct Placement {
+    /// Files written into the environment, relative to its root.
+    pub files: Vec<PathBuf>,
+    pub layer: Option<LayerRecord>,
+}
+
+enum Source {
+    /// A file of the store entry, linked or copied per mode.
+    Stored(PathBuf),
+    /// Generated text (launchers, rewritten scripts, RECORD).
+    Text(Vec<u8>, bool),
+}
+
+/// Link `entry` into `env`. `replaceable` are env-relative files owned by a
+/// version being replaced, which may be overwritten.
+pub fn place(
+    env: &Environment,
+    entry: &StoreEntry,
+    mode: LinkMode,
+    replaceable: &HashSet<PathBuf>,
+    printer: &Printer,
+) -> Result<Placement> {
+    let info = &entry.info;
+    let scheme = &env.manifest.interpreter.scheme;
+    let python = env.dest().join(&scheme.scripts).join("python");
+    let wheel = info.wheel.clone();
+    let mut plan: Vec<(PathBuf, Source)> = Vec::new();
+
+    // Names were checked when the wheel was; a store entry made by an older
+    // tempest-env is checked again here.
+    for group in ["console_scripts", "gui_scripts"] {
+        for ep in info.group(group) {
+            launcher::check_name(&ep.name).map_err(|why| WheelError::Invalid {
+                wheel: wheel.clone(),
+                reason: format!("its {group} entry point `{}` is refused: {why}", ep.name),
+            })?;
+            let text = launcher::script(&python, &ep.module, ep.attr.as_deref());
+            plan.push((
+                scheme.scripts.join(&ep.name),
+                Source::Text(text.into_bytes(), true),
+            ));
+        }
+    }
+    for script in &info.scripts {
+        launcher::check_name(script).map_err(|why| WheelError::Invalid {
+            wheel: wheel.clone(),
+            reason: format!("its script `{script}` is refused: {why}"),
+        })?;
+        let bytes = fs_err::read(entry.dir.join("scripts").join(script))?;
+        plan.push((
+            scheme.scripts.join(script),
+            Source::Text(launcher::rewrite_script(&bytes, &python), true),
+        ));
+    }
+    let headers = headers_dir(env, &info.name);
+    for rel in &info.headers {
+        plan.push((
+            headers.join(rel),
+            Source::Stored(entry.dir.join("headers").join(rel)),
+        ));
+    }
+    for rel in &info.data {
+        plan.push((
+            scheme.data.join(rel),
+            Source::Stored(entry.dir.join("data").join(rel)),
+        ));
+    }
+    let mut layer = None;
+    if mode == LinkMode::Pth {
+        layer = Some(LayerRecord {
+            kind: LayerKind::Plugin,
+            path: entry.site(),
+            dist: Some(info.name.clone()),
+            hash: Some(info.sha256.clone()),
+        });
+    } else {
+        let record_rel = format!("{}/RECORD", info.dist_info);
+        for rel in &info.site_files {
+            if *rel != record_rel {
+                plan.push((
+                    scheme.purelib.join(rel),
+                    Source::Stored(entry.site().join(rel)),
+                ));
+            }
+        }
+        // RECORD lists every file, relative to site-packages.
+        let site_depth = scheme.purelib.components().count();
+        let up: PathBuf = (0..site_depth).map(|_| "..").collect();
+        let mut entries = Vec::new();
+        for (target, source) in &plan {
+            let rel = match target.strip_prefix(&scheme.purelib) {
+                Ok(inside) => inside.to_path_buf(),
+                Err(_) => up.join(target),
+            };
+            let bytes = match source {
+                Source::Stored(path) => fs_err::read(path)?,
+                Source::Text(bytes, _) => bytes.clone(),
+            };
+            entries.push(record::RecordEntry {
+                path: rel.to_string_lossy().into_owned(),
+                hash: Some(record::digest(&bytes)),
+                size: Some(bytes.len() as u64),
+            });
+        }
+        entries.push(record::RecordEntry {
+            path: record_rel.clone(),
+            hash: None,
+            size: None,
+        });
+        plan.push((
+            scheme.purelib.join(&record_rel),
+            Source::Text(record::render(&entries).into_bytes(), false),
+        ));
+    }
+
+    // Refuse before writing: nothing may overwrite another distribution's
+    // files or the environment's own.
+    for (target, _) in &plan {
+        let path = env.root.join(target);
+        if std::fs::symlink_metadata(&path).is_ok() && !replaceable.contains(target) {
+            return Err(UserError::new(format!(
+                "installing {} would overwrite {}, which belongs to something else in environment `{}`",
+                info.wheel,
+                target.display(),
+                env.name
+            ))
+            .into());
+        }
+    }
+
+    let mut written: Vec<PathBuf> = Vec::new();
+    let result = (|| -> Result<()> {
+        for (target, source) in &plan {
+            let path = env.root.join(target);
+            if let Some(parent) = path.parent() {
+                fs_err::create_dir_all(parent)?;
+            }
+            if std::fs::symlink_metadata(&path).is_ok() {
+                fs_err::remove_file(&path)?;
+            }
+            match source {
+                Source::Text(bytes, executable) => {
+                    fs_err::write(&path, bytes)?;
+                    set_mode(&path, if *executable { 0o755 } else { 0o644 })?;
+                }
+                Source::Stored(src) => link_file(src, &path, mode, printer)?,
+            }
+            written.push(target.clone());
+        }
+        Ok(())
+    })();
+    if let Err(err) = result {
+        for target in written.iter().rev() {
+            let _ = std::fs::remove_file(env.root.join(target));
+        }
+        return Err(err);
+    }
+    Ok(Placement {
+        files: written,
+        layer,
+    })
+}
+
+/// `include/site/pythonX.Y/<dist>`, where pip puts a venv's headers.
+fn headers_dir(env: &Environment, dist: &str) -> PathBuf {
+    let include = &env.manifest.interpreter.scheme.include;
+    let version_dir = include.file_name().map(PathBuf::from).unwrap_or_default();
+    let parent = include.parent().unwrap_or(Path::new("include"));
+    parent.join("site").join(version_dir).join(dist)
+}
+
+fn set_mode(path: &Path, mode: u32) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    fs_err::set_permissions(path, std::fs::Permissions::from_mode(mode))?;
+    Ok(())
+}
+
+fn link_file(src: &Path, dest: &Path, mode: LinkMode, printer: &Printer) -> Result<()> {
+    match mode {
+        LinkMode::Symlink => std::os::unix::fs::symlink(src, dest)
+            .with_context(|| format!("failed to link {} to {}", dest.display(), src.display())),
+        LinkMode::Hardlink => match std::fs::hard_link(src, dest) {
+            Ok(()) => Ok(()),
+            Err(err)
+                if err.raw_os_error() == Some(libc::EXDEV)
+                    || err.raw_os_error() == Some(libc::EPERM) =>
+            {
+                printer.verbose(format!(
+                    "cannot hard-link {} across filesystems; copying",
+                    src.display()
+                ));
+                copy_file(src, dest)
+            }
+            Err(err) => Err(anyhow::Error::new(err).context(format!(
+                "failed to hard-link {} to {}",
+                dest.display(),
+                src.display()
+            ))),
+        },
+        // Data and headers of a `pth` install are copied too: they are small
+        // and must live inside the environment.
+        LinkMode::Copy | LinkMode::Pth | LinkMode::Editable => copy_file(src, dest),
+    }
+}
+
+fn copy_file(src: &Path, dest: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let options = fs_extra::file::CopyOptions::new();
+    fs_extra::file::copy(src, dest, &options)
+        .with_context(|| format!("failed to copy {} to {}", src.display(), dest.display()))?;
+    // Store files are read-only; an installed copy is the user's to change.
+    let executable = fs_err::metadata(src)?.permissions().mode() & 0o111 != 0;
+    set_mode(dest, if executable { 0o755 } else { 0o644 })
+}

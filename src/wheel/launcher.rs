@@ -1,0 +1,131 @@
+//! Launchers: the small scripts in an environment's `bin/` that start a
+//! console or GUI entry point with the environment's python, and the shebang
+//! rewriting of scripts shipped in a wheel's `.data/scripts/`.
+
+use std::path::Path;
+
+/// Linux limits a shebang line; longer interpreter paths (and paths with
+/// spaces, which a shebang cannot quote) go through `/bin/sh`.
+const MAX_SHEBANG: usize = 127;
+
+/// The first line(s) that make a script run with `python`.
+pub fn shebang(python: &Path) -> String {
+    let path = python.to_string_lossy();
+    if path.len() + 2 > MAX_SHEBANG || path.contains(char::is_whitespace) {
+        // `/bin/sh` runs the exec line; Python sees `'''exec' ... '''` as a
+        // string literal and skips it.
+        format!(
+            "#!/bin/sh\n'''exec' {} \"$0\" \"$@\"\n' '''\n",
+            crate::env::sh_quote(&path)
+        )
+    } else {
+        format!("#!{path}\n")
+    }
+}
+
+/// Why a launcher name is refused.
+pub fn check_name(name: &str) -> Result<(), String> {
+    if name.is_empty() || name.contains(['/', '\\', '\0']) || name == "." || name == ".." {
+        return Err("it is not a plain file name".into());
+    }
+    if name.starts_with("python") || name.starts_with("activate") || name == "deactivate" {
+        return Err("it would replace the environment's own python or activation scripts".into());
+    }
+    if name.chars().any(char::is_control) {
+        return Err("it contains control characters".into());
+    }
+    Ok(())
+}
+
+/// A launcher for `module:attr` run by `python`.
+pub fn script(python: &Path, module: &str, attr: Option<&str>) -> String {
+    let (import, call) = match attr {
+        Some(attr) => {
+            let head = attr.split('.').next().unwrap_or(attr);
+            (format!("from {module} import {head}"), attr.to_string())
+        }
+        None => (format!("import {module}"), module.to_string()),
+    };
+    format!(
+        "{shebang}# -*- coding: utf-8 -*-\n# Written by tempest-env.\nimport re\nimport sys\n{import}\nif __name__ == \"__main__\":\n    sys.argv[0] = re.sub(r\"(-script\\.pyw|\\.exe)?$\", \"\", sys.argv[0])\n    sys.exit({call}())\n",
+        shebang = shebang(python)
+    )
+}
+
+/// Rewrite a `#!python` (or `#!pythonw`) first line to run `python`; other
+/// scripts are returned unchanged.
+pub fn rewrite_script(contents: &[u8], python: &Path) -> Vec<u8> {
+    let first_end = contents
+        .iter()
+        .position(|&b| b == b'\n')
+        .unwrap_or(contents.len());
+    let first = &contents[..first_end];
+    let first = first.strip_suffix(b"\r").unwrap_or(first);
+    if first == b"#!python" || first == b"#!pythonw" || first.starts_with(b"#!python ") {
+        let rest = contents.get(first_end + 1..).unwrap_or_default();
+        let mut out = shebang(python).into_bytes();
+        out.extend_from_slice(rest);
+        out
+    } else {
+        contents.to_vec()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_paths_get_a_plain_shebang() {
+        assert_eq!(shebang(Path::new("/e/bin/python")), "#!/e/bin/python\n");
+    }
+
+    #[test]
+    fn long_or_spaced_paths_go_through_sh() {
+        let spaced = shebang(Path::new("/my envs/e/bin/python"));
+        assert!(spaced.starts_with("#!/bin/sh\n'''exec' '/my envs/e/bin/python' \"$0\""));
+        let long = format!("/{}/bin/python", "x".repeat(130));
+        assert!(shebang(Path::new(&long)).starts_with("#!/bin/sh\n"));
+    }
+
+    #[test]
+    fn refuses_names_that_replace_the_interpreter() {
+        for bad in [
+            "python",
+            "python3",
+            "python3.11",
+            "activate",
+            "",
+            "a/b",
+            "..",
+            "x\u{7}",
+        ] {
+            assert!(check_name(bad).is_err(), "{bad:?}");
+        }
+        for good in ["tempest", "subunit-trace", "alpha-tool", "pip3"] {
+            assert!(check_name(good).is_ok(), "{good}");
+        }
+    }
+
+    #[test]
+    fn launcher_imports_the_head_and_calls_the_path() {
+        let text = script(Path::new("/e/bin/python"), "tempest.cmd.main", Some("main"));
+        assert!(text.starts_with("#!/e/bin/python\n"));
+        assert!(text.contains("from tempest.cmd.main import main\n"));
+        assert!(text.contains("sys.exit(main())"));
+        let nested = script(Path::new("/p"), "m", Some("App.run"));
+        assert!(nested.contains("from m import App\n") && nested.contains("sys.exit(App.run())"));
+    }
+
+    #[test]
+    fn rewrites_only_python_shebangs() {
+        let py = Path::new("/e/bin/python");
+        assert_eq!(
+            rewrite_script(b"#!python\nprint(1)\n", py),
+            b"#!/e/bin/python\nprint(1)\n"
+        );
+        assert_eq!(rewrite_script(b"#!pythonw\r\nx", py), b"#!/e/bin/python\nx");
+        assert_eq!(rewrite_script(b"#!/bin/sh\necho", py), b"#!/bin/sh\necho");
+        assert_eq!(rewrite_script(b"", py), b"");
+    }
+}

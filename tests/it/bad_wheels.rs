@@ -1,0 +1,93 @@
+//! The catalogue of malicious and corrupt wheels (`fixtures/bad_wheels.py`):
+//! each is refused with exit 2 and a clear message, and nothing changes: not
+//! the environment, not the store, not a sentinel directory beside them.
+
+use std::process::Command;
+
+use crate::common::{TestContext, fixtures, stderr, tree};
+
+#[test]
+fn every_bad_wheel_is_refused_and_changes_nothing() {
+    let ctx = TestContext::new();
+    let catalogue = ctx.work.path().join("catalogue");
+    let out = Command::new("python3")
+        .arg(fixtures().join("bad_wheels.py"))
+        .arg(&catalogue)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let cases: Vec<serde_json::Value> =
+        serde_json::from_str(&std::fs::read_to_string(catalogue.join("cases.json")).unwrap())
+            .unwrap();
+    assert!(cases.len() >= 20, "the catalogue has {} cases", cases.len());
+
+    let env = ctx.create("target");
+    let sentinel = ctx.work.path().join("sentinel");
+    std::fs::create_dir_all(&sentinel).unwrap();
+    std::fs::write(sentinel.join("keep"), "x").unwrap();
+    let store = ctx.home.path().join("cache/store");
+    let mut refused = 0;
+    for case in &cases {
+        let name = case["case"].as_str().unwrap();
+        let wheel = catalogue.join(case["file"].as_str().unwrap());
+        let expect = case["expect"].as_str().unwrap();
+        if expect.is_empty() {
+            continue;
+        }
+        let before = (
+            tree(&env),
+            tree(&store),
+            tree(&sentinel),
+            tree(ctx.work.path()),
+        );
+        let out = ctx
+            .cmd()
+            .args(["install", "target"])
+            .arg(&wheel)
+            .output()
+            .unwrap();
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{name}: {err}");
+        assert!(err.starts_with("error: "), "{name}: {err}");
+        assert!(
+            err.contains(expect),
+            "{name}: expected `{expect}` in: {err}"
+        );
+        let after = (
+            tree(&env),
+            tree(&store),
+            tree(&sentinel),
+            tree(ctx.work.path()),
+        );
+        assert!(before == after, "{name}: something changed");
+        // `create` with it builds nothing either.
+        let out = ctx
+            .cmd()
+            .args(["create", "fresh", "--plugin"])
+            .arg(&wheel)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{name}");
+        assert!(!ctx.env_dir("fresh").exists(), "{name}");
+        refused += 1;
+    }
+    assert!(refused >= 20);
+    assert!(!std::path::Path::new("/tmp/evil-abs.py").exists());
+    // The leftover check: nothing half-built anywhere under the home.
+    let leftovers: Vec<_> = tree(ctx.home.path())
+        .into_keys()
+        .filter(|p| p.to_string_lossy().contains(".tmp."))
+        .filter(|p| !p.starts_with("cache/locks") && !p.starts_with("data/locks"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+
+    // And the valid one installs, with its console script working.
+    let valid = cases.iter().find(|c| c["case"] == "valid").unwrap();
+    ctx.cmd()
+        .args(["install", "target"])
+        .arg(catalogue.join(valid["file"].as_str().unwrap()))
+        .assert()
+        .success();
+    let out = Command::new(env.join("bin/evil-tool")).output().unwrap();
+    assert!(out.status.success());
+}
