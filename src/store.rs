@@ -37,6 +37,10 @@ pub struct EntryInfo {
     pub wheel: String,
     pub source: PathBuf,
     pub dist_info: String,
+    /// `Root-Is-Purelib` from WHEEL: whether a real installation puts the
+    /// importable tree in purelib (true) or platlib.
+    #[serde(default = "yes")]
+    pub root_is_purelib: bool,
     /// Files under `site/`, relative to it (including generated ones).
     pub site_files: Vec<String>,
     pub scripts: Vec<String>,
@@ -80,6 +84,10 @@ impl StoreEntry {
     pub fn site(&self) -> PathBuf {
         self.dir.join("site")
     }
+}
+
+fn yes() -> bool {
+    true
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -154,6 +162,7 @@ pub fn ensure_wheel(
         wheel: filename.to_string(),
         source: wheel.to_path_buf(),
         dist_info: checked.dist_info.clone(),
+        root_is_purelib: checked.wheel_file.root_is_purelib,
         site_files: Vec::new(),
         scripts: Vec::new(),
         headers: Vec::new(),

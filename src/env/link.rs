@@ -97,21 +97,26 @@ pub fn place(
             hash: Some(info.sha256.clone()),
         });
     } else {
+        // The store merges purelib and platlib (one directory on every venv
+        // scheme CPython has on Linux); a real installation honours
+        // Root-Is-Purelib.
+        let lib = if info.root_is_purelib {
+            &scheme.purelib
+        } else {
+            &scheme.platlib
+        };
         let record_rel = format!("{}/RECORD", info.dist_info);
         for rel in &info.site_files {
             if *rel != record_rel {
-                plan.push((
-                    scheme.purelib.join(rel),
-                    Source::Stored(entry.site().join(rel)),
-                ));
+                plan.push((lib.join(rel), Source::Stored(entry.site().join(rel))));
             }
         }
-        // RECORD lists every file, relative to site-packages.
-        let site_depth = scheme.purelib.components().count();
+        // RECORD lists every file, relative to the library directory.
+        let site_depth = lib.components().count();
         let up: PathBuf = (0..site_depth).map(|_| "..").collect();
         let mut entries = Vec::new();
         for (target, source) in &plan {
-            let rel = match target.strip_prefix(&scheme.purelib) {
+            let rel = match target.strip_prefix(lib) {
                 Ok(inside) => inside.to_path_buf(),
                 Err(_) => up.join(target),
             };
@@ -131,7 +136,7 @@ pub fn place(
             size: None,
         });
         plan.push((
-            scheme.purelib.join(&record_rel),
+            lib.join(&record_rel),
             Source::Text(record::render(&entries).into_bytes(), false),
         ));
     }

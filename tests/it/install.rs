@@ -468,3 +468,118 @@ fn copy_tree(src: &Path, dest: &Path) {
         }
     }
 }
+
+#[test]
+fn hardlink_falls_back_to_copy_across_filesystems() {
+    let shm = Path::new("/dev/shm");
+    let same_fs = std::fs::metadata(shm).map(|m| {
+        use std::os::unix::fs::MetadataExt;
+        m.dev() == std::fs::metadata(std::env::temp_dir()).unwrap().dev()
+    });
+    if !matches!(same_fs, Ok(false)) {
+        eprintln!("skipping: /dev/shm is not a separate filesystem here");
+        return;
+    }
+    let ctx = TestContext::new();
+    let home = tempfile::TempDir::new_in(shm).unwrap();
+    let dir = ctx.work.path().join("on-disk");
+    let out = ctx
+        .cmd()
+        .env("TEMPEST_ENV_HOME", home.path())
+        .args(["create", "xfs", "-v", "--link-mode", "hardlink", "--path"])
+        .arg(&dir)
+        .arg("--plugin")
+        .arg(fixture_wheel("alpha"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("across filesystems; copying"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(visible_plugins(&dir), ["alpha_tests"]);
+}
+
+#[test]
+fn concurrent_installs_of_one_wheel_share_one_store_entry() {
+    let ctx = TestContext::new();
+    let wheel = fixture_wheel("valet");
+    let children: Vec<_> = (0..4)
+        .map(|i| {
+            ctx.std_cmd()
+                .args(["create", &format!("c{i}"), "--plugin"])
+                .arg(&wheel)
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let store = ctx.home.path().join("cache/store");
+    let entries: Vec<String> = std::fs::read_dir(&store)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    for i in 0..4 {
+        assert_eq!(
+            visible_plugins(&ctx.env_dir(&format!("c{i}"))),
+            ["valet_tests"]
+        );
+    }
+}
+
+#[test]
+fn a_newer_minor_wheel_version_warns_and_installs() {
+    let ctx = TestContext::new();
+    let wheel = ctx
+        .work
+        .path()
+        .join("alpha_tempest_plugin-1.2.0-py3-none-any.whl");
+    // Rewrite WHEEL as 1.9, keeping RECORD true to it.
+    let script = r#"
+import base64, csv, hashlib, io, sys, zipfile
+src, dest = sys.argv[1], sys.argv[2]
+zin = zipfile.ZipFile(src)
+files = {i.filename: zin.read(i) for i in zin.infolist()}
+di = [n for n in files if n.endswith('.dist-info/WHEEL')][0]
+files[di] = files[di].replace(b'Wheel-Version: 1.0', b'Wheel-Version: 1.9')
+rec = di.rsplit('/', 1)[0] + '/RECORD'
+out = io.StringIO()
+w = csv.writer(out, lineterminator='\n')
+for path, data in files.items():
+    if path == rec:
+        continue
+    h = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b'=').decode()
+    w.writerow([path, 'sha256=' + h, len(data)])
+w.writerow([rec, '', ''])
+files[rec] = out.getvalue().encode()
+with zipfile.ZipFile(dest, 'w') as z:
+    for path, data in files.items():
+        z.writestr(path, data)
+"#;
+    run_ok(
+        Command::new("python3")
+            .args(["-c", script])
+            .arg(fixture_wheel("alpha"))
+            .arg(&wheel),
+    );
+    let out = ctx
+        .cmd()
+        .args(["create", "minor", "--plugin"])
+        .arg(&wheel)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("warning:") && stderr(&out).contains("Wheel-Version 1.9"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(visible_plugins(&ctx.env_dir("minor")), ["alpha_tests"]);
+}
