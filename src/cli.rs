@@ -119,6 +119,10 @@ pub struct CreateArgs {
     /// Install pip (from the interpreter's bundled ensurepip wheel).
     #[arg(long)]
     pub seed: bool,
+
+    /// Compile bytecode now rather than on first import.
+    #[arg(long)]
+    pub compile_bytecode: bool,
 }
 
 #[derive(Debug, Args)]
@@ -131,6 +135,9 @@ pub struct InstallArgs {
     /// How installed wheels are made visible.
     #[arg(long, value_enum, default_value_t)]
     pub link_mode: LinkModeArg,
+    /// Compile bytecode now rather than on first import.
+    #[arg(long)]
+    pub compile_bytecode: bool,
 }
 
 #[derive(Debug, Args)]

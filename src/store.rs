@@ -1,7 +1,13 @@
 //! The content-addressed store of unpacked wheels:
 //! `<cache>/store/<name>-<version>-<sha256 prefix>/`. Each wheel is unpacked
-//! once, checked against its RECORD, compiled to bytecode for the first
-//! interpreter that uses it, made read-only, and shared by every environment.
+//! once, checked against its RECORD, made read-only, and shared by every
+//! environment.
+//!
+//! Bytecode: every package directory gets a writable `__pycache__`, so the
+//! interpreter that first imports a module compiles it there, once, for
+//! everybody after it (and another Python version adds its own files beside
+//! it). Compiling eagerly at unpack time costs a cold install about as much
+//! again as the unpacking; `--compile-bytecode` asks for it.
 //!
 //! An entry is built in a temporary sibling and renamed into place under its
 //! lock: a name under `store/` is always a complete, verified entry.
@@ -126,6 +132,7 @@ pub fn ensure_wheel(
     wheel: &Path,
     filename: &WheelFilename,
     interpreter: &Interpreter,
+    compile_bytecode: bool,
     printer: &Printer,
 ) -> Result<StoreEntry> {
     let sha256 = sha256_file(wheel)?;
@@ -138,6 +145,9 @@ pub fn ensure_wheel(
     let dir = home.store().join(&entry_name);
     if let Some(entry) = read_entry(&dir)? {
         printer.verbose(format!("reusing store entry {}", dir.display()));
+        if compile_bytecode {
+            compile(&entry.site(), &entry.site(), interpreter, printer);
+        }
         return Ok(entry);
     }
     fs_err::create_dir_all(home.store())?;
@@ -254,8 +264,11 @@ pub fn ensure_wheel(
     let site = root.join("site");
     fs_err::create_dir_all(&site)?;
     write_install_metadata(&site.join(&checked.dist_info), wheel, &sha256)?;
-    info.compiled_for = compile(&site, &dir.join("site"), interpreter, printer);
+    if compile_bytecode {
+        info.compiled_for = compile(&site, &dir.join("site"), interpreter, printer);
+    }
     info.site_files = walk(&site)?;
+    make_pycache_dirs(&site)?;
     write_record(&site, &checked.dist_info, &info.site_files)?;
     fs_err::write(root.join(INFO_FILE), serde_json::to_vec_pretty(&info)?)?;
     make_read_only(root)?;
@@ -407,12 +420,39 @@ fn compile(
     }
 }
 
-/// Files 0444 (0555 if executable), directories 0555.
+/// A `__pycache__` in every directory that holds Python source, for the
+/// bytecode the first importing interpreter writes.
+fn make_pycache_dirs(dir: &Path) -> Result<()> {
+    let mut has_source = false;
+    for entry in fs_err::read_dir(dir)? {
+        let entry = entry?;
+        let path = entry.path();
+        if entry.file_type()?.is_dir() {
+            if entry.file_name() != PYCACHE {
+                make_pycache_dirs(&path)?;
+            }
+        } else if path.extension().is_some_and(|e| e == "py") {
+            has_source = true;
+        }
+    }
+    if has_source {
+        fs_err::create_dir_all(dir.join(PYCACHE))?;
+    }
+    Ok(())
+}
+
+const PYCACHE: &str = "__pycache__";
+
+/// Files 0444 (0555 if executable), directories 0555; `__pycache__`
+/// directories stay writable (see the module documentation).
 pub fn make_read_only(dir: &Path) -> Result<()> {
     for entry in fs_err::read_dir(dir)? {
         let entry = entry?;
         let path = entry.path();
         let meta = fs_err::symlink_metadata(&path)?;
+        if meta.is_dir() && entry.file_name() == PYCACHE {
+            continue;
+        }
         if meta.is_dir() {
             make_read_only(&path)?;
         } else if meta.is_file() {

@@ -17,6 +17,7 @@ pub struct CreateSettings {
     pub plugins: Vec<String>,
     pub link_mode: LinkMode,
     pub seed: bool,
+    pub compile_bytecode: bool,
 }
 
 pub fn run(settings: CreateSettings, ctx: &Context) -> Result<u8> {
@@ -38,6 +39,7 @@ pub fn run(settings: CreateSettings, ctx: &Context) -> Result<u8> {
             &artifacts,
             settings.link_mode,
             settings.seed,
+            settings.compile_bytecode,
             ctx,
         )
     })?;

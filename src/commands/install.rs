@@ -17,6 +17,7 @@ pub fn install_into(
     artifacts: &[Artifact],
     mode: LinkMode,
     seed: bool,
+    compile_bytecode: bool,
     ctx: &Context,
 ) -> Result<()> {
     let mut all: Vec<(Artifact, LinkMode)> = Vec::new();
@@ -31,7 +32,14 @@ pub fn install_into(
     if all.is_empty() {
         return Ok(());
     }
-    ops::install_into(env, interpreter, &all, &ctx.home, &ctx.printer)?;
+    ops::install_into(
+        env,
+        interpreter,
+        &all,
+        compile_bytecode,
+        &ctx.home,
+        &ctx.printer,
+    )?;
     Ok(())
 }
 
@@ -45,7 +53,13 @@ fn locked(name: &str, ctx: &Context) -> Result<(crate::lock::LockGuard, Environm
     Ok((guard, Environment::open(&ctx.home, name)?))
 }
 
-pub fn install(name: &str, raw: &[String], mode: LinkMode, ctx: &Context) -> Result<u8> {
+pub fn install(
+    name: &str,
+    raw: &[String],
+    mode: LinkMode,
+    compile_bytecode: bool,
+    ctx: &Context,
+) -> Result<u8> {
     let artifacts = resolve_artifacts(raw)?;
     let (_guard, mut env) = locked(name, ctx)?;
     let executable = env
@@ -55,7 +69,15 @@ pub fn install(name: &str, raw: &[String], mode: LinkMode, ctx: &Context) -> Res
         .to_string_lossy()
         .into_owned();
     let interpreter = crate::interpreter::find(Some(&executable), &ctx.home, &ctx.printer)?;
-    install_into(&mut env, &interpreter, &artifacts, mode, false, ctx)?;
+    install_into(
+        &mut env,
+        &interpreter,
+        &artifacts,
+        mode,
+        false,
+        compile_bytecode,
+        ctx,
+    )?;
     Ok(0)
 }
 

@@ -56,12 +56,17 @@ pub fn dispatch(command: Command, ctx: &Context) -> Result<u8> {
                 plugins: args.plugins,
                 link_mode: args.link_mode.into(),
                 seed: args.seed,
+                compile_bytecode: args.compile_bytecode,
             },
             ctx,
         ),
-        Command::Install(args) => {
-            install::install(&args.name, &args.artifacts, args.link_mode.into(), ctx)
-        }
+        Command::Install(args) => install::install(
+            &args.name,
+            &args.artifacts,
+            args.link_mode.into(),
+            args.compile_bytecode,
+            ctx,
+        ),
         Command::Uninstall(args) => install::uninstall(&args.name, &args.dists, ctx),
         Command::List(args) => list::run(args.format.into(), ctx),
         Command::Show(args) => show::show(&args.name, args.format.into(), ctx),

@@ -131,6 +131,7 @@ pub fn install_into(
     env: &mut Environment,
     interpreter: &Interpreter,
     artifacts: &[(Artifact, LinkMode)],
+    compile_bytecode: bool,
     home: &Home,
     printer: &Printer,
 ) -> Result<Vec<DistRecord>> {
@@ -156,14 +157,20 @@ pub fn install_into(
     for item in ready {
         let (placement, mut record) = match item {
             Ready::Wheel(path, filename, mode) => {
-                let entry =
-                    crate::store::ensure_wheel(home, &path, &filename, interpreter, printer)
-                        .with_context(|| {
-                            format!(
-                                "failed to install {} into environment `{}`",
-                                filename, env.name
-                            )
-                        })?;
+                let entry = crate::store::ensure_wheel(
+                    home,
+                    &path,
+                    &filename,
+                    interpreter,
+                    compile_bytecode,
+                    printer,
+                )
+                .with_context(|| {
+                    format!(
+                        "failed to install {} into environment `{}`",
+                        filename, env.name
+                    )
+                })?;
                 let replaceable = owned_files(env, &entry.info.name);
                 let placement = super::link::place(env, &entry, mode, &replaceable, printer)?;
                 let record = DistRecord {
