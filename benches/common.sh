@@ -41,3 +41,18 @@ peak_kib() {
 echo "python: $PY ($("$PY" --version))"
 echo "uv: $("$UV" --version)  virtualenv: $("$VIRTUALENV" --version | cut -d' ' -f2)  hyperfine: $(hyperfine --version)"
 echo "machine: $(nproc) cores, $(uname -srm)"
+
+# Print a hyperfine JSON export as a Markdown table of medians, each also as
+# a ratio to the first command.
+medians() {
+    "$PY" - "$1" <<'PYEOF'
+import json, sys
+results = json.load(open(sys.argv[1]))["results"]
+first = results[0]["median"]
+print("| command | median | mean ± σ | ratio to first |")
+print("|---|---|---|---|")
+for r in results:
+    print("| %s | %.1f ms | %.1f ± %.1f ms | %.2fx |" % (
+        r["command"], r["median"] * 1e3, r["mean"] * 1e3, r["stddev"] * 1e3, r["median"] / first))
+PYEOF
+}

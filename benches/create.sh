@@ -13,7 +13,7 @@ rm -rf "$D" && mkdir -p "$D"
 "$VIRTUALENV" -q --no-seed -p "$PY" "$D/virtualenv-warm" >/dev/null
 
 hyperfine --warmup 5 --min-runs 50 -N \
-    --export-markdown "$RESULTS/create.md" \
+    --export-markdown "$RESULTS/create.md" --export-json "$RESULTS/create.json" \
     --prepare "rm -rf $TEMPEST_ENV_HOME/data/envs/b" -n "tempest-env create" "$TE create b --python $PY" \
     --prepare "rm -rf $D/uv" -n "uv venv" "$UV venv -q -p $PY $D/uv" \
     --prepare "rm -rf $D/venv" -n "python -m venv --without-pip" "$PY -m venv --without-pip $D/venv" \
@@ -21,3 +21,4 @@ hyperfine --warmup 5 --min-runs 50 -N \
 
 rm -rf "$TEMPEST_ENV_HOME/data/envs/b"
 echo "peak memory of tempest-env create: $(peak_kib "$TE" create b --python "$PY") KiB" | tee -a "$RESULTS/create.md"
+medians "$RESULTS/create.json" | tee "$RESULTS/create-medians.md"

@@ -57,8 +57,8 @@ pub fn show(name: &str, format: OutputFormat, ctx: &Context) -> Result<u8> {
                         ]
                     })
                     .collect();
-                for line in table(["  DIST", "VERSION", "MODE", "PLUGINS"], &rows) {
-                    p.out(line);
+                for line in table(["DIST", "VERSION", "MODE", "PLUGINS"], &rows) {
+                    p.out(format!("  {line}"));
                 }
             }
         }
