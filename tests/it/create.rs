@@ -127,7 +127,7 @@ fn fish_activation_works() {
     let ctx = TestContext::new();
     let env = ctx.create("fishy");
     let script = format!(
-        "set before $PATH; source {env}/bin/activate.fish; echo first=$PATH[1]; deactivate; test \"$PATH\" = \"$before\"; and echo restored",
+        "set before $PATH; source {env}/bin/activate.fish; echo first=$PATH[1]; deactivate; test (string join : $PATH) = (string join : $before); and echo restored; functions -q deactivate; or echo gone",
         env = env.display()
     );
     let out = Command::new("fish").args(["-c", &script]).output().unwrap();
