@@ -154,6 +154,18 @@ fn pip_accepts_it_as_a_venv() {
     assert!(out.status.success(), "{}", crate::common::stderr(&out));
     let listed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(listed, serde_json::json!([]), "a fresh env holds nothing");
+    // And installs into it.
+    let out = Command::new("python3")
+        .args(["-m", "pip", "--disable-pip-version-check", "--python"])
+        .arg(env.join("bin/python"))
+        .args(["install", "--no-index", "--no-deps"])
+        .arg(crate::common::fixture_wheel("alpha"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", crate::common::stderr(&out));
+    assert_eq!(crate::common::visible_plugins(&env), ["alpha_tests"]);
+    let version = python_version();
+    assert!(env.join(format!("lib/python{version}/site-packages/alpha_tempest_plugin")).is_dir());
 }
 
 #[test]
@@ -171,6 +183,15 @@ fn uv_accepts_it_as_a_venv() {
     assert!(out.status.success(), "{}", crate::common::stderr(&out));
     let listed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(listed, serde_json::json!([]));
+    let out = Command::new("uv")
+        .args(["pip", "install", "--offline", "--no-deps", "--python"])
+        .arg(env.join("bin/python"))
+        .arg(crate::common::fixture_wheel("valet"))
+        .env("UV_CACHE_DIR", ctx.work.path().join("uv-cache"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", crate::common::stderr(&out));
+    assert_eq!(crate::common::visible_plugins(&env), ["valet_tests"]);
 }
 
 #[test]
