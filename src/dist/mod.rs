@@ -1,8 +1,10 @@
 //! Installed distributions: metadata formats (`.dist-info`, `.egg-info`),
 //! entry points, and `.pth` files.
 
+pub mod check;
 pub mod egg_info;
 pub mod entry_points;
 pub mod metadata;
 pub mod name;
 pub mod pth;
+pub mod scan;

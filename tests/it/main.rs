@@ -8,3 +8,4 @@ mod discovery;
 mod install;
 mod manage;
 mod meta;
+mod scan;
