@@ -38,7 +38,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Create an environment.
-    Create(CreateArgs),
+    Create(Box<CreateArgs>),
     /// Install plugin artifacts (wheels or source trees) into an environment.
     Install(InstallArgs),
     /// Remove distributions from an environment.
@@ -54,8 +54,11 @@ pub enum Command {
     /// Run a command inside an environment.
     Exec(ExecArgs),
     /// Remove what crashed or interrupted commands left behind, and store
-    /// entries no environment uses.
+    /// entries and bases no environment uses.
     Gc(GcArgs),
+    /// List or remove base layers.
+    #[command(subcommand)]
+    Base(BaseCommand),
     /// Print shell completions.
     Completions(CompletionsArgs),
     /// Write the man pages (for maintainers).
@@ -89,11 +92,6 @@ pub struct CreateArgs {
     /// The environment's name.
     pub name: String,
 
-    /// The interpreter: a version (`3.11`), a name on PATH (`python3.12`) or a
-    /// path. Default: the first `python3` on PATH.
-    #[arg(long, value_name = "REQ")]
-    pub python: Option<String>,
-
     /// Put the environment in DIR instead of the data dir (it is still known
     /// by its name).
     #[arg(long, value_name = "DIR")]
@@ -107,8 +105,20 @@ pub struct CreateArgs {
     #[arg(long)]
     pub clear: bool,
 
-    /// Install a plugin artifact: a wheel file or a plugin source tree
-    /// (editable). Repeatable.
+    #[command(flatten)]
+    pub compose: ComposeArgs,
+}
+
+/// What an environment is made of: shared by `create` and `run`.
+#[derive(Debug, Args)]
+pub struct ComposeArgs {
+    /// The interpreter: a version (`3.11`), a name on PATH (`python3.12`) or a
+    /// path. Default: the first `python3` on PATH.
+    #[arg(long, value_name = "REQ")]
+    pub python: Option<String>,
+
+    /// Install a plugin: a wheel file, a plugin source tree (editable), or a
+    /// requirement resolved by the installer on top of the base. Repeatable.
     #[arg(long = "plugin", value_name = "ARTIFACT")]
     pub plugins: Vec<String>,
 
@@ -123,6 +133,66 @@ pub struct CreateArgs {
     /// Compile bytecode now rather than on first import.
     #[arg(long)]
     pub compile_bytecode: bool,
+
+    /// A requirement of the shared base layer; `--base` alone means
+    /// `tempest`. Repeatable.
+    #[arg(long = "base", value_name = "REQ", num_args = 0..=1, default_missing_value = "tempest")]
+    pub base: Vec<String>,
+
+    /// A constraints file for the base (OpenStack's upper-constraints.txt).
+    #[arg(long, value_name = "FILE")]
+    pub constraints: Option<PathBuf>,
+
+    /// A directory of wheels for the installer. Repeatable.
+    #[arg(long, value_name = "DIR")]
+    pub find_links: Vec<PathBuf>,
+
+    /// The package index for the installer.
+    #[arg(long, value_name = "URL")]
+    pub index_url: Option<String>,
+
+    /// Never use the network (only --find-links and the installer's cache).
+    #[arg(long)]
+    pub offline: bool,
+
+    /// Which installer builds bases and resolves requirements.
+    #[arg(long, value_enum, default_value_t)]
+    pub installer: InstallerArg,
+
+    /// Make the interpreter's system-wide site-packages a layer, as tox's
+    /// `sitepackages = True` does.
+    #[arg(long)]
+    pub all_plugin: bool,
+
+    /// Another directory for the system set. Repeatable.
+    #[arg(long, value_name = "DIR")]
+    pub system_site: Vec<PathBuf>,
+
+    /// Include the user site-packages too.
+    #[arg(long)]
+    pub user_site: bool,
+
+    /// Of the system set's plugins, include only this one (entry-point or
+    /// distribution name). Repeatable.
+    #[arg(long, value_name = "PLUGIN")]
+    pub system_plugin: Vec<String>,
+
+    /// Hide this plugin of the system set. Repeatable.
+    #[arg(long, value_name = "PLUGIN")]
+    pub exclude_plugin: Vec<String>,
+
+    /// Fail when a visible distribution's requirements are unmet (default: warn).
+    #[arg(long)]
+    pub strict: bool,
+}
+
+#[derive(Debug, Clone, Copy, Default, ValueEnum)]
+pub enum InstallerArg {
+    /// uv when it is on PATH, else the interpreter's pip.
+    #[default]
+    Auto,
+    Uv,
+    Pip,
 }
 
 #[derive(Debug, Args)]
@@ -202,4 +272,15 @@ pub struct GenerateManArgs {
     /// Where to write the pages.
     #[arg(long, default_value = "man")]
     pub dir: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BaseCommand {
+    /// List the built bases.
+    List(ListArgs),
+    /// Remove a base.
+    Remove {
+        /// The base's hash (or a unique prefix of it).
+        hash: String,
+    },
 }

@@ -13,6 +13,7 @@ pub mod error;
 pub mod failpoint;
 pub mod home;
 pub mod interpreter;
+pub mod layers;
 pub mod lock;
 pub mod man;
 pub mod printer;

@@ -422,6 +422,10 @@ fn compile(
 
 /// A `__pycache__` in every directory that holds Python source, for the
 /// bytecode the first importing interpreter writes.
+pub fn prepare_read_only(dir: &Path) -> Result<()> {
+    make_pycache_dirs(dir)
+}
+
 fn make_pycache_dirs(dir: &Path) -> Result<()> {
     let mut has_source = false;
     for entry in fs_err::read_dir(dir)? {
@@ -468,15 +472,14 @@ pub fn make_read_only(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Remove leftovers, and entries no environment uses.
-pub fn gc(home: &Home, dry_run: bool, _printer: &Printer) -> Result<Vec<PathBuf>> {
+/// Remove leftovers, and entries none of the `used` paths is inside of.
+pub fn gc(home: &Home, used: &[PathBuf], dry_run: bool) -> Result<Vec<PathBuf>> {
     let store = home.store();
     let mut removed =
         crate::commands::gc::leftovers(&store, dry_run, |entry| lock_path(home, entry))?;
     let Ok(entries) = std::fs::read_dir(&store) else {
         return Ok(removed);
     };
-    let used = used_entries(home)?;
     for entry in entries.flatten() {
         let path = entry.path();
         let Some(file_name) = path.file_name().and_then(|n| n.to_str()) else {
@@ -494,25 +497,4 @@ pub fn gc(home: &Home, dry_run: bool, _printer: &Printer) -> Result<Vec<PathBuf>
         removed.push(path);
     }
     Ok(removed)
-}
-
-/// Every store path an environment's manifest refers to.
-fn used_entries(home: &Home) -> Result<Vec<PathBuf>> {
-    let mut used = Vec::new();
-    for name in crate::env::names(home)? {
-        // An unreadable environment keeps everything: better a full cache
-        // than a broken environment.
-        let env = match crate::env::Environment::open(home, &name) {
-            Ok(env) => env,
-            Err(_) => return Ok(vec![home.store()]),
-        };
-        used.extend(env.manifest.layers.iter().map(|l| l.path.clone()));
-        used.extend(
-            env.manifest
-                .distributions
-                .iter()
-                .filter_map(|d| d.location.clone()),
-        );
-    }
-    Ok(used)
 }

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 
 use crate::Context;
-use crate::env::manifest::LinkMode;
+use crate::env::compose::{self, ComposeSpec};
 use crate::env::{self, CreateOptions};
 
 pub struct CreateSettings {
@@ -14,16 +14,11 @@ pub struct CreateSettings {
     pub path: Option<PathBuf>,
     pub prompt: Option<String>,
     pub clear: bool,
-    pub plugins: Vec<String>,
-    pub link_mode: LinkMode,
-    pub seed: bool,
-    pub compile_bytecode: bool,
+    pub compose: ComposeSpec,
 }
 
 pub fn run(settings: CreateSettings, ctx: &Context) -> Result<u8> {
     env::name::validate(&settings.name)?;
-    // Check every artifact before anything is built.
-    let artifacts = super::install::resolve_artifacts(&settings.plugins)?;
     let interpreter =
         crate::interpreter::find(settings.python.as_deref(), &ctx.home, &ctx.printer)?;
     let options = CreateOptions {
@@ -33,14 +28,12 @@ pub fn run(settings: CreateSettings, ctx: &Context) -> Result<u8> {
         clear: settings.clear,
     };
     let env = env::create(&ctx.home, &options, &interpreter, &ctx.printer, |env| {
-        super::install::install_into(
+        compose::compose(
             env,
             &interpreter,
-            &artifacts,
-            settings.link_mode,
-            settings.seed,
-            settings.compile_bytecode,
-            ctx,
+            &settings.compose,
+            &ctx.home,
+            &ctx.printer,
         )
     })?;
     ctx.printer.status(format!(

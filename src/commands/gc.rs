@@ -18,7 +18,9 @@ pub fn run(dry_run: bool, ctx: &Context) -> Result<u8> {
         env::lock_path(home, name)
     })?);
     removed.extend(dangling_links(&home.envs(), dry_run)?);
-    removed.extend(crate::store::gc(home, dry_run, &ctx.printer)?);
+    let used = used_paths(home)?;
+    removed.extend(crate::store::gc(home, &used, dry_run)?);
+    removed.extend(crate::layers::base::gc(home, &used, dry_run)?);
     let verb = if dry_run { "Would remove" } else { "Removed" };
     if removed.is_empty() {
         ctx.printer.status("Nothing to remove");
@@ -79,4 +81,24 @@ fn dangling_links(dir: &Path, dry_run: bool) -> Result<Vec<PathBuf>> {
         }
     }
     Ok(removed)
+}
+
+/// Every store entry, base and source path an environment's manifest refers
+/// to. An unreadable environment keeps everything: better a full cache than a
+/// broken environment.
+fn used_paths(home: &crate::home::Home) -> Result<Vec<PathBuf>> {
+    let mut used = Vec::new();
+    for name in env::names(home)? {
+        let Ok(env) = env::Environment::open(home, &name) else {
+            return Ok(vec![home.store(), home.bases()]);
+        };
+        used.extend(env.manifest.layers.iter().map(|l| l.path.clone()));
+        used.extend(
+            env.manifest
+                .distributions
+                .iter()
+                .filter_map(|d| d.location.clone()),
+        );
+    }
+    Ok(used)
 }

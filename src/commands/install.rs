@@ -1,47 +1,12 @@
-//! `tempest-env install` / `uninstall`, and the plugins of `create`.
+//! `tempest-env install` / `uninstall`.
 
 use anyhow::Result;
 
 use crate::Context;
+use crate::env::compose::{self, ComposeSpec};
 use crate::env::install::{self as ops, Artifact};
-use crate::env::manifest::LinkMode;
+use crate::env::manifest::{LayerKind, LinkMode};
 use crate::env::{self, Environment};
-use crate::interpreter::Interpreter;
-
-pub use ops::resolve_artifacts;
-
-/// What `create` installs while the environment is still being built.
-pub fn install_into(
-    env: &mut Environment,
-    interpreter: &Interpreter,
-    artifacts: &[Artifact],
-    mode: LinkMode,
-    seed: bool,
-    compile_bytecode: bool,
-    ctx: &Context,
-) -> Result<()> {
-    let mut all: Vec<(Artifact, LinkMode)> = Vec::new();
-    if seed {
-        // pip manages itself, so it is a real installation.
-        all.push((
-            Artifact::Wheel(ops::ensurepip_wheel(interpreter)?),
-            LinkMode::Copy,
-        ));
-    }
-    all.extend(artifacts.iter().cloned().map(|a| (a, mode)));
-    if all.is_empty() {
-        return Ok(());
-    }
-    ops::install_into(
-        env,
-        interpreter,
-        &all,
-        compile_bytecode,
-        &ctx.home,
-        &ctx.printer,
-    )?;
-    Ok(())
-}
 
 fn locked(name: &str, ctx: &Context) -> Result<(crate::lock::LockGuard, Environment)> {
     env::name::validate(name)?;
@@ -60,7 +25,7 @@ pub fn install(
     compile_bytecode: bool,
     ctx: &Context,
 ) -> Result<u8> {
-    let artifacts = resolve_artifacts(raw)?;
+    let artifacts = ops::resolve_artifacts(raw)?;
     let (_guard, mut env) = locked(name, ctx)?;
     let executable = env
         .manifest
@@ -69,15 +34,52 @@ pub fn install(
         .to_string_lossy()
         .into_owned();
     let interpreter = crate::interpreter::find(Some(&executable), &ctx.home, &ctx.printer)?;
-    install_into(
-        &mut env,
-        &interpreter,
-        &artifacts,
-        mode,
-        false,
-        compile_bytecode,
-        ctx,
-    )?;
+    let (requirements, files): (Vec<Artifact>, Vec<Artifact>) = artifacts
+        .into_iter()
+        .partition(|a| matches!(a, Artifact::Requirement(_)));
+    if !files.is_empty() {
+        let all: Vec<(Artifact, LinkMode)> = files.into_iter().map(|a| (a, mode)).collect();
+        ops::install_into(
+            &mut env,
+            &interpreter,
+            &all,
+            compile_bytecode,
+            &ctx.home,
+            &ctx.printer,
+        )?;
+    }
+    if !requirements.is_empty() {
+        let requirements: Vec<String> = requirements
+            .into_iter()
+            .filter_map(|a| match a {
+                Artifact::Requirement(r) => Some(r),
+                _ => None,
+            })
+            .collect();
+        // Resolved on top of the environment's base, if it has one.
+        let base = env
+            .manifest
+            .layers
+            .iter()
+            .find(|l| l.kind == LayerKind::Base)
+            .and_then(|l| l.path.parent())
+            .map(crate::layers::base::open)
+            .transpose()?
+            .flatten();
+        let spec = ComposeSpec::default();
+        compose::add_requirements(
+            &mut env,
+            &interpreter,
+            &spec,
+            &requirements,
+            base.as_ref(),
+            &ctx.home,
+            &ctx.printer,
+        )?;
+        env::layers::write(&env)?;
+        env.save()?;
+    }
+    compose::check_requirements(&env, &interpreter, false, &ctx.printer)?;
     Ok(0)
 }
 

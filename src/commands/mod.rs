@@ -1,6 +1,7 @@
 //! One module per subcommand: orchestration and output. The work itself is in
 //! the library modules; clap types stop at [`dispatch`].
 
+mod base;
 mod create;
 mod exec;
 pub mod gc;
@@ -13,8 +14,11 @@ use anyhow::Result;
 use clap::CommandFactory;
 
 use crate::Context;
-use crate::cli::{Cli, Command, Format, LinkModeArg};
+use crate::cli::{BaseCommand, Cli, Command, ComposeArgs, Format, InstallerArg, LinkModeArg};
+use crate::env::compose::ComposeSpec;
 use crate::env::manifest::LinkMode;
+use crate::layers::installer::{IndexOptions, InstallerChoice};
+use crate::layers::system::Selection;
 
 /// Human output or JSON for scripts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,23 +47,57 @@ impl From<LinkModeArg> for LinkMode {
     }
 }
 
+/// Resolve the composition options into a spec, checking every artifact
+/// before anything is built.
+fn compose_spec(args: ComposeArgs) -> Result<ComposeSpec> {
+    let absolute = |p: std::path::PathBuf| std::path::absolute(&p).unwrap_or(p);
+    Ok(ComposeSpec {
+        artifacts: crate::env::install::resolve_artifacts(&args.plugins)?,
+        link_mode: args.link_mode.into(),
+        seed: args.seed,
+        compile_bytecode: args.compile_bytecode,
+        base: args.base,
+        constraints: args.constraints.map(absolute),
+        index: IndexOptions {
+            find_links: args.find_links.into_iter().map(absolute).collect(),
+            index_url: args.index_url,
+            offline: args.offline,
+        },
+        installer: match args.installer {
+            InstallerArg::Auto => InstallerChoice::Auto,
+            InstallerArg::Uv => InstallerChoice::Uv,
+            InstallerArg::Pip => InstallerChoice::Pip,
+        },
+        system: Selection {
+            all_plugin: args.all_plugin,
+            extra_dirs: args.system_site.into_iter().map(absolute).collect(),
+            include: args.system_plugin,
+            exclude: args.exclude_plugin,
+            user_site: args.user_site,
+        },
+        strict: args.strict,
+    })
+}
+
 /// Run one command; the result is the process exit code.
 pub fn dispatch(command: Command, ctx: &Context) -> Result<u8> {
     match command {
-        Command::Create(args) => create::run(
-            create::CreateSettings {
-                name: args.name,
-                python: args.python,
-                path: args.path,
-                prompt: args.prompt,
-                clear: args.clear,
-                plugins: args.plugins,
-                link_mode: args.link_mode.into(),
-                seed: args.seed,
-                compile_bytecode: args.compile_bytecode,
-            },
-            ctx,
-        ),
+        Command::Create(args) => {
+            let args = *args;
+            create::run(
+                create::CreateSettings {
+                    name: args.name,
+                    python: args.compose.python.clone(),
+                    path: args.path,
+                    prompt: args.prompt,
+                    clear: args.clear,
+                    compose: compose_spec(args.compose)?,
+                },
+                ctx,
+            )
+        }
+        Command::Base(BaseCommand::List(args)) => base::list(args.format.into(), ctx),
+        Command::Base(BaseCommand::Remove { hash }) => base::remove(&hash, ctx),
         Command::Install(args) => install::install(
             &args.name,
             &args.artifacts,

@@ -1,1 +1,783 @@
-//! Placeholder.
+//! What Python will see, without running Python: the effective import path
+//! built from site directories the way `site.addsitedir` builds it, and every
+//! distribution importlib.metadata (and pip) would find on it. Nothing is
+//! imported or executed; the `.pth` lines tempest-env itself writes
+//! (`import site; site.addsitedir('...')`) are followed, any other `import`
+//! line is recorded as skipped. The per-file formats are parsed by the
+//! sibling modules; this one does the directory walking, and only reads the
+//! small metadata files, so a scan of a few hundred distributions takes
+//! milliseconds.
+
+use std::collections::{BTreeSet, HashSet};
+use std::io::{ErrorKind, Read};
+use std::path::{Component, Path, PathBuf};
+
+use anyhow::{Context, Result, anyhow};
+use serde::{Serialize, Serializer};
+
+use crate::dist::entry_points::{self, EntryPoint};
+use crate::dist::metadata::Metadata;
+use crate::dist::pth::{self, PthLine};
+use crate::dist::{egg_info, name};
+use crate::wheel::record;
+
+/// Where a path entry came from, for the caller's reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub enum Origin {
+    Env,
+    Base,
+    Store,
+    Editable,
+    System,
+    User,
+    Other,
+}
+
+/// A directory Python processes with `site.addsitedir`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SiteDir {
+    pub dir: PathBuf,
+    pub origin: Origin,
+}
+
+/// One `sys.path` entry, as Python would build it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PathEntry {
+    pub dir: PathBuf,
+    pub origin: Origin,
+    /// The `.pth` file that added it, if any.
+    pub via_pth: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct EffectivePath {
+    pub entries: Vec<PathEntry>,
+    /// `import` lines that were not followed: (`.pth` file, line).
+    pub skipped_imports: Vec<(PathBuf, String)>,
+    /// Lines pointing nowhere: (`.pth` file, line). A path line to a missing
+    /// directory is dropped, as `site.py` drops it; an `addsitedir` of a
+    /// missing directory is listed here and still added, as Python adds it.
+    pub missing: Vec<(PathBuf, String)>,
+}
+
+/// `sys.path` from `sites`, in order: each directory, then what its `.pth`
+/// files add (see [`effective_path_with`]).
+pub fn effective_path(sites: &[SiteDir]) -> Result<EffectivePath> {
+    effective_path_with(sites, &[])
+}
+
+/// Expands site dirs into `sys.path` order the way `site.addsitedir` does:
+/// the dir itself (when it is a directory), then for each `*.pth` file in it
+/// in sorted order (names starting with `.` skipped, as `site.py` skips
+/// them): each path line (relative to the dir, kept only if it exists,
+/// de-duplicated) and, recursively, each `import site;
+/// site.addsitedir('<literal>')` line. `known` gives the origin of
+/// directories that `.pth` lines reach (an environment's layers); other
+/// `addsitedir` targets are [`Origin::Other`] and other path lines
+/// [`Origin::Editable`], since editable installs are what write them.
+pub fn effective_path_with(sites: &[SiteDir], known: &[SiteDir]) -> Result<EffectivePath> {
+    let known = known
+        .iter()
+        .map(|site| (absolute(&site.dir), site.origin))
+        .collect();
+    let mut walker = PathWalker {
+        known,
+        out: EffectivePath::default(),
+        on_path: HashSet::new(),
+        expanded: HashSet::new(),
+    };
+    for site in sites {
+        let dir = absolute(&site.dir);
+        // `site.addsitepackages` only adds site dirs that are directories.
+        if dir.is_dir() {
+            walker.add_site_dir(dir, site.origin, None)?;
+        }
+    }
+    Ok(walker.out)
+}
+
+struct PathWalker {
+    known: Vec<(PathBuf, Origin)>,
+    out: EffectivePath,
+    on_path: HashSet<PathBuf>,
+    /// Directories whose `.pth` files were read: a second `addsitedir` of one
+    /// adds nothing new (its path lines are all on the path already), and
+    /// skipping it ends cycles.
+    expanded: HashSet<PathBuf>,
+}
+
+impl PathWalker {
+    fn origin_of(&self, dir: &Path, default: Origin) -> Origin {
+        self.known
+            .iter()
+            .find(|(known, _)| known == dir)
+            .map_or(default, |(_, origin)| *origin)
+    }
+
+    fn push(&mut self, dir: PathBuf, origin: Origin, via_pth: Option<&Path>) {
+        if self.on_path.insert(dir.clone()) {
+            self.out.entries.push(PathEntry {
+                dir,
+                origin,
+                via_pth: via_pth.map(Path::to_path_buf),
+            });
+        }
+    }
+
+    fn add_site_dir(&mut self, dir: PathBuf, origin: Origin, via_pth: Option<&Path>) -> Result<()> {
+        self.push(dir.clone(), origin, via_pth);
+        if !self.expanded.insert(dir.clone()) {
+            return Ok(());
+        }
+        let mut names = match std::fs::read_dir(&dir) {
+            Ok(read) => {
+                pth_names(read).with_context(|| format!("failed to list {}", dir.display()))?
+            }
+            Err(err) if is_absent(&err) => return Ok(()),
+            Err(err) => {
+                return Err(anyhow!(err).context(format!("failed to list {}", dir.display())));
+            }
+        };
+        names.sort();
+        for file_name in names {
+            self.add_pth(&dir, &dir.join(file_name))?;
+        }
+        Ok(())
+    }
+
+    fn add_pth(&mut self, site: &Path, file: &Path) -> Result<()> {
+        let bytes =
+            std::fs::read(file).with_context(|| format!("failed to read {}", file.display()))?;
+        for line in pth::parse(&String::from_utf8_lossy(&bytes)) {
+            match line {
+                PthLine::Path(line) => {
+                    let dir = normalize(&site.join(&line));
+                    if self.on_path.contains(&dir) {
+                        continue;
+                    }
+                    if !dir.exists() {
+                        self.out.missing.push((file.to_path_buf(), line));
+                        continue;
+                    }
+                    let origin = self.origin_of(&dir, Origin::Editable);
+                    self.push(dir, origin, Some(file));
+                }
+                PthLine::Import(line) => match addsitedir_target(&line) {
+                    Some(target) => {
+                        let dir = absolute(Path::new(&target));
+                        if !dir.exists() {
+                            self.out.missing.push((file.to_path_buf(), line));
+                        }
+                        let origin = self.origin_of(&dir, Origin::Other);
+                        self.add_site_dir(dir, origin, Some(file))?;
+                    }
+                    None => self.out.skipped_imports.push((file.to_path_buf(), line)),
+                },
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The `*.pth` names `site.addsitedir` reads from a directory listing.
+fn pth_names(read: std::fs::ReadDir) -> std::io::Result<Vec<std::ffi::OsString>> {
+    let mut names = Vec::new();
+    for entry in read {
+        let file_name = entry?.file_name();
+        let text = file_name.to_string_lossy();
+        if text.ends_with(".pth") && !text.starts_with('.') {
+            names.push(file_name);
+        }
+    }
+    Ok(names)
+}
+
+fn is_absent(err: &std::io::Error) -> bool {
+    matches!(err.kind(), ErrorKind::NotFound | ErrorKind::NotADirectory)
+}
+
+/// The directory of a line `import site; site.addsitedir(<literal>)` (the form
+/// `env::layers` writes, whitespace around the tokens allowed, a final `;`
+/// too), or `None` for any other line.
+pub fn addsitedir_target(line: &str) -> Option<String> {
+    let rest = line.strip_prefix("import")?;
+    let rest = rest.strip_prefix([' ', '\t'])?.trim_start();
+    let rest = rest.strip_prefix("site")?.trim_start();
+    let rest = rest.strip_prefix(';')?.trim_start();
+    let rest = rest.strip_prefix("site")?.trim_start();
+    let rest = rest.strip_prefix('.')?.trim_start();
+    let rest = rest.strip_prefix("addsitedir")?.trim_start();
+    let rest = rest.strip_prefix('(')?.trim_start();
+    let (target, rest) = python_string(rest)?;
+    let rest = rest.trim_start().strip_prefix(')')?.trim();
+    let rest = rest.strip_prefix(';').unwrap_or(rest).trim();
+    rest.is_empty().then_some(target)
+}
+
+/// Reads a Python (non-raw, single-line) string literal at the start of
+/// `text`: the value and the text after the closing quote.
+pub fn python_string(text: &str) -> Option<(String, &str)> {
+    let quote = text.chars().next().filter(|c| matches!(c, '\'' | '"'))?;
+    let body = &text[1..];
+    let mut out = String::new();
+    let mut chars = body.char_indices().peekable();
+    while let Some((index, c)) = chars.next() {
+        match c {
+            c if c == quote => return Some((out, &body[index + 1..])),
+            '\n' | '\r' => return None,
+            '\\' => {
+                let (_, escaped) = chars.next()?;
+                match escaped {
+                    '\n' => {}
+                    '\\' | '\'' | '"' => out.push(escaped),
+                    'a' => out.push('\u{7}'),
+                    'b' => out.push('\u{8}'),
+                    'f' => out.push('\u{c}'),
+                    'n' => out.push('\n'),
+                    'r' => out.push('\r'),
+                    't' => out.push('\t'),
+                    'v' => out.push('\u{b}'),
+                    '0'..='7' => {
+                        let mut value = escaped.to_digit(8)?;
+                        for _ in 0..2 {
+                            match chars.peek().and_then(|(_, c)| c.to_digit(8)) {
+                                Some(digit) => {
+                                    value = value * 8 + digit;
+                                    chars.next();
+                                }
+                                None => break,
+                            }
+                        }
+                        out.push(char::from_u32(value)?);
+                    }
+                    'x' | 'u' | 'U' => {
+                        let width = match escaped {
+                            'x' => 2,
+                            'u' => 4,
+                            _ => 8,
+                        };
+                        let mut value = 0u32;
+                        for _ in 0..width {
+                            let (_, digit) = chars.next()?;
+                            value = value * 16 + digit.to_digit(16)?;
+                        }
+                        out.push(char::from_u32(value)?);
+                    }
+                    // Python keeps unknown escapes as written.
+                    other => {
+                        out.push('\\');
+                        out.push(other);
+                    }
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    None
+}
+
+/// `os.path.abspath`: relative paths are taken from the current directory,
+/// then `.` and `..` are resolved lexically (symlinks are not followed).
+fn absolute(path: &Path) -> PathBuf {
+    if path.is_absolute() {
+        normalize(path)
+    } else {
+        normalize(&std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()))
+    }
+}
+
+/// `os.path.normpath` without the `.` for an empty result: `a/./b/../c` is
+/// `a/c`; a leading `..` of a relative path is kept.
+pub fn normalize(path: &Path) -> PathBuf {
+    let mut parts: Vec<Component> = Vec::new();
+    for component in path.components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir => match parts.last() {
+                Some(Component::Normal(_)) => {
+                    parts.pop();
+                }
+                Some(Component::RootDir | Component::Prefix(_)) => {}
+                _ => parts.push(component),
+            },
+            _ => parts.push(component),
+        }
+    }
+    parts.iter().collect()
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum MetadataKind {
+    DistInfo,
+    EggInfo,
+    EggLink,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Distribution {
+    pub name: String,
+    pub version: String,
+    pub kind: MetadataKind,
+    /// The `.dist-info` or `.egg-info` directory (or `.egg-info` file holding
+    /// `PKG-INFO`, as Debian sometimes installs), or the `.egg-link` file.
+    pub metadata_path: PathBuf,
+    /// The `sys.path` entry it was found in.
+    pub site_dir: PathBuf,
+    pub origin: Origin,
+    /// PEP 508 strings: `Requires-Dist`, or `requires.txt` converted.
+    pub requires: Vec<String>,
+    /// Why `requires.txt` could not be read (pip check then leaves the
+    /// distribution out, as if it were not installed).
+    pub requires_error: Option<String>,
+    #[serde(serialize_with = "serialize_entry_points")]
+    pub entry_points: Vec<EntryPoint>,
+    /// Files it owns, relative to `site_dir`: `RECORD` (dist-info) or
+    /// `installed-files.txt` (egg-info). Empty when unknown or not read.
+    pub files: Vec<PathBuf>,
+    /// Top-level importable names: `top_level.txt`, else derived from `files`.
+    pub top_level: Vec<String>,
+    /// For an `.egg-link` or an editable install: where the code lives.
+    pub editable_location: Option<PathBuf>,
+}
+
+impl Distribution {
+    /// The PEP 503 name distributions are told apart by.
+    pub fn normalized_name(&self) -> String {
+        name::normalize(&self.name)
+    }
+}
+
+fn serialize_entry_points<S: Serializer>(
+    eps: &[EntryPoint],
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    #[derive(Serialize)]
+    struct Row<'a> {
+        group: &'a str,
+        name: &'a str,
+        value: String,
+    }
+    serializer.collect_seq(eps.iter().map(|ep| Row {
+        group: &ep.group,
+        name: &ep.name,
+        value: ep.value(),
+    }))
+}
+
+/// What a scan reads besides the metadata every caller needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScanOptions {
+    /// Read `RECORD` / `installed-files.txt` into [`Distribution::files`].
+    /// Without it, `files` is empty and `top_level` comes from
+    /// `top_level.txt` alone.
+    pub files: bool,
+}
+
+impl Default for ScanOptions {
+    fn default() -> Self {
+        Self { files: true }
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ScanResult {
+    pub dists: Vec<Distribution>,
+    /// Metadata that could not be read: (path, why). Never fatal.
+    pub problems: Vec<(PathBuf, String)>,
+}
+
+impl ScanResult {
+    /// The first distribution found per normalized name (what
+    /// importlib.metadata's `entry_points()` and pip use), in order.
+    pub fn visible(&self) -> Vec<&Distribution> {
+        let mut seen = HashSet::new();
+        self.dists
+            .iter()
+            .filter(|dist| seen.insert(dist.normalized_name()))
+            .collect()
+    }
+
+    /// Distributions hidden behind an earlier one of the same normalized
+    /// name, each with the one that wins.
+    pub fn shadowed(&self) -> Vec<(&Distribution, &Distribution)> {
+        let mut winners: Vec<(String, &Distribution)> = Vec::new();
+        let mut out = Vec::new();
+        for dist in &self.dists {
+            let key = dist.normalized_name();
+            match winners.iter().find(|(name, _)| *name == key) {
+                Some((_, winner)) => out.push((dist, *winner)),
+                None => winners.push((key, dist)),
+            }
+        }
+        out
+    }
+
+    /// The visible distribution of `name` (any spelling).
+    pub fn get(&self, name: &str) -> Option<&Distribution> {
+        let key = name::normalize(name);
+        self.dists.iter().find(|dist| dist.normalized_name() == key)
+    }
+
+    /// Every entry point of `group` from visible distributions, in order.
+    pub fn entry_points(&self, group: &str) -> Vec<(&EntryPoint, &Distribution)> {
+        self.visible()
+            .into_iter()
+            .flat_map(|dist| {
+                dist.entry_points
+                    .iter()
+                    .filter(move |ep| ep.group == group)
+                    .map(move |ep| (ep, dist))
+            })
+            .collect()
+    }
+}
+
+/// Every distribution visible on `path`, reading file lists too.
+pub fn scan(path: &EffectivePath) -> ScanResult {
+    scan_with(path, ScanOptions::default())
+}
+
+/// Every distribution visible on `path`, in the order importlib.metadata
+/// finds them: path entry order, and within a directory `.dist-info` and
+/// `.egg-info` (directories, or files in `PKG-INFO` format) sorted by name,
+/// then `.egg-link` files (which pip follows after everything else in the
+/// directory; importlib.metadata finds their project through the path entry
+/// `easy-install.pth` adds, and that copy is not counted twice). Unreadable
+/// or unparsable metadata is reported in `problems`.
+pub fn scan_with(path: &EffectivePath, options: ScanOptions) -> ScanResult {
+    let mut scanner = Scanner {
+        options,
+        out: ScanResult::default(),
+        seen_metadata: HashSet::new(),
+    };
+    for entry in &path.entries {
+        scanner.scan_entry(entry);
+    }
+    scanner.out
+}
+
+struct Scanner {
+    options: ScanOptions,
+    out: ScanResult,
+    /// Metadata directories already counted (reached both through an
+    /// `.egg-link` and as a path entry of their own).
+    seen_metadata: HashSet<PathBuf>,
+}
+
+/// A child of a path entry that holds or points to metadata.
+struct Found {
+    path: PathBuf,
+    is_dir: bool,
+}
+
+impl Scanner {
+    fn problem(&mut self, path: &Path, err: anyhow::Error) {
+        self.out
+            .problems
+            .push((path.to_path_buf(), format!("{err:#}")));
+    }
+
+    fn scan_entry(&mut self, entry: &PathEntry) {
+        let (infos, links) = match list_metadata(&entry.dir) {
+            Ok(found) => found,
+            Err(err) => return self.problem(&entry.dir, err),
+        };
+        for info in infos {
+            if !self.seen_metadata.insert(info.path.clone()) {
+                continue;
+            }
+            match read_info(&info, &entry.dir, self.options) {
+                Ok(dist) => self.push(dist, entry.origin),
+                Err(err) => self.problem(&info.path, err),
+            }
+        }
+        for link in links {
+            if let Err(err) = self.follow_egg_link(&link.path, entry) {
+                self.problem(&link.path, err);
+            }
+        }
+    }
+
+    fn push(&mut self, (dist, problems): ReadInfo, origin: Origin) {
+        self.out.problems.extend(problems);
+        self.out.dists.push(Distribution { origin, ..dist });
+    }
+
+    fn follow_egg_link(&mut self, link: &Path, entry: &PathEntry) -> Result<()> {
+        let text = std::fs::read_to_string(link)
+            .with_context(|| format!("failed to read {}", link.display()))?;
+        let target = pth::egg_link(&text).ok_or_else(|| anyhow!("the .egg-link is empty"))?;
+        let project = normalize(&entry.dir.join(target));
+        let (infos, _) = list_metadata(&project)?;
+        for info in infos {
+            if !self.seen_metadata.insert(info.path.clone()) {
+                continue;
+            }
+            match read_info(&info, &project, ScanOptions { files: false }) {
+                Ok((dist, problems)) => {
+                    let dist = Distribution {
+                        kind: MetadataKind::EggLink,
+                        metadata_path: link.to_path_buf(),
+                        site_dir: entry.dir.clone(),
+                        editable_location: Some(project.clone()),
+                        ..dist
+                    };
+                    self.push((dist, problems), entry.origin);
+                }
+                Err(err) => self.problem(&info.path, err),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The metadata children of `dir`, sorted: (`.dist-info`/`.egg-info`,
+/// `.egg-link`). A missing directory has none.
+fn list_metadata(dir: &Path) -> Result<(Vec<Found>, Vec<Found>)> {
+    let read = match std::fs::read_dir(dir) {
+        Ok(read) => read,
+        Err(err) if is_absent(&err) => return Ok((Vec::new(), Vec::new())),
+        Err(err) => return Err(anyhow!(err).context(format!("failed to list {}", dir.display()))),
+    };
+    let mut infos = Vec::new();
+    let mut links = Vec::new();
+    for child in read {
+        let child = child.with_context(|| format!("failed to list {}", dir.display()))?;
+        let file_name = child.file_name();
+        let Some(text) = file_name.to_str() else {
+            continue;
+        };
+        let lower = text.to_ascii_lowercase();
+        let is_info = lower.ends_with(".dist-info") || lower.ends_with(".egg-info");
+        if !is_info && !lower.ends_with(".egg-link") {
+            continue;
+        }
+        let path = child.path();
+        let is_dir = match child.file_type() {
+            Ok(kind) if kind.is_symlink() => path.is_dir(),
+            Ok(kind) => kind.is_dir(),
+            Err(_) => path.is_dir(),
+        };
+        let found = (lower, Found { path, is_dir });
+        if is_info {
+            infos.push(found)
+        } else {
+            links.push(found)
+        }
+    }
+    let sorted = |mut found: Vec<(String, Found)>| {
+        found.sort_by(|(a, fa), (b, fb)| a.cmp(b).then_with(|| fa.path.cmp(&fb.path)));
+        found
+            .into_iter()
+            .map(|(_, found)| found)
+            .collect::<Vec<_>>()
+    };
+    Ok((sorted(infos), sorted(links)))
+}
+
+type ReadInfo = (Distribution, Vec<(PathBuf, String)>);
+
+/// Reads one `.dist-info` / `.egg-info`: the distribution, and the problems
+/// with its optional files (which do not stop it from being found).
+fn read_info(info: &Found, site_dir: &Path, options: ScanOptions) -> Result<ReadInfo> {
+    let file_name = info.path.file_name().unwrap_or_default().to_string_lossy();
+    let is_dist_info = file_name.to_ascii_lowercase().ends_with(".dist-info");
+    let mut problems = Vec::new();
+    let metadata_file = match (is_dist_info, info.is_dir) {
+        (true, true) => info.path.join("METADATA"),
+        (false, true) => info.path.join("PKG-INFO"),
+        (false, false) => info.path.clone(),
+        (true, false) => return Err(anyhow!("a .dist-info that is not a directory")),
+    };
+    let text = read_headers(&metadata_file)
+        .with_context(|| format!("failed to read {}", metadata_file.display()))?;
+    let metadata =
+        Metadata::parse(&text).with_context(|| format!("invalid {}", metadata_file.display()))?;
+    let mut dist = Distribution {
+        name: metadata.name,
+        version: metadata.version,
+        kind: if is_dist_info {
+            MetadataKind::DistInfo
+        } else {
+            MetadataKind::EggInfo
+        },
+        metadata_path: info.path.clone(),
+        site_dir: site_dir.to_path_buf(),
+        origin: Origin::Other,
+        requires: metadata.requires_dist,
+        requires_error: None,
+        entry_points: Vec::new(),
+        files: Vec::new(),
+        top_level: Vec::new(),
+        editable_location: None,
+    };
+    if !info.is_dir {
+        return Ok((dist, problems));
+    }
+    let mut optional = |file: &str| -> Option<String> {
+        let path = info.path.join(file);
+        match std::fs::read(&path) {
+            Ok(bytes) => Some(String::from_utf8_lossy(&bytes).into_owned()),
+            Err(err) if is_absent(&err) => None,
+            Err(err) => {
+                problems.push((path, format!("failed to read: {err}")));
+                None
+            }
+        }
+    };
+    let eps = optional("entry_points.txt");
+    let top_level = optional("top_level.txt");
+    let (requires, listing, direct_url) = if is_dist_info {
+        let record = options.files.then(|| optional("RECORD")).flatten();
+        (None, record, optional("direct_url.json"))
+    } else {
+        let installed = options
+            .files
+            .then(|| optional("installed-files.txt"))
+            .flatten();
+        (optional("requires.txt"), installed, None)
+    };
+    let mut bad = |file: &str, message: String| problems.push((info.path.join(file), message));
+    if let Some(text) = eps {
+        match entry_points::parse(&text) {
+            Ok(eps) => dist.entry_points = eps,
+            Err(err) => bad(
+                "entry_points.txt",
+                format!("invalid entry_points.txt: {err}"),
+            ),
+        }
+    }
+    if let Some(text) = requires {
+        match egg_info::requires(&text) {
+            Ok(requires) => dist.requires = requires,
+            Err(err) => {
+                bad("requires.txt", err.to_string());
+                dist.requires_error = Some(err.to_string());
+            }
+        }
+    }
+    if let Some(text) = listing {
+        if is_dist_info {
+            match record::parse(&text) {
+                Ok(rows) => {
+                    dist.files = rows
+                        .iter()
+                        .map(|row| normalize(Path::new(&row.path)))
+                        .collect()
+                }
+                Err(err) => bad("RECORD", err.to_string()),
+            }
+        } else {
+            // installed-files.txt is relative to the .egg-info directory.
+            let base = Path::new(file_name.as_ref());
+            dist.files = egg_info::installed_files(&text)
+                .iter()
+                .map(|file| normalize(&base.join(file)))
+                .collect();
+        }
+    }
+    dist.top_level = match top_level {
+        Some(text) => egg_info::top_level(&text),
+        None => derive_top_level(&dist.files),
+    };
+    if let Some(text) = direct_url {
+        dist.editable_location = editable_location(&text);
+    }
+    Ok((dist, problems))
+}
+
+/// The header block of a `METADATA` / `PKG-INFO` file: read up to the first
+/// empty line, since the long description after it can be large.
+fn read_headers(path: &Path) -> std::io::Result<String> {
+    let mut file = std::fs::File::open(path)?;
+    let mut buf = Vec::with_capacity(8192);
+    let mut chunk = [0u8; 8192];
+    loop {
+        let n = file.read(&mut chunk)?;
+        if n == 0 {
+            break;
+        }
+        let searched = buf.len().saturating_sub(2);
+        buf.extend_from_slice(&chunk[..n]);
+        if let Some(end) = blank_line(&buf[searched..]) {
+            buf.truncate(searched + end);
+            break;
+        }
+    }
+    Ok(String::from_utf8_lossy(&buf).into_owned())
+}
+
+/// The offset just past the first `\n` that ends an empty line.
+fn blank_line(bytes: &[u8]) -> Option<usize> {
+    bytes
+        .windows(2)
+        .position(|w| w == b"\n\n")
+        .map(|at| at + 2)
+        .or_else(|| {
+            bytes
+                .windows(3)
+                .position(|w| w == b"\n\r\n")
+                .map(|at| at + 3)
+        })
+}
+
+/// Top-level importable names from a file list: the first component of
+/// every path that is a top-level module (`six.py`, an extension module) or
+/// lies in a package directory, leaving out metadata directories,
+/// `__pycache__` and paths outside the site dir.
+pub fn derive_top_level(files: &[PathBuf]) -> Vec<String> {
+    let mut names = BTreeSet::new();
+    for file in files {
+        let mut components = file.components();
+        let Some(Component::Normal(first)) = components.next() else {
+            continue;
+        };
+        let Some(first) = first.to_str() else {
+            continue;
+        };
+        if components.next().is_some() {
+            let lower = first.to_ascii_lowercase();
+            let is_metadata = [".dist-info", ".egg-info", ".data"]
+                .iter()
+                .any(|suffix| lower.ends_with(suffix));
+            if !is_metadata && first != "__pycache__" {
+                names.insert(first.to_string());
+            }
+        } else if let Some(module) = first.strip_suffix(".py") {
+            names.insert(module.to_string());
+        } else if first.ends_with(".so") || first.ends_with(".pyd") {
+            let module = first.split('.').next().unwrap_or_default();
+            names.insert(module.to_string());
+        }
+    }
+    names.into_iter().filter(|name| !name.is_empty()).collect()
+}
+
+/// The source tree of a PEP 660 editable install, from `direct_url.json`.
+fn editable_location(text: &str) -> Option<PathBuf> {
+    let value: serde_json::Value = serde_json::from_str(text).ok()?;
+    if value.pointer("/dir_info/editable")?.as_bool() != Some(true) {
+        return None;
+    }
+    let url = value.get("url")?.as_str()?;
+    let rest = url.strip_prefix("file://")?;
+    let rest = rest.strip_prefix("localhost").unwrap_or(rest);
+    Some(PathBuf::from(percent_decode(rest)?))
+}
+
+fn percent_decode(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut index = 0;
+    while index < bytes.len() {
+        if bytes[index] == b'%' {
+            let hex = text.get(index + 1..index + 3)?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            index += 3;
+        } else {
+            out.push(bytes[index]);
+            index += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}

@@ -139,6 +139,7 @@ pub fn place(
             path: tree.import_root.clone(),
             dist: Some(tree.name.clone()),
             hash: None,
+            files: Vec::new(),
         }),
     })
 }

@@ -27,6 +27,8 @@ use crate::wheel::{WheelError, record};
 pub enum Artifact {
     Wheel(PathBuf),
     Tree(PathBuf),
+    /// A requirement by name, resolved by the installer backend.
+    Requirement(String),
 }
 
 /// Turn command-line artifacts into checked paths, before anything is built.
@@ -46,11 +48,16 @@ fn resolve_artifact(item: &str) -> Result<Artifact> {
         Err(_) if item.contains('/') || item.ends_with(".whl") => {
             Err(UserError::new(format!("`{item}` does not exist")).into())
         }
-        Err(_) => Err(UserError::new(format!(
-            "`{item}` is not a file or directory; installing requirements by name needs an installer backend, which this tempest-env does not have yet"
-        ))
-        .hint("give a wheel file or a plugin source directory")
-        .into()),
+        Err(_) => {
+            let name = super::compose::requirement_name(item);
+            if name.is_empty() || !crate::dist::name::is_valid(&name) {
+                return Err(UserError::new(format!(
+                    "`{item}` is not a wheel, a source directory or a requirement"
+                ))
+                .into());
+            }
+            Ok(Artifact::Requirement(item.to_string()))
+        }
     }
 }
 
@@ -151,6 +158,9 @@ pub fn install_into(
                 *mode,
             ),
             Artifact::Tree(path) => Ready::Tree(Box::new(editable::tree::read(path)?)),
+            Artifact::Requirement(r) => {
+                anyhow::bail!("internal: requirement `{r}` reached the artifact installer")
+            }
         });
     }
     let mut installed = Vec::new();

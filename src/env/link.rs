@@ -95,6 +95,7 @@ pub fn place(
             path: entry.site(),
             dist: Some(info.name.clone()),
             hash: Some(info.sha256.clone()),
+            files: Vec::new(),
         });
     } else {
         // The store merges purelib and platlib (one directory on every venv

@@ -47,6 +47,7 @@ pub enum LayerKind {
     Plugin,
     Editable,
     System,
+    User,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -58,6 +59,9 @@ pub struct LayerRecord {
     pub dist: Option<String>,
     #[serde(default)]
     pub hash: Option<String>,
+    /// Files written into the environment for this layer (launchers).
+    #[serde(default)]
+    pub files: Vec<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]

@@ -5,6 +5,7 @@
 //! directory itself, or a symlink to it when it was made with `--path`.
 
 mod activate;
+pub mod compose;
 mod create;
 pub mod install;
 pub mod layers;
@@ -129,6 +130,16 @@ impl Environment {
     pub fn save(&self) -> Result<()> {
         crate::atomic::write_file(&self.manifest_path(), self.manifest.to_json().as_bytes())
     }
+}
+
+/// Scan what the environment's python will see: its own site-packages and,
+/// through the generated `.pth`, every layer in order.
+pub fn scan(env: &Environment) -> Result<crate::dist::scan::ScanResult> {
+    let path = crate::dist::scan::effective_path(&[crate::dist::scan::SiteDir {
+        dir: env.site_packages(),
+        origin: crate::dist::scan::Origin::Env,
+    }])?;
+    Ok(crate::dist::scan::scan(&path))
 }
 
 /// Every registered environment name, sorted; temporaries are skipped.

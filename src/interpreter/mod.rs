@@ -3,7 +3,7 @@
 //! learn what it is from one query, cached until the executable changes.
 
 mod cache;
-mod discover;
+pub mod discover;
 mod info;
 mod pyenv;
 mod request;

@@ -165,7 +165,12 @@ fn pip_accepts_it_as_a_venv() {
     assert!(out.status.success(), "{}", crate::common::stderr(&out));
     assert_eq!(crate::common::visible_plugins(&env), ["alpha_tests"]);
     let version = python_version();
-    assert!(env.join(format!("lib/python{version}/site-packages/alpha_tempest_plugin")).is_dir());
+    assert!(
+        env.join(format!(
+            "lib/python{version}/site-packages/alpha_tempest_plugin"
+        ))
+        .is_dir()
+    );
 }
 
 #[test]

@@ -359,8 +359,8 @@ fn unusable_artifacts_are_refused_with_a_reason() {
             "has only setup.py",
         ),
         (
-            vec!["barbican-tempest-plugin".into()],
-            "installing requirements by name",
+            vec!["not a requirement!".into()],
+            "is not a wheel, a source directory or a requirement",
         ),
         (vec!["./missing.whl".into()], "does not exist"),
         (

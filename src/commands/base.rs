@@ -1,0 +1,46 @@
+//! `tempest-env base list` / `base remove`.
+
+use anyhow::Result;
+
+use super::OutputFormat;
+use crate::Context;
+use crate::layers::base;
+
+pub fn list(format: OutputFormat, ctx: &Context) -> Result<u8> {
+    let bases = base::list(&ctx.home)?;
+    match format {
+        OutputFormat::Json => {
+            let infos: Vec<&base::BaseInfo> = bases.iter().map(|b| &b.info).collect();
+            ctx.printer.out(serde_json::to_string_pretty(&infos)?);
+        }
+        OutputFormat::Human if bases.is_empty() => ctx.printer.status("No bases yet."),
+        OutputFormat::Human => {
+            let rows: Vec<[String; 5]> = bases
+                .iter()
+                .map(|b| {
+                    [
+                        b.info.hash.clone(),
+                        b.info.python_version.clone(),
+                        b.info.installer.clone(),
+                        b.info.installed.len().to_string(),
+                        b.info.requirements.join(" "),
+                    ]
+                })
+                .collect();
+            for line in super::show::table(
+                ["HASH", "PYTHON", "INSTALLER", "DISTS", "REQUIREMENTS"],
+                &rows,
+            ) {
+                ctx.printer.out(line);
+            }
+        }
+    }
+    Ok(0)
+}
+
+pub fn remove(hash: &str, ctx: &Context) -> Result<u8> {
+    let removed = base::remove(&ctx.home, hash, &ctx.printer)?;
+    ctx.printer
+        .status(format!("Removed base {}", removed.display()));
+    Ok(0)
+}

@@ -1,0 +1,259 @@
+//! Compose an environment from layers: the shared base, plugin layers
+//! resolved on top of it, installed artifacts, and the system set, in that
+//! order after the environment's own site-packages. Then write launchers for
+//! every layer's scripts and check every visible distribution's requirements.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+
+use super::Environment;
+use super::install::{self, Artifact};
+use super::manifest::{DistRecord, LayerKind, LayerRecord, LinkMode};
+use crate::error::UserError;
+use crate::home::Home;
+use crate::interpreter::Interpreter;
+use crate::layers::base::{self, Base, BaseSpec};
+use crate::layers::installer::{IndexOptions, InstallerChoice};
+use crate::layers::system::{self, Selection};
+use crate::printer::Printer;
+
+/// Everything an environment is made of, resolved from the command line or
+/// a definition.
+#[derive(Debug, Clone, Default)]
+pub struct ComposeSpec {
+    pub artifacts: Vec<Artifact>,
+    pub link_mode: LinkMode,
+    pub seed: bool,
+    pub compile_bytecode: bool,
+    /// Base requirements; empty: no base layer.
+    pub base: Vec<String>,
+    pub constraints: Option<PathBuf>,
+    pub index: IndexOptions,
+    pub installer: InstallerChoice,
+    pub system: Selection,
+    pub strict: bool,
+}
+
+impl ComposeSpec {
+    fn base_spec(&self, requirements: Vec<String>) -> BaseSpec {
+        BaseSpec {
+            requirements,
+            constraints: self.constraints.clone(),
+            index: self.index.clone(),
+            installer: self.installer,
+        }
+    }
+}
+
+/// Fill `env` (being built, under its lock) per `spec`.
+pub fn compose(
+    env: &mut Environment,
+    interpreter: &Interpreter,
+    spec: &ComposeSpec,
+    home: &Home,
+    printer: &Printer,
+) -> Result<()> {
+    let base = if spec.base.is_empty() {
+        None
+    } else {
+        let base = base::ensure(
+            home,
+            &spec.base_spec(spec.base.clone()),
+            interpreter,
+            None,
+            printer,
+        )?;
+        add_layer(env, LayerKind::Base, &base, None)?;
+        Some(base)
+    };
+    let requirements: Vec<String> = spec
+        .artifacts
+        .iter()
+        .filter_map(|a| match a {
+            Artifact::Requirement(r) => Some(r.clone()),
+            _ => None,
+        })
+        .collect();
+    if !requirements.is_empty() {
+        add_requirements(
+            env,
+            interpreter,
+            spec,
+            &requirements,
+            base.as_ref(),
+            home,
+            printer,
+        )?;
+    }
+    let mut artifacts: Vec<(Artifact, LinkMode)> = Vec::new();
+    if spec.seed {
+        // pip manages itself, so it is a real installation.
+        artifacts.push((
+            Artifact::Wheel(install::ensurepip_wheel(interpreter)?),
+            LinkMode::Copy,
+        ));
+    }
+    artifacts.extend(
+        spec.artifacts
+            .iter()
+            .filter(|a| !matches!(a, Artifact::Requirement(_)))
+            .cloned()
+            .map(|a| (a, spec.link_mode)),
+    );
+    if !artifacts.is_empty() {
+        install::install_into(
+            env,
+            interpreter,
+            &artifacts,
+            spec.compile_bytecode,
+            home,
+            printer,
+        )?;
+    }
+    if !spec.system.is_empty() {
+        let root = env.root.clone();
+        let dest = env.dest.clone();
+        for mut layer in system::layers(&root, &dest, interpreter, &spec.system, printer)? {
+            // Launchers are read from the real directory (a view links to it).
+            let source = if layer.path.starts_with(&dest) {
+                root.join(layer.path.strip_prefix(&dest).unwrap_or(&layer.path))
+            } else {
+                layer.path.clone()
+            };
+            layer.files = crate::layers::launchers::write(env, &source)?;
+            printer.verbose(format!("system layer {}", layer.path.display()));
+            env.manifest.layers.push(layer);
+        }
+    }
+    super::layers::write(env)?;
+    env.save()?;
+    check_requirements(env, interpreter, spec.strict, printer)
+}
+
+/// A layer for a base or plugin layer, with launchers for its scripts.
+fn add_layer(
+    env: &mut Environment,
+    kind: LayerKind,
+    base: &Base,
+    dist: Option<String>,
+) -> Result<()> {
+    let files = crate::layers::launchers::write(env, &base.site())?;
+    env.manifest.layers.push(LayerRecord {
+        kind,
+        path: base.site(),
+        dist,
+        hash: Some(base.info.hash.clone()),
+        files,
+    });
+    Ok(())
+}
+
+/// Plugins given as requirements: a layer with only what the base lacks,
+/// resolved at versions consistent with the base's.
+pub fn add_requirements(
+    env: &mut Environment,
+    interpreter: &Interpreter,
+    spec: &ComposeSpec,
+    requirements: &[String],
+    base: Option<&Base>,
+    home: &Home,
+    printer: &Printer,
+) -> Result<()> {
+    let layer = base::ensure(
+        home,
+        &spec.base_spec(requirements.to_vec()),
+        interpreter,
+        base,
+        printer,
+    )?;
+    let first = requirement_name(&requirements[0]);
+    add_layer(env, LayerKind::Plugin, &layer, Some(first))?;
+    let scanned = crate::dist::scan::scan(&crate::dist::scan::effective_path(&[
+        crate::dist::scan::SiteDir {
+            dir: layer.site(),
+            origin: crate::dist::scan::Origin::Base,
+        },
+    ])?);
+    for requirement in requirements {
+        let wanted = crate::dist::name::normalize(&requirement_name(requirement));
+        if let Some(dist) = scanned
+            .dists
+            .iter()
+            .find(|d| crate::dist::name::normalize(&d.name) == wanted)
+        {
+            let record = DistRecord {
+                name: dist.name.clone(),
+                version: dist.version.clone(),
+                mode: LinkMode::Pth,
+                source: PathBuf::from(requirement),
+                sha256: None,
+                location: Some(layer.dir.clone()),
+                plugins: dist
+                    .entry_points
+                    .iter()
+                    .filter(|ep| ep.group == crate::dist::entry_points::TEMPEST_GROUP)
+                    .map(|ep| ep.name.clone())
+                    .collect(),
+                files: Vec::new(),
+            };
+            printer.status(format!(
+                "Installed {} {} (from {}){}",
+                record.name,
+                record.version,
+                requirement,
+                if record.plugins.is_empty() {
+                    String::new()
+                } else {
+                    format!(": plugins {}", record.plugins.join(", "))
+                }
+            ));
+            env.manifest.distributions.push(record);
+        } else if base.is_some_and(|b| {
+            b.info.installed.iter().any(|pin| {
+                crate::dist::name::normalize(pin.split("==").next().unwrap_or("")) == wanted
+            })
+        }) {
+            printer.status(format!("{requirement} is already in the base"));
+        }
+    }
+    Ok(())
+}
+
+/// The distribution name of a PEP 508 requirement string.
+pub fn requirement_name(requirement: &str) -> String {
+    requirement
+        .split(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+        .next()
+        .unwrap_or(requirement)
+        .to_string()
+}
+
+/// Warn about (or with `strict`, fail on) unmet requirements of visible
+/// distributions.
+pub fn check_requirements(
+    env: &Environment,
+    interpreter: &Interpreter,
+    strict: bool,
+    printer: &Printer,
+) -> Result<()> {
+    let scanned = super::scan(env)?;
+    let problems = crate::dist::check::check(&scanned, &interpreter.info.markers);
+    if problems.is_empty() {
+        return Ok(());
+    }
+    if strict {
+        let lines: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
+        return Err(UserError::new(format!(
+            "environment `{}` has unmet requirements: {}",
+            env.name,
+            lines.join(" ")
+        ))
+        .hint("install what is missing, or drop --strict to only warn")
+        .into());
+    }
+    for problem in &problems {
+        printer.warn(problem.to_string());
+    }
+    Ok(())
+}

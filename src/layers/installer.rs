@@ -1,0 +1,229 @@
+//! The installer backend that builds base layers and resolves plugins given
+//! as requirements: uv when it is on PATH, else the interpreter's own pip.
+//! tempest-env installs wheels natively; resolving requirements against an
+//! index is what it hands to a real resolver.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+
+use crate::error::UserError;
+use crate::interpreter::Interpreter;
+use crate::printer::Printer;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum InstallerChoice {
+    #[default]
+    Auto,
+    Uv,
+    Pip,
+}
+
+#[derive(Debug, Clone)]
+pub enum Installer {
+    Uv(PathBuf),
+    /// `python -m pip` of this interpreter.
+    Pip(PathBuf),
+}
+
+/// Where requirements come from.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct IndexOptions {
+    pub find_links: Vec<PathBuf>,
+    pub index_url: Option<String>,
+    pub offline: bool,
+}
+
+impl Installer {
+    /// Pick the backend for `choice`.
+    pub fn choose(choice: InstallerChoice, interpreter: &Interpreter) -> Result<Self> {
+        let uv = || {
+            crate::interpreter::discover::path_dirs()
+                .into_iter()
+                .map(|dir| dir.join("uv"))
+                .find(|c| crate::interpreter::is_executable(c))
+        };
+        let pip = || {
+            let ok = Command::new(&interpreter.executable)
+                .args(["-m", "pip", "--version"])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success());
+            ok.then(|| interpreter.executable.clone())
+        };
+        let python = interpreter.executable.display();
+        match choice {
+            InstallerChoice::Uv => uv().map(Self::Uv).ok_or_else(|| {
+                UserError::new("--installer uv: uv is not on PATH")
+                    .hint("install it with `pip install uv` (or pipx, or your package manager)")
+                    .into()
+            }),
+            InstallerChoice::Pip => pip().map(Self::Pip).ok_or_else(|| {
+                UserError::new(format!("--installer pip: {python} has no pip"))
+                    .hint("use a Python with pip, or install uv")
+                    .into()
+            }),
+            InstallerChoice::Auto => uv().map(Self::Uv).or_else(|| pip().map(Self::Pip)).ok_or_else(|| {
+                UserError::new(format!(
+                    "building a base layer needs an installer: uv is not on PATH and {python} has no pip"
+                ))
+                .hint("install uv (`pip install uv`), or use a Python that has pip")
+                .into()
+            }),
+        }
+    }
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Uv(_) => "uv",
+            Self::Pip(_) => "pip",
+        }
+    }
+
+    /// Install `requirements` (and their dependencies) into `target`, a
+    /// directory that becomes a layer.
+    pub fn install_target(
+        &self,
+        interpreter: &Interpreter,
+        target: &Path,
+        requirements: &[String],
+        constraints: &[PathBuf],
+        index: &IndexOptions,
+        printer: &Printer,
+    ) -> Result<()> {
+        let mut cmd = match self {
+            Self::Uv(uv) => {
+                let mut cmd = Command::new(uv);
+                cmd.args(["pip", "install", "--no-progress", "--python"])
+                    .arg(&interpreter.executable)
+                    .arg("--target")
+                    .arg(target);
+                if index.offline {
+                    cmd.arg("--offline");
+                }
+                cmd
+            }
+            Self::Pip(python) => {
+                let mut cmd = Command::new(python);
+                cmd.args([
+                    "-m",
+                    "pip",
+                    "install",
+                    "--no-input",
+                    "--disable-pip-version-check",
+                    "--progress-bar",
+                    "off",
+                    "--target",
+                ])
+                .arg(target);
+                if index.offline {
+                    cmd.arg("--no-index");
+                }
+                cmd
+            }
+        };
+        for c in constraints {
+            cmd.arg("-c").arg(c);
+        }
+        for dir in &index.find_links {
+            cmd.arg("--find-links").arg(dir);
+        }
+        if let Some(url) = &index.index_url {
+            cmd.args(["--index-url", url]);
+        }
+        cmd.arg("--").args(requirements);
+        // The installer must not see a virtualenv or path of the caller's.
+        for var in [
+            "VIRTUAL_ENV",
+            "PYTHONPATH",
+            "PYTHONHOME",
+            "PIP_TARGET",
+            "PIP_PREFIX",
+            "PIP_USER",
+        ] {
+            cmd.env_remove(var);
+        }
+        self.run(cmd, printer)
+    }
+
+    /// Run the installer, showing its output as progress, and reporting its
+    /// last lines if it fails.
+    fn run(&self, mut cmd: Command, printer: &Printer) -> Result<()> {
+        printer.verbose(format!("running {:?}", cmd));
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd
+            .spawn()
+            .with_context(|| format!("failed to start {}", self.name()))?;
+        let bar = printer.progress_enabled().then(|| {
+            let bar = indicatif::ProgressBar::new_spinner();
+            bar.enable_steady_tick(Duration::from_millis(120));
+            bar.set_message(format!("{}: starting", self.name()));
+            bar
+        });
+        // Both streams into one channel, in arrival order.
+        let (tx, rx) = std::sync::mpsc::channel::<String>();
+        let readers: Vec<_> = [
+            child
+                .stdout
+                .take()
+                .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+            child
+                .stderr
+                .take()
+                .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+        ]
+        .into_iter()
+        .flatten()
+        .map(|stream| {
+            let tx = tx.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                    if tx.send(line).is_err() {
+                        break;
+                    }
+                }
+            })
+        })
+        .collect();
+        drop(tx);
+        let mut tail: std::collections::VecDeque<String> = std::collections::VecDeque::new();
+        for line in rx {
+            if let Some(bar) = &bar {
+                bar.set_message(format!("{}: {}", self.name(), line.trim()));
+            } else {
+                printer.verbose(format!("  {}", line));
+            }
+            tail.push_back(line);
+            if tail.len() > 20 {
+                tail.pop_front();
+            }
+        }
+        for reader in readers {
+            let _ = reader.join();
+        }
+        let status = child
+            .wait()
+            .with_context(|| format!("failed to wait for {}", self.name()))?;
+        if let Some(bar) = bar {
+            bar.finish_and_clear();
+        }
+        if !status.success() {
+            let lines: Vec<String> = tail.into_iter().collect();
+            // Not necessarily bad input (the index may be unreachable): exit 1.
+            anyhow::bail!(
+                "{} failed ({status}); its last lines:\n    {}",
+                self.name(),
+                lines.join("\n    ")
+            );
+        }
+        Ok(())
+    }
+}
