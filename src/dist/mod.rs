@@ -7,4 +7,5 @@ pub mod entry_points;
 pub mod metadata;
 pub mod name;
 pub mod pth;
+pub mod requirement;
 pub mod scan;

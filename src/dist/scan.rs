@@ -781,3 +781,568 @@ fn percent_decode(text: &str) -> Option<String> {
     }
     String::from_utf8(out).ok()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dist::entry_points::TEMPEST_GROUP;
+
+    const SAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/samples");
+
+    fn copy_tree(src: &Path, dest: &Path) {
+        std::fs::create_dir_all(dest).unwrap();
+        for entry in std::fs::read_dir(src).unwrap() {
+            let entry = entry.unwrap();
+            let to = dest.join(entry.file_name());
+            if entry.file_type().unwrap().is_dir() {
+                copy_tree(&entry.path(), &to);
+            } else {
+                std::fs::copy(entry.path(), &to).unwrap();
+            }
+        }
+    }
+
+    /// Copies sample `kind/name` into `site`.
+    fn sample(site: &Path, kind: &str, name: &str) {
+        copy_tree(&Path::new(SAMPLES).join(kind).join(name), &site.join(name));
+    }
+
+    fn write(path: &Path, text: &str) {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+
+    fn site(dir: &Path, origin: Origin) -> SiteDir {
+        SiteDir {
+            dir: dir.to_path_buf(),
+            origin,
+        }
+    }
+
+    fn dirs(path: &EffectivePath) -> Vec<PathBuf> {
+        path.entries.iter().map(|e| e.dir.clone()).collect()
+    }
+
+    fn addsitedir_line(dir: &Path) -> String {
+        format!(
+            "import site; site.addsitedir({})\n",
+            crate::env::layers::py_literal(&dir.to_string_lossy())
+        )
+    }
+
+    #[test]
+    fn pth_files_expand_like_site_py() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path();
+        let env = root.join("env");
+        let layer = root.join("it's a \\ layer\nwith 'odd' name");
+        let nested = root.join("nested");
+        for dir in [&env, &layer, &nested, &env.join("sub"), &env.join("hidden")] {
+            std::fs::create_dir_all(dir).unwrap();
+        }
+        std::fs::create_dir_all(layer.join("lsub")).unwrap();
+        let generated = format!(
+            "# comment\n{}sub\nnowhere\nimport sys; sys.flags\n{}",
+            addsitedir_line(&layer),
+            addsitedir_line(&root.join("gone"))
+        );
+        write(&env.join("_tempest_env.pth"), &generated);
+        write(&env.join("b.pth"), "sub\n./sub/../sub\n");
+        write(&env.join(".hidden.pth"), "hidden\n");
+        write(&env.join("not-a-pth.txt"), "hidden\n");
+        write(
+            &layer.join("z.pth"),
+            &format!("{}lsub\n", addsitedir_line(&nested)),
+        );
+        // A cycle back to the layer ends.
+        write(&nested.join("back.pth"), &addsitedir_line(&layer));
+        let path = effective_path_with(
+            &[
+                site(&env, Origin::Env),
+                site(&root.join("absent"), Origin::User),
+            ],
+            &[site(&layer, Origin::Store)],
+        )
+        .unwrap();
+        assert_eq!(
+            dirs(&path),
+            vec![
+                env.clone(),
+                layer.clone(),
+                nested.clone(),
+                layer.join("lsub"),
+                env.join("sub"),
+                root.join("gone"),
+            ]
+        );
+        let origins: Vec<Origin> = path.entries.iter().map(|e| e.origin).collect();
+        use Origin::*;
+        assert_eq!(origins, [Env, Store, Other, Editable, Editable, Other]);
+        let generated_pth = env.join("_tempest_env.pth");
+        assert_eq!(path.entries[0].via_pth, None);
+        assert_eq!(path.entries[1].via_pth.as_ref(), Some(&generated_pth));
+        assert_eq!(path.entries[2].via_pth, Some(layer.join("z.pth")));
+        assert_eq!(
+            path.skipped_imports,
+            [(generated_pth.clone(), "import sys; sys.flags".to_string())]
+        );
+        assert_eq!(path.missing.len(), 2);
+        assert_eq!(path.missing[0], (generated_pth.clone(), "nowhere".into()));
+        assert!(path.missing[1].1.contains("gone"));
+    }
+
+    #[test]
+    fn real_pth_samples() {
+        let tmp = tempfile::tempdir().unwrap();
+        let site_dir = tmp.path().join("site");
+        let src = tmp.path().join("proj/src");
+        std::fs::create_dir_all(&src).unwrap();
+        for name in [
+            "__editable__.demo_flat-0.2.0.pth",
+            "__editable__.demo_plugin-0.1.0.pth",
+            "distutils-precedence.pth",
+            "easy-install.pth",
+        ] {
+            // Pointed into this test's directory: one tree exists, one not.
+            let text = std::fs::read_to_string(Path::new(SAMPLES).join("pth").join(name)).unwrap();
+            let text = text
+                .replace("/tmp/proj/src", &src.to_string_lossy())
+                .replace("/tmp/proj3", &tmp.path().join("proj3").to_string_lossy());
+            write(&site_dir.join(name), &text);
+        }
+        let path = effective_path(&[site(&site_dir, Origin::System)]).unwrap();
+        assert_eq!(dirs(&path), [site_dir.clone(), src.clone()]);
+        assert_eq!(path.entries[1].origin, Origin::Editable);
+        assert_eq!(
+            path.entries[1].via_pth,
+            Some(site_dir.join("__editable__.demo_plugin-0.1.0.pth"))
+        );
+        let skipped: Vec<&Path> = path
+            .skipped_imports
+            .iter()
+            .map(|(file, _)| file.strip_prefix(&site_dir).unwrap())
+            .collect();
+        assert_eq!(
+            skipped,
+            [
+                Path::new("__editable__.demo_flat-0.2.0.pth"),
+                Path::new("distutils-precedence.pth")
+            ]
+        );
+        assert_eq!(path.missing.len(), 1);
+        assert_eq!(path.missing[0].0, site_dir.join("easy-install.pth"));
+    }
+
+    #[test]
+    fn python_literals() {
+        for text in [
+            "/plain/dir",
+            "/it's",
+            "back\\slash",
+            "new\nline",
+            "\u{1}ctl",
+            "ünï €",
+            "\r\t",
+        ] {
+            let literal = crate::env::layers::py_literal(text);
+            assert_eq!(python_string(&literal), Some((text.to_string(), "")));
+        }
+        let decoded = |s: &str| python_string(s).map(|(v, _)| v);
+        assert_eq!(decoded(r#""a'b\"c" rest"#).as_deref(), Some("a'b\"c"));
+        assert_eq!(
+            decoded(r"'\x41\101\u00e9\U0001F600\q'").as_deref(),
+            Some("AAé😀\\q")
+        );
+        assert_eq!(python_string("'x') tail"), Some(("x".into(), ") tail")));
+        for bad in [
+            "'open",
+            "x'",
+            "'\\x4'",
+            "'\\U110000000'",
+            "'a\nb'",
+            "",
+            "'\\",
+        ] {
+            assert_eq!(python_string(bad), None, "{bad:?}");
+        }
+        assert_eq!(
+            addsitedir_target("import site; site.addsitedir('/a')").as_deref(),
+            Some("/a")
+        );
+        assert_eq!(
+            addsitedir_target("import\tsite ;site.addsitedir( \"/b\" ) ;  ").as_deref(),
+            Some("/b")
+        );
+        for other in [
+            "import site; site.addsitedir('/a'); import os",
+            "import site; site.addsitedir(x)",
+            "import sitex; site.addsitedir('/a')",
+            "import os; site.addsitedir('/a')",
+        ] {
+            assert_eq!(addsitedir_target(other), None, "{other}");
+        }
+    }
+
+    #[test]
+    fn normalizing_paths() {
+        assert_eq!(normalize(Path::new("/a/./b/../c/")), Path::new("/a/c"));
+        assert_eq!(normalize(Path::new("/../x")), Path::new("/x"));
+        assert_eq!(
+            normalize(Path::new("d.egg-info/../six.py")),
+            Path::new("six.py")
+        );
+        assert_eq!(
+            normalize(Path::new("../../bin/x")),
+            Path::new("../../bin/x")
+        );
+    }
+
+    /// env: tempest, stevedore, stestr, barbican 4.6.0, six 1.17.0 (dist-info),
+    /// oslo.config 9.0.0 (Debian egg-info dir); system: barbican 1.7.0,
+    /// six 1.16.0 as an egg-info file, legacy six egg-info.
+    fn two_sites(root: &Path) -> EffectivePath {
+        let env = root.join("env");
+        let system = root.join("system");
+        for name in [
+            "tempest-47.0.0.dist-info",
+            "stevedore-5.10.0.dist-info",
+            "stestr-4.2.1.dist-info",
+            "barbican_tempest_plugin-4.6.0.dist-info",
+            "six-1.17.0.dist-info",
+        ] {
+            sample(&env, "dist-info", name);
+        }
+        sample(&env, "egg-info", "oslo.config-9.0.0.egg-info");
+        sample(
+            &system,
+            "egg-info",
+            "barbican_tempest_plugin-1.7.0.egg-info",
+        );
+        sample(&system, "egg-info", "six-1.17.0-py3.11.egg-info");
+        std::fs::copy(
+            Path::new(SAMPLES).join("egg-info/six-1.16.0.egg-info/PKG-INFO"),
+            system.join("six-1.16.0.egg-info"),
+        )
+        .unwrap();
+        effective_path(&[site(&env, Origin::Env), site(&system, Origin::System)]).unwrap()
+    }
+
+    #[test]
+    fn scan_finds_every_form_in_path_order() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = two_sites(tmp.path());
+        let result = scan(&path);
+        assert!(result.problems.is_empty(), "{:?}", result.problems);
+        let found: Vec<(String, &str, MetadataKind, Origin)> = result
+            .dists
+            .iter()
+            .map(|d| {
+                (
+                    d.normalized_name(),
+                    d.version.as_str(),
+                    d.kind.clone(),
+                    d.origin,
+                )
+            })
+            .collect();
+        use MetadataKind::*;
+        use Origin::*;
+        assert_eq!(
+            found,
+            [
+                ("barbican-tempest-plugin".into(), "4.6.0", DistInfo, Env),
+                ("oslo-config".into(), "9.0.0", EggInfo, Env),
+                ("six".into(), "1.17.0", DistInfo, Env),
+                ("stestr".into(), "4.2.1", DistInfo, Env),
+                ("stevedore".into(), "5.10.0", DistInfo, Env),
+                ("tempest".into(), "47.0.0", DistInfo, Env),
+                ("barbican-tempest-plugin".into(), "1.7.0", EggInfo, System),
+                ("six".into(), "1.16.0", EggInfo, System),
+                ("six".into(), "1.17.0", EggInfo, System),
+            ]
+        );
+        let visible: Vec<String> = result
+            .visible()
+            .iter()
+            .map(|d| d.normalized_name())
+            .collect();
+        assert_eq!(visible.len(), 6);
+        let shadowed: Vec<(&str, &str)> = result
+            .shadowed()
+            .iter()
+            .map(|(hidden, winner)| (hidden.version.as_str(), winner.version.as_str()))
+            .collect();
+        assert_eq!(
+            shadowed,
+            [
+                ("1.7.0", "4.6.0"),
+                ("1.16.0", "1.17.0"),
+                ("1.17.0", "1.17.0")
+            ]
+        );
+        assert_eq!(
+            result.get("Barbican_Tempest.Plugin").unwrap().version,
+            "4.6.0"
+        );
+        let plugins: Vec<(&str, &str)> = result
+            .entry_points(TEMPEST_GROUP)
+            .iter()
+            .map(|(ep, dist)| (ep.name.as_str(), dist.version.as_str()))
+            .collect();
+        assert_eq!(plugins, [("barbican_tests", "4.6.0")]);
+        // Requirements: Requires-Dist, and requires.txt converted.
+        let barbican = &result.dists[0];
+        assert!(barbican.requires.contains(&"tempest>=27.0.0".to_string()));
+        let oslo = &result.dists[1];
+        assert!(
+            oslo.requires
+                .contains(&"stestr>=2.1.0; extra == \"test\"".to_string())
+        );
+        assert_eq!(oslo.top_level, ["oslo_config"]);
+        assert!(!oslo.entry_points.is_empty());
+        // The egg-info file form has metadata only.
+        let six_file = &result.dists[7];
+        assert!(six_file.metadata_path.is_file());
+        assert!(six_file.entry_points.is_empty() && six_file.files.is_empty());
+    }
+
+    #[test]
+    fn files_and_top_level() {
+        let tmp = tempfile::tempdir().unwrap();
+        let result = scan(&two_sites(tmp.path()));
+        let by = |name: &str| {
+            result
+                .visible()
+                .into_iter()
+                .find(|d| d.name == name)
+                .unwrap()
+        };
+        // stestr ships no top_level.txt: derived from RECORD.
+        let stestr = by("stestr");
+        assert_eq!(stestr.files.len(), 70);
+        assert!(stestr.files.contains(&PathBuf::from("stestr/cli.py")));
+        assert_eq!(stestr.top_level, ["stestr"]);
+        assert_eq!(by("tempest").top_level, ["tempest"]);
+        // installed-files.txt is relative to the .egg-info directory.
+        let legacy = result
+            .dists
+            .iter()
+            .find(|d| d.metadata_path.ends_with("six-1.17.0-py3.11.egg-info"))
+            .unwrap();
+        assert_eq!(
+            legacy.files[..3],
+            [
+                PathBuf::from("__pycache__/six.cpython-311.pyc"),
+                PathBuf::from("six.py"),
+                PathBuf::from("six-1.17.0-py3.11.egg-info/PKG-INFO"),
+            ]
+        );
+        assert_eq!(derive_top_level(&legacy.files), ["six"]);
+        let derived = derive_top_level(
+            &[
+                "pkg/__init__.py",
+                "pkg/sub/x.py",
+                "mod.py",
+                "_speedups.cpython-311-x86_64-linux-gnu.so",
+                "../../../bin/tool",
+                "x-1.0.dist-info/RECORD",
+                "x-1.0.data/scripts/y",
+                "__pycache__/mod.cpython-311.pyc",
+                "README",
+                "x.pth",
+            ]
+            .map(PathBuf::from),
+        );
+        assert_eq!(derived, ["_speedups", "mod", "pkg"]);
+        // Without file lists, nothing but top_level.txt is read.
+        let light = scan_with(
+            &two_sites(&tmp.path().join("again")),
+            ScanOptions { files: false },
+        );
+        assert!(light.dists.iter().all(|d| d.files.is_empty()));
+        let stestr = light.dists.iter().find(|d| d.name == "stestr").unwrap();
+        assert!(stestr.top_level.is_empty());
+    }
+
+    #[test]
+    fn egg_links_are_followed_once() {
+        let tmp = tempfile::tempdir().unwrap();
+        let site_dir = tmp.path().join("site");
+        let project = tmp.path().join("proj3");
+        sample(
+            &project,
+            "egg-info",
+            "barbican_tempest_plugin-1.7.0.egg-info",
+        );
+        // As `setup.py develop` writes them, pointed at this project.
+        let link =
+            std::fs::read_to_string(Path::new(SAMPLES).join("pth/legacy-demo.egg-link")).unwrap();
+        let link = link.replace("/tmp/proj3", &project.to_string_lossy());
+        write(&site_dir.join("barbican-tempest-plugin.egg-link"), &link);
+        let easy =
+            std::fs::read_to_string(Path::new(SAMPLES).join("pth/easy-install.pth")).unwrap();
+        write(
+            &site_dir.join("easy-install.pth"),
+            &easy.replace("/tmp/proj3", &project.to_string_lossy()),
+        );
+        sample(&site_dir, "dist-info", "six-1.17.0.dist-info");
+        let path = effective_path(&[site(&site_dir, Origin::Env)]).unwrap();
+        assert_eq!(dirs(&path), [site_dir.clone(), project.clone()]);
+        let result = scan(&path);
+        assert!(result.problems.is_empty(), "{:?}", result.problems);
+        assert_eq!(result.dists.len(), 2, "{:?}", result.dists);
+        let (six, linked) = (&result.dists[0], &result.dists[1]);
+        assert_eq!(six.name, "six");
+        assert_eq!(linked.kind, MetadataKind::EggLink);
+        assert_eq!(
+            linked.metadata_path,
+            site_dir.join("barbican-tempest-plugin.egg-link")
+        );
+        assert_eq!(linked.site_dir, site_dir);
+        assert_eq!(linked.editable_location.as_ref(), Some(&project));
+        assert_eq!(result.entry_points(TEMPEST_GROUP).len(), 1);
+        // A link to nowhere finds nothing and is no error.
+        write(&site_dir.join("gone.egg-link"), "/nonexistent/project\n.");
+        assert_eq!(scan(&path).dists.len(), 2);
+    }
+
+    #[test]
+    fn editable_dist_info_names_its_tree() {
+        let tmp = tempfile::tempdir().unwrap();
+        let site_dir = tmp.path().join("site");
+        sample(&site_dir, "dist-info", "six-1.17.0.dist-info");
+        write(
+            &site_dir.join("six-1.17.0.dist-info/direct_url.json"),
+            r#"{"url": "file:///src/my%20six", "dir_info": {"editable": true}}"#,
+        );
+        let result = scan(&effective_path(&[site(&site_dir, Origin::Env)]).unwrap());
+        assert_eq!(
+            result.dists[0].editable_location,
+            Some(PathBuf::from("/src/my six"))
+        );
+        assert_eq!(
+            editable_location(r#"{"url": "file:///x", "dir_info": {}}"#),
+            None
+        );
+        assert_eq!(editable_location("not json"), None);
+    }
+
+    #[test]
+    fn broken_metadata_is_reported_not_fatal() {
+        let tmp = tempfile::tempdir().unwrap();
+        let site_dir = tmp.path().join("site");
+        sample(&site_dir, "dist-info", "six-1.17.0.dist-info");
+        std::fs::create_dir_all(site_dir.join("nometa-1.0.dist-info")).unwrap();
+        write(
+            &site_dir.join("bad-1.0.dist-info/METADATA"),
+            "Name: -bad\nVersion: 1\n",
+        );
+        write(
+            &site_dir.join("file-1.0.dist-info"),
+            "Name: file\nVersion: 1\n",
+        );
+        write(
+            &site_dir.join("eps-1.0.dist-info/METADATA"),
+            "Name: eps\nVersion: 1\n",
+        );
+        write(
+            &site_dir.join("eps-1.0.dist-info/entry_points.txt"),
+            "[g]\nno equals\n",
+        );
+        write(
+            &site_dir.join("req-1.0.egg-info/PKG-INFO"),
+            "Name: req\nVersion: 1\n",
+        );
+        write(
+            &site_dir.join("req-1.0.egg-info/requires.txt"),
+            "ok\nnot valid!\n",
+        );
+        write(
+            &site_dir.join("rec-1.0.dist-info/METADATA"),
+            "Name: rec\nVersion: 1\n",
+        );
+        write(&site_dir.join("rec-1.0.dist-info/RECORD"), "a,b\n");
+        let result = scan(&effective_path(&[site(&site_dir, Origin::Env)]).unwrap());
+        let names: Vec<&str> = result.dists.iter().map(|d| d.name.as_str()).collect();
+        assert_eq!(names, ["eps", "rec", "req", "six"]);
+        let problems: Vec<String> = result
+            .problems
+            .iter()
+            .map(|(path, why)| {
+                format!("{}: {why}", path.strip_prefix(&site_dir).unwrap().display())
+            })
+            .collect();
+        assert_eq!(problems.len(), 6, "{problems:#?}");
+        assert!(
+            problems[0].starts_with("bad-1.0.dist-info: invalid "),
+            "{}",
+            problems[0]
+        );
+        assert!(problems[0].ends_with("invalid distribution name \"-bad\""));
+        assert!(
+            problems[1].starts_with(
+                "eps-1.0.dist-info/entry_points.txt: invalid entry_points.txt: line 2"
+            )
+        );
+        assert_eq!(
+            problems[2],
+            "file-1.0.dist-info: a .dist-info that is not a directory"
+        );
+        assert!(
+            problems[3].starts_with("nometa-1.0.dist-info: failed to read "),
+            "{}",
+            problems[3]
+        );
+        assert!(
+            problems[4].starts_with("rec-1.0.dist-info/RECORD: RECORD line 1"),
+            "{}",
+            problems[4]
+        );
+        assert!(problems[5].starts_with("req-1.0.egg-info/requires.txt: requires.txt line 2"));
+        let req = result.get("req").unwrap();
+        assert!(req.requires_error.is_some());
+    }
+
+    #[test]
+    fn headers_stop_at_the_body() {
+        let tmp = tempfile::tempdir().unwrap();
+        let file = tmp.path().join("METADATA");
+        let body = "x".repeat(100_000);
+        std::fs::write(
+            &file,
+            format!("Name: a\r\nVersion: 1\r\n\r\nBody: {body}\n"),
+        )
+        .unwrap();
+        assert_eq!(
+            read_headers(&file).unwrap(),
+            "Name: a\r\nVersion: 1\r\n\r\n"
+        );
+        std::fs::write(&file, "Name: a\nVersion: 1").unwrap();
+        assert_eq!(read_headers(&file).unwrap(), "Name: a\nVersion: 1");
+        let long = format!(
+            "Name: a\nSummary: {}\nVersion: 1\n\nbody",
+            "y".repeat(20_000)
+        );
+        std::fs::write(&file, &long).unwrap();
+        assert_eq!(read_headers(&file).unwrap(), long[..long.len() - 4]);
+    }
+
+    #[test]
+    fn serializes_entry_points_as_values() {
+        let tmp = tempfile::tempdir().unwrap();
+        let result = scan(&two_sites(tmp.path()));
+        let json = serde_json::to_value(&result.dists[0]).unwrap();
+        let plugin = json["entry_points"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|ep| ep["group"] == TEMPEST_GROUP)
+            .unwrap();
+        assert_eq!(
+            plugin["value"],
+            "barbican_tempest_plugin.plugin:BarbicanTempestPlugin"
+        );
+        assert_eq!(json["kind"], "DistInfo");
+        assert_eq!(json["origin"], "Env");
+    }
+}

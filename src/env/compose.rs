@@ -220,13 +220,9 @@ pub fn add_requirements(
     Ok(())
 }
 
-/// The distribution name of a PEP 508 requirement string.
+/// The distribution name of a requirement (checked when it was resolved).
 pub fn requirement_name(requirement: &str) -> String {
-    requirement
-        .split(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
-        .next()
-        .unwrap_or(requirement)
-        .to_string()
+    crate::dist::requirement::name(requirement).unwrap_or_else(|| requirement.to_string())
 }
 
 /// Warn about (or with `strict`, fail on) unmet requirements of visible

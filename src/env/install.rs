@@ -48,16 +48,13 @@ fn resolve_artifact(item: &str) -> Result<Artifact> {
         Err(_) if item.contains('/') || item.ends_with(".whl") => {
             Err(UserError::new(format!("`{item}` does not exist")).into())
         }
-        Err(_) => {
-            let name = super::compose::requirement_name(item);
-            if name.is_empty() || !crate::dist::name::is_valid(&name) {
-                return Err(UserError::new(format!(
-                    "`{item}` is not a wheel, a source directory or a requirement"
-                ))
-                .into());
-            }
-            Ok(Artifact::Requirement(item.to_string()))
-        }
+        Err(_) => match crate::dist::requirement::parse(item) {
+            Ok(_) => Ok(Artifact::Requirement(item.to_string())),
+            Err(why) => Err(UserError::new(format!(
+                "`{item}` is not a wheel, a source directory or a requirement ({why})"
+            ))
+            .into()),
+        },
     }
 }
 
