@@ -149,6 +149,7 @@ pub fn ensure(
     if let Some(base) = read(&dir)? {
         return Ok(base);
     }
+    installer.check()?;
     let tmp = atomic::temp_sibling(&dir)?;
     let site = tmp.path().join("site");
     fs_err::create_dir_all(&site)?;

@@ -39,7 +39,9 @@ pub struct IndexOptions {
 }
 
 impl Installer {
-    /// Pick the backend for `choice`.
+    /// Pick the backend for `choice` without running anything: uv is looked
+    /// up on PATH, pip is assumed until [`Installer::check`] is called before
+    /// a build (a reused base needs no installer at all).
     pub fn choose(choice: InstallerChoice, interpreter: &Interpreter) -> Result<Self> {
         let uv = || {
             crate::interpreter::discover::path_dirs()
@@ -47,36 +49,40 @@ impl Installer {
                 .map(|dir| dir.join("uv"))
                 .find(|c| crate::interpreter::is_executable(c))
         };
-        let pip = || {
-            let ok = Command::new(&interpreter.executable)
-                .args(["-m", "pip", "--version"])
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status()
-                .is_ok_and(|s| s.success());
-            ok.then(|| interpreter.executable.clone())
-        };
-        let python = interpreter.executable.display();
         match choice {
             InstallerChoice::Uv => uv().map(Self::Uv).ok_or_else(|| {
                 UserError::new("--installer uv: uv is not on PATH")
                     .hint("install it with `pip install uv` (or pipx, or your package manager)")
                     .into()
             }),
-            InstallerChoice::Pip => pip().map(Self::Pip).ok_or_else(|| {
-                UserError::new(format!("--installer pip: {python} has no pip"))
-                    .hint("use a Python with pip, or install uv")
-                    .into()
-            }),
-            InstallerChoice::Auto => uv().map(Self::Uv).or_else(|| pip().map(Self::Pip)).ok_or_else(|| {
-                UserError::new(format!(
-                    "building a base layer needs an installer: uv is not on PATH and {python} has no pip"
-                ))
-                .hint("install uv (`pip install uv`), or use a Python that has pip")
-                .into()
-            }),
+            InstallerChoice::Pip => Ok(Self::Pip(interpreter.executable.clone())),
+            InstallerChoice::Auto => Ok(uv()
+                .map(Self::Uv)
+                .unwrap_or_else(|| Self::Pip(interpreter.executable.clone()))),
         }
+    }
+
+    /// Check the chosen backend can run, before it is needed.
+    pub fn check(&self) -> Result<()> {
+        let Self::Pip(python) = self else {
+            return Ok(());
+        };
+        let ok = Command::new(python)
+            .args(["-m", "pip", "--version"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if ok {
+            return Ok(());
+        }
+        Err(UserError::new(format!(
+            "building a base layer needs an installer: uv is not on PATH and {} has no pip",
+            python.display()
+        ))
+        .hint("install uv (`pip install uv`), or use a Python that has pip")
+        .into())
     }
 
     pub fn name(&self) -> &'static str {

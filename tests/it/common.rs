@@ -213,3 +213,61 @@ pub fn visible_plugins(env: &Path) -> Vec<String> {
         .map(str::to_string)
         .collect()
 }
+
+/// An interpreter made for a test, whose system site-packages is a fresh,
+/// empty directory the test owns: a copy of the real executable beside
+/// links to every entry of the real standard library except site-packages.
+/// Returns (python, its site-packages).
+pub fn system_python(dir: &Path) -> (PathBuf, PathBuf) {
+    let real = real_python();
+    let out = StdCommand::new(&real)
+        .args([
+            "-c",
+            "import sys, sysconfig; print(sysconfig.get_paths()['stdlib']); print('%d.%d' % sys.version_info[:2]); print(sys.base_prefix)",
+        ])
+        .output()
+        .expect("python runs");
+    let text = stdout(&out);
+    let mut lines = text.lines();
+    let stdlib = PathBuf::from(lines.next().expect("stdlib"));
+    let version = lines.next().expect("version").to_string();
+    let prefix = PathBuf::from(lines.next().expect("prefix"));
+    let lib = dir.join("lib").join(format!("python{version}"));
+    let site = lib.join("site-packages");
+    std::fs::create_dir_all(&site).unwrap();
+    std::fs::create_dir_all(dir.join("bin")).unwrap();
+    for entry in std::fs::read_dir(&stdlib).unwrap().flatten() {
+        if entry.file_name() != "site-packages" {
+            std::os::unix::fs::symlink(entry.path(), lib.join(entry.file_name())).unwrap();
+        }
+    }
+    // A shared libpython is found relative to the executable.
+    for entry in std::fs::read_dir(prefix.join("lib")).unwrap().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with("libpython") {
+            std::os::unix::fs::symlink(entry.path(), dir.join("lib").join(&name)).unwrap();
+        }
+    }
+    let python = dir.join("bin").join(format!("python{version}"));
+    std::fs::copy(&real, &python).unwrap();
+    (python, site)
+}
+
+/// Install wheels into a directory with the real pip (`--target`), offline.
+pub fn pip_target(dir: &Path, wheels: &[PathBuf]) {
+    let out = StdCommand::new("python3")
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--no-index",
+            "--no-deps",
+            "--disable-pip-version-check",
+            "--target",
+        ])
+        .arg(dir)
+        .args(wheels)
+        .output()
+        .expect("pip runs");
+    assert!(out.status.success(), "{}", stderr(&out));
+}

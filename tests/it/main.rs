@@ -6,6 +6,7 @@ mod common;
 mod create;
 mod discovery;
 mod install;
+mod layers;
 mod manage;
 mod meta;
 mod scan;
