@@ -18,6 +18,7 @@ pub mod lock;
 pub mod man;
 pub mod printer;
 pub mod process;
+pub mod runner;
 pub mod store;
 pub mod wheel;
 
