@@ -61,98 +61,164 @@ pub struct EffectivePath {
 }
 
 /// `sys.path` from `sites`, in order: each directory, then what its `.pth`
-/// files add (see [`effective_path_with`]).
+/// files add (see [`effective_path_with`]), hidden `.pth` files skipped.
 pub fn effective_path(sites: &[SiteDir]) -> Result<EffectivePath> {
-    effective_path_with(sites, &[])
+    effective_path_with(sites, &PathOptions::default())
+}
+
+/// How to expand site dirs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PathOptions<'a> {
+    /// The origin of directories that `.pth` lines reach (an environment's
+    /// layers).
+    pub known: &'a [SiteDir],
+    /// Skip `.pth` files whose names start with `.`, as `site.py` does since
+    /// the security fix of gh-113659 (see [`skips_hidden_pth`]).
+    pub skip_hidden_pth: bool,
+}
+
+impl Default for PathOptions<'_> {
+    fn default() -> Self {
+        Self {
+            known: &[],
+            skip_hidden_pth: true,
+        }
+    }
+}
+
+/// Whether CPython `major.minor.micro` skips hidden `.pth` files: 3.13 and
+/// the releases the fix was backported to (3.12.2, 3.11.8, 3.10.14, 3.9.19,
+/// 3.8.19).
+pub fn skips_hidden_pth(major: u32, minor: u32, micro: u32) -> bool {
+    let first_fixed = match (major, minor) {
+        (3, 8) | (3, 9) => 19,
+        (3, 10) => 14,
+        (3, 11) => 8,
+        (3, 12) => 2,
+        (3, ..=7) | (..=2, _) => return false,
+        _ => 0,
+    };
+    micro >= first_fixed
 }
 
 /// Expands site dirs into `sys.path` order the way `site.addsitedir` does:
 /// the dir itself (when it is a directory), then for each `*.pth` file in it
-/// in sorted order (names starting with `.` skipped, as `site.py` skips
-/// them): each path line (relative to the dir, kept only if it exists,
-/// de-duplicated) and, recursively, each `import site;
-/// site.addsitedir('<literal>')` line. `known` gives the origin of
-/// directories that `.pth` lines reach (an environment's layers); other
-/// `addsitedir` targets are [`Origin::Other`] and other path lines
+/// in sorted order (names starting with `.` skipped when
+/// `options.skip_hidden_pth`): each path line (relative to the dir, kept only if it exists and
+/// is not yet known) and, recursively, each `import site;
+/// site.addsitedir('<literal>')` line. `options.known` gives the origin of
+/// directories that `.pth` lines reach; other `addsitedir` targets are [`Origin::Other`] and other path lines
 /// [`Origin::Editable`], since editable installs are what write them.
-pub fn effective_path_with(sites: &[SiteDir], known: &[SiteDir]) -> Result<EffectivePath> {
-    let known = known
+///
+/// As in `site.py`, each `addsitedir` called from a `.pth` line starts its
+/// own set of known paths from the existing `sys.path` entries, so a path
+/// line after it can add a directory it added a second time; Python then
+/// has that entry twice, and so does the result. Where Python would recurse
+/// until `RecursionError` (a layer that adds itself back), the expansion
+/// stops.
+pub fn effective_path_with(sites: &[SiteDir], options: &PathOptions) -> Result<EffectivePath> {
+    let origins = options
+        .known
         .iter()
         .map(|site| (absolute(&site.dir), site.origin))
         .collect();
     let mut walker = PathWalker {
-        known,
+        origins,
         out: EffectivePath::default(),
-        on_path: HashSet::new(),
-        expanded: HashSet::new(),
+        expanding: Vec::new(),
+        skip_hidden_pth: options.skip_hidden_pth,
     };
+    // `site.main` shares one set of known paths across the site dirs.
+    let mut known_paths = HashSet::new();
     for site in sites {
         let dir = absolute(&site.dir);
         // `site.addsitepackages` only adds site dirs that are directories.
         if dir.is_dir() {
-            walker.add_site_dir(dir, site.origin, None)?;
+            walker.add_site_dir(dir, site.origin, None, &mut known_paths)?;
         }
     }
     Ok(walker.out)
 }
 
 struct PathWalker {
-    known: Vec<(PathBuf, Origin)>,
+    origins: Vec<(PathBuf, Origin)>,
     out: EffectivePath,
-    on_path: HashSet<PathBuf>,
-    /// Directories whose `.pth` files were read: a second `addsitedir` of one
-    /// adds nothing new (its path lines are all on the path already), and
-    /// skipping it ends cycles.
-    expanded: HashSet<PathBuf>,
+    /// The directories being expanded, innermost last: a cycle ends here.
+    expanding: Vec<PathBuf>,
+    skip_hidden_pth: bool,
 }
 
 impl PathWalker {
     fn origin_of(&self, dir: &Path, default: Origin) -> Origin {
-        self.known
+        self.origins
             .iter()
             .find(|(known, _)| known == dir)
             .map_or(default, |(_, origin)| *origin)
     }
 
     fn push(&mut self, dir: PathBuf, origin: Origin, via_pth: Option<&Path>) {
-        if self.on_path.insert(dir.clone()) {
-            self.out.entries.push(PathEntry {
-                dir,
-                origin,
-                via_pth: via_pth.map(Path::to_path_buf),
-            });
-        }
+        self.out.entries.push(PathEntry {
+            dir,
+            origin,
+            via_pth: via_pth.map(Path::to_path_buf),
+        });
     }
 
-    fn add_site_dir(&mut self, dir: PathBuf, origin: Origin, via_pth: Option<&Path>) -> Result<()> {
-        self.push(dir.clone(), origin, via_pth);
-        if !self.expanded.insert(dir.clone()) {
+    /// `site._init_pathinfo()`: the existing entries of the path so far.
+    fn existing_entries(&self) -> HashSet<PathBuf> {
+        self.out
+            .entries
+            .iter()
+            .filter(|entry| entry.dir.exists())
+            .map(|entry| entry.dir.clone())
+            .collect()
+    }
+
+    /// `site.addsitedir(dir, known_paths)`.
+    fn add_site_dir(
+        &mut self,
+        dir: PathBuf,
+        origin: Origin,
+        via_pth: Option<&Path>,
+        known_paths: &mut HashSet<PathBuf>,
+    ) -> Result<()> {
+        if known_paths.insert(dir.clone()) {
+            self.push(dir.clone(), origin, via_pth);
+        }
+        if self.expanding.contains(&dir) {
             return Ok(());
         }
         let mut names = match std::fs::read_dir(&dir) {
-            Ok(read) => {
-                pth_names(read).with_context(|| format!("failed to list {}", dir.display()))?
-            }
+            Ok(read) => pth_names(read, self.skip_hidden_pth)
+                .with_context(|| format!("failed to list {}", dir.display()))?,
             Err(err) if is_absent(&err) => return Ok(()),
             Err(err) => {
                 return Err(anyhow!(err).context(format!("failed to list {}", dir.display())));
             }
         };
         names.sort();
-        for file_name in names {
-            self.add_pth(&dir, &dir.join(file_name))?;
-        }
-        Ok(())
+        self.expanding.push(dir.clone());
+        let result = names
+            .into_iter()
+            .try_for_each(|file_name| self.add_pth(&dir, &dir.join(file_name), known_paths));
+        self.expanding.pop();
+        result
     }
 
-    fn add_pth(&mut self, site: &Path, file: &Path) -> Result<()> {
+    /// `site.addpackage(site, file, known_paths)`.
+    fn add_pth(
+        &mut self,
+        site: &Path,
+        file: &Path,
+        known_paths: &mut HashSet<PathBuf>,
+    ) -> Result<()> {
         let bytes =
             std::fs::read(file).with_context(|| format!("failed to read {}", file.display()))?;
         for line in pth::parse(&String::from_utf8_lossy(&bytes)) {
             match line {
                 PthLine::Path(line) => {
                     let dir = normalize(&site.join(&line));
-                    if self.on_path.contains(&dir) {
+                    if known_paths.contains(&dir) {
                         continue;
                     }
                     if !dir.exists() {
@@ -160,6 +226,7 @@ impl PathWalker {
                         continue;
                     }
                     let origin = self.origin_of(&dir, Origin::Editable);
+                    known_paths.insert(dir.clone());
                     self.push(dir, origin, Some(file));
                 }
                 PthLine::Import(line) => match addsitedir_target(&line) {
@@ -169,7 +236,8 @@ impl PathWalker {
                             self.out.missing.push((file.to_path_buf(), line));
                         }
                         let origin = self.origin_of(&dir, Origin::Other);
-                        self.add_site_dir(dir, origin, Some(file))?;
+                        let mut fresh = self.existing_entries();
+                        self.add_site_dir(dir, origin, Some(file), &mut fresh)?;
                     }
                     None => self.out.skipped_imports.push((file.to_path_buf(), line)),
                 },
@@ -180,12 +248,15 @@ impl PathWalker {
 }
 
 /// The `*.pth` names `site.addsitedir` reads from a directory listing.
-fn pth_names(read: std::fs::ReadDir) -> std::io::Result<Vec<std::ffi::OsString>> {
+fn pth_names(
+    read: std::fs::ReadDir,
+    skip_hidden: bool,
+) -> std::io::Result<Vec<std::ffi::OsString>> {
     let mut names = Vec::new();
     for entry in read {
         let file_name = entry?.file_name();
         let text = file_name.to_string_lossy();
-        if text.ends_with(".pth") && !text.starts_with('.') {
+        if text.ends_with(".pth") && !(skip_hidden && text.starts_with('.')) {
             names.push(file_name);
         }
     }
@@ -449,6 +520,7 @@ pub fn scan_with(path: &EffectivePath, options: ScanOptions) -> ScanResult {
         options,
         out: ScanResult::default(),
         seen_metadata: HashSet::new(),
+        scanned_dirs: HashSet::new(),
     };
     for entry in &path.entries {
         scanner.scan_entry(entry);
@@ -462,6 +534,8 @@ struct Scanner {
     /// Metadata directories already counted (reached both through an
     /// `.egg-link` and as a path entry of their own).
     seen_metadata: HashSet<PathBuf>,
+    /// Path entries already scanned (`sys.path` can hold one twice).
+    scanned_dirs: HashSet<PathBuf>,
 }
 
 /// A child of a path entry that holds or points to metadata.
@@ -478,6 +552,9 @@ impl Scanner {
     }
 
     fn scan_entry(&mut self, entry: &PathEntry) {
+        if !self.scanned_dirs.insert(entry.dir.clone()) {
+            return;
+        }
         let (infos, links) = match list_metadata(&entry.dir) {
             Ok(found) => found,
             Err(err) => return self.problem(&entry.dir, err),
@@ -847,7 +924,7 @@ mod tests {
             addsitedir_line(&root.join("gone"))
         );
         write(&env.join("_tempest_env.pth"), &generated);
-        write(&env.join("b.pth"), "sub\n./sub/../sub\n");
+        write(&env.join("b.pth"), "sub\n./sub/../sub\n../nested\n");
         write(&env.join(".hidden.pth"), "hidden\n");
         write(&env.join("not-a-pth.txt"), "hidden\n");
         write(
@@ -856,14 +933,16 @@ mod tests {
         );
         // A cycle back to the layer ends.
         write(&nested.join("back.pth"), &addsitedir_line(&layer));
-        let path = effective_path_with(
-            &[
-                site(&env, Origin::Env),
-                site(&root.join("absent"), Origin::User),
-            ],
-            &[site(&layer, Origin::Store)],
-        )
-        .unwrap();
+        let layers = [site(&layer, Origin::Store)];
+        let sites = [
+            site(&env, Origin::Env),
+            site(&root.join("absent"), Origin::User),
+        ];
+        let options = PathOptions {
+            known: &layers,
+            skip_hidden_pth: true,
+        };
+        let path = effective_path_with(&sites, &options).unwrap();
         assert_eq!(
             dirs(&path),
             vec![
@@ -873,11 +952,16 @@ mod tests {
                 layer.join("lsub"),
                 env.join("sub"),
                 root.join("gone"),
+                // Added by the layer's own addsitedir, unknown to this one.
+                nested.clone(),
             ]
         );
         let origins: Vec<Origin> = path.entries.iter().map(|e| e.origin).collect();
         use Origin::*;
-        assert_eq!(origins, [Env, Store, Other, Editable, Editable, Other]);
+        assert_eq!(
+            origins,
+            [Env, Store, Other, Editable, Editable, Other, Editable]
+        );
         let generated_pth = env.join("_tempest_env.pth");
         assert_eq!(path.entries[0].via_pth, None);
         assert_eq!(path.entries[1].via_pth.as_ref(), Some(&generated_pth));
@@ -889,6 +973,38 @@ mod tests {
         assert_eq!(path.missing.len(), 2);
         assert_eq!(path.missing[0], (generated_pth.clone(), "nowhere".into()));
         assert!(path.missing[1].1.contains("gone"));
+        // Interpreters before the fix read hidden .pth files too.
+        let old = PathOptions {
+            skip_hidden_pth: false,
+            ..options
+        };
+        let path = effective_path_with(&sites, &old).unwrap();
+        assert_eq!(path.entries[1].dir, env.join("hidden"));
+        assert_eq!(path.entries[1].via_pth, Some(env.join(".hidden.pth")));
+    }
+
+    #[test]
+    fn hidden_pth_files_by_version() {
+        for (version, skips) in [
+            ((3, 11, 7), false),
+            ((3, 11, 8), true),
+            ((3, 12, 1), false),
+            ((3, 12, 2), true),
+            ((3, 13, 0), true),
+            ((3, 14, 0), true),
+            ((3, 8, 18), false),
+            ((3, 8, 19), true),
+            ((3, 10, 14), true),
+            ((3, 7, 17), false),
+            ((2, 7, 18), false),
+            ((4, 0, 0), true),
+        ] {
+            assert_eq!(
+                skips_hidden_pth(version.0, version.1, version.2),
+                skips,
+                "{version:?}"
+            );
+        }
     }
 
     #[test]
