@@ -4,8 +4,10 @@
 //! print the error if any, and return the exit code.
 
 pub mod atomic;
+pub mod bundled;
 pub mod cli;
 pub mod commands;
+pub mod definition;
 pub mod dist;
 pub mod editable;
 pub mod env;

@@ -36,7 +36,11 @@ pub struct Selection {
 
 impl Selection {
     pub fn is_empty(&self) -> bool {
-        !self.all_plugin && self.extra_dirs.is_empty() && self.include.is_empty() && !self.user_site
+        !self.all_plugin
+            && self.extra_dirs.is_empty()
+            && self.include.is_empty()
+            && self.exclude.is_empty()
+            && !self.user_site
     }
 
     /// The system directories, in order.

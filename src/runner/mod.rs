@@ -1,5 +1,9 @@
 //! Running the test runner inside an environment, and what it reports.
 
+pub mod environ;
 pub mod junit;
+pub mod preset;
+pub mod process;
 pub mod results;
 pub mod subunit;
+pub mod workspace;

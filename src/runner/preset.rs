@@ -1,0 +1,243 @@
+//! Runner presets: how each runner of the older workflows is invoked inside
+//! the environment, and where its subunit v2 stream ends up.
+
+use std::path::{Path, PathBuf};
+
+use crate::env::sh_quote;
+use crate::error::UserError;
+
+use super::workspace::Workspace;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Preset {
+    /// `tempest run --regex FILTER`.
+    Tempest,
+    /// `stestr run FILTER`.
+    Stestr,
+    /// `testr run FILTER` (testrepository).
+    Testr,
+    /// `python -m subunit.run discover | subunit-trace`.
+    Subunit,
+    /// A command with `{filter}` and `{posargs}` placeholders.
+    Custom(String),
+}
+
+impl Preset {
+    pub fn parse(raw: &str) -> Self {
+        match raw {
+            "tempest" => Self::Tempest,
+            "stestr" => Self::Stestr,
+            "testr" => Self::Testr,
+            "subunit" => Self::Subunit,
+            other => Self::Custom(other.to_string()),
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        match self {
+            Self::Tempest => "tempest",
+            Self::Stestr => "stestr",
+            Self::Testr => "testr",
+            Self::Subunit => "subunit",
+            Self::Custom(_) => "custom",
+        }
+    }
+}
+
+/// Where the results of a run come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stream {
+    /// The newest numbered stream a run adds to this repository directory.
+    Repository(PathBuf),
+    /// A file the pipeline writes.
+    File(PathBuf),
+    /// The runner produces no subunit.
+    None,
+}
+
+/// What to run: a shell command line (so pipelines work), where, and the
+/// stream it leaves.
+#[derive(Debug, Clone)]
+pub struct Invocation {
+    pub shell: String,
+    pub cwd: PathBuf,
+    pub stream: Stream,
+}
+
+fn quoted(args: &[String]) -> String {
+    args.iter()
+        .map(|a| sh_quote(a))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The command for `preset`. `list` lists the tests instead of running them.
+pub fn invocation(
+    preset: &Preset,
+    filter: Option<&str>,
+    posargs: &[String],
+    list: bool,
+    workspace: &Workspace,
+    config_file: Option<&Path>,
+    stream_file: &Path,
+) -> Result<Invocation, UserError> {
+    let ws = &workspace.dir;
+    let f = filter.map(sh_quote);
+    let rest = quoted(posargs);
+    let join = |parts: Vec<String>| {
+        parts
+            .into_iter()
+            .filter(|p| !p.is_empty())
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let (shell, stream) = match preset {
+        Preset::Tempest => {
+            let mut parts = vec!["tempest".to_string(), "run".into()];
+            if list {
+                parts.push("--list-tests".into());
+            }
+            if let Some(f) = &f {
+                parts.push("--regex".into());
+                parts.push(f.clone());
+            }
+            if let Some(conf) = config_file {
+                parts.push("--config-file".into());
+                parts.push(sh_quote(&conf.to_string_lossy()));
+            }
+            parts.push(rest);
+            (join(parts), Stream::Repository(ws.join(".stestr")))
+        }
+        Preset::Stestr => {
+            let verb = if list { "list" } else { "run" };
+            (
+                join(vec![
+                    "stestr".into(),
+                    verb.into(),
+                    f.clone().unwrap_or_default(),
+                    rest,
+                ]),
+                Stream::Repository(ws.join(".stestr")),
+            )
+        }
+        Preset::Testr => {
+            let verb = if list { "list-tests" } else { "run" };
+            let init = if ws.join(".testrepository").is_dir() {
+                ""
+            } else {
+                "testr init >/dev/null && "
+            };
+            (
+                format!(
+                    "{init}{}",
+                    join(vec![
+                        "testr".into(),
+                        verb.into(),
+                        f.clone().unwrap_or_default(),
+                        rest
+                    ])
+                ),
+                Stream::Repository(ws.join(".testrepository")),
+            )
+        }
+        Preset::Subunit => {
+            let discover = format!(
+                "python -m subunit.run discover -t {} {}",
+                sh_quote(&workspace.top_dir.to_string_lossy()),
+                sh_quote(&workspace.test_path.to_string_lossy())
+            );
+            if list {
+                (format!("{discover} --list | subunit-ls"), Stream::None)
+            } else {
+                let filtered = match &f {
+                    Some(f) => format!(" | subunit-filter -s --with {f}"),
+                    None => String::new(),
+                };
+                (
+                    format!(
+                        "set -o pipefail 2>/dev/null; {discover} {rest}{filtered} | tee {} | subunit-trace --no-failure-debug",
+                        sh_quote(&stream_file.to_string_lossy())
+                    ),
+                    Stream::File(stream_file.to_path_buf()),
+                )
+            }
+        }
+        Preset::Custom(template) => {
+            if template.trim().is_empty() {
+                return Err(UserError::new("--runner: the custom command is empty"));
+            }
+            let shell = template
+                .replace("{filter}", f.as_deref().unwrap_or(""))
+                .replace("{posargs}", &rest);
+            (shell, Stream::None)
+        }
+    };
+    Ok(Invocation {
+        shell,
+        cwd: ws.clone(),
+        stream,
+    })
+}
+
+/// The numbered streams in a repository directory.
+pub fn stream_numbers(repo: &Path) -> Vec<u64> {
+    let mut numbers: Vec<u64> = std::fs::read_dir(repo)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse().ok())
+        .collect();
+    numbers.sort_unstable();
+    numbers
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ws() -> Workspace {
+        Workspace {
+            dir: "/e/workspace".into(),
+            top_dir: "/e/site".into(),
+            test_path: "/e/site/tempest/test_discover".into(),
+        }
+    }
+
+    #[test]
+    fn presets_build_the_old_commands() {
+        let s = Path::new("/r/stream");
+        let t = invocation(&Preset::Tempest, Some("valet"), &[], false, &ws(), None, s).unwrap();
+        assert_eq!(t.shell, "tempest run --regex 'valet'");
+        let l = invocation(&Preset::Tempest, Some("valet"), &[], true, &ws(), None, s).unwrap();
+        assert_eq!(l.shell, "tempest run --list-tests --regex 'valet'");
+        let st = invocation(
+            &Preset::Stestr,
+            Some("x"),
+            &["--serial".into()],
+            false,
+            &ws(),
+            None,
+            s,
+        )
+        .unwrap();
+        assert_eq!(st.shell, "stestr run 'x' '--serial'");
+        let c = invocation(
+            &Preset::Custom("echo {filter} {posargs}".into()),
+            Some("a b"),
+            &["c".into()],
+            false,
+            &ws(),
+            None,
+            s,
+        )
+        .unwrap();
+        assert_eq!(c.shell, "echo 'a b' 'c'");
+        assert_eq!(c.stream, Stream::None);
+        let sub = invocation(&Preset::Subunit, None, &[], false, &ws(), None, s).unwrap();
+        assert!(
+            sub.shell
+                .contains("python -m subunit.run discover -t '/e/site'")
+                && sub.shell.contains("| subunit-trace")
+        );
+    }
+}
