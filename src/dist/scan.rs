@@ -694,7 +694,7 @@ fn read_info(info: &Found, site_dir: &Path, options: ScanOptions) -> Result<Read
     let mut optional = |file: &str| -> Option<String> {
         let path = info.path.join(file);
         match std::fs::read(&path) {
-            Ok(bytes) => Some(String::from_utf8_lossy(&bytes).into_owned()),
+            Ok(bytes) => Some(text_of(bytes)),
             Err(err) if is_absent(&err) => None,
             Err(err) => {
                 problems.push((path, format!("failed to read: {err}")));
@@ -735,13 +735,8 @@ fn read_info(info: &Found, site_dir: &Path, options: ScanOptions) -> Result<Read
     }
     if let Some(text) = listing {
         if is_dist_info {
-            match record::parse(&text) {
-                Ok(rows) => {
-                    dist.files = rows
-                        .iter()
-                        .map(|row| normalize(Path::new(&row.path)))
-                        .collect()
-                }
+            match record_paths(&text) {
+                Ok(files) => dist.files = files,
                 Err(err) => bad("RECORD", err.to_string()),
             }
         } else {
@@ -763,6 +758,30 @@ fn read_info(info: &Found, site_dir: &Path, options: ScanOptions) -> Result<Read
     Ok((dist, problems))
 }
 
+/// The paths of `RECORD`, normalized. Most rows are `path,hash,size` with
+/// a plain path, read by splitting at the first comma; a file with a quoted
+/// row goes through the CSV parser.
+fn record_paths(text: &str) -> Result<Vec<PathBuf>, record::RecordError> {
+    if text.contains('"') {
+        return Ok(record::parse(text)?
+            .iter()
+            .map(|row| normalize(Path::new(&row.path)))
+            .collect());
+    }
+    Ok(text
+        .lines()
+        .filter_map(|line| line.split(',').next().filter(|path| !path.is_empty()))
+        .map(|path| {
+            let plain = !path.split('/').any(|part| matches!(part, "" | "." | ".."));
+            if plain {
+                PathBuf::from(path)
+            } else {
+                normalize(Path::new(path))
+            }
+        })
+        .collect())
+}
+
 /// The header block of a `METADATA` / `PKG-INFO` file: read up to the first
 /// empty line, since the long description after it can be large.
 fn read_headers(path: &Path) -> std::io::Result<String> {
@@ -781,7 +800,13 @@ fn read_headers(path: &Path) -> std::io::Result<String> {
             break;
         }
     }
-    Ok(String::from_utf8_lossy(&buf).into_owned())
+    Ok(text_of(buf))
+}
+
+/// The bytes as text, copied only when they are not UTF-8.
+fn text_of(bytes: Vec<u8>) -> String {
+    String::from_utf8(bytes)
+        .unwrap_or_else(|err| String::from_utf8_lossy(err.as_bytes()).into_owned())
 }
 
 /// The offset just past the first `\n` that ends an empty line.
@@ -1377,7 +1402,7 @@ mod tests {
             &site_dir.join("rec-1.0.dist-info/METADATA"),
             "Name: rec\nVersion: 1\n",
         );
-        write(&site_dir.join("rec-1.0.dist-info/RECORD"), "a,b\n");
+        write(&site_dir.join("rec-1.0.dist-info/RECORD"), "\"a\",b\n");
         let result = scan(&effective_path(&[site(&site_dir, Origin::Env)]).unwrap());
         let names: Vec<&str> = result.dists.iter().map(|d| d.name.as_str()).collect();
         assert_eq!(names, ["eps", "rec", "req", "six"]);
@@ -1417,6 +1442,27 @@ mod tests {
         assert!(problems[5].starts_with("req-1.0.egg-info/requires.txt: requires.txt line 2"));
         let req = result.get("req").unwrap();
         assert!(req.requires_error.is_some());
+    }
+
+    #[test]
+    fn record_paths_fast_and_quoted() {
+        let plain = "a/b.py,sha256=x,1\n\n../../../bin/t,,\nc/./d.py,,\r\nx-1.dist-info/RECORD,,\n";
+        assert_eq!(
+            record_paths(plain).unwrap(),
+            ["a/b.py", "../../../bin/t", "c/d.py", "x-1.dist-info/RECORD"].map(PathBuf::from)
+        );
+        let quoted = "\"a,b/c.py\",sha256=x,1\nd.py,,\n";
+        assert_eq!(
+            record_paths(quoted).unwrap(),
+            ["a,b/c.py", "d.py"].map(PathBuf::from)
+        );
+        let real = std::fs::read_to_string(
+            Path::new(SAMPLES).join("dist-info/tempest-47.0.0.dist-info/RECORD"),
+        )
+        .unwrap();
+        let rows = crate::wheel::record::parse(&real).unwrap();
+        let expected: Vec<PathBuf> = rows.iter().map(|r| normalize(Path::new(&r.path))).collect();
+        assert_eq!(record_paths(&real).unwrap(), expected);
     }
 
     #[test]
