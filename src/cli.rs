@@ -53,6 +53,15 @@ pub enum Command {
     Remove(RemoveArgs),
     /// Run a command inside an environment.
     Exec(ExecArgs),
+    /// Run the tests: in an existing environment, or in a fresh per-run one
+    /// composed from a definition or the same options as `create`.
+    Run(Box<RunArgs>),
+    /// Show a recorded run's results (default: the last run).
+    Results(ResultsArgs),
+    /// List the tests whose status changed between two runs.
+    Diff(DiffArgs),
+    /// List the definitions (built-in and the project's tempest-env.toml).
+    Defs(ListArgs),
     /// Remove what crashed or interrupted commands left behind, and store
     /// entries and bases no environment uses.
     Gc(GcArgs),
@@ -283,4 +292,80 @@ pub enum BaseCommand {
         /// The base's hash (or a unique prefix of it).
         hash: String,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The test filter: a regular expression for tempest, stestr and testr.
+    pub filter: Option<String>,
+
+    /// Arguments passed on to the runner (`{posargs}` of a custom runner).
+    #[arg(last = true, value_name = "RUNNER_ARGS")]
+    pub posargs: Vec<String>,
+
+    /// Run in this existing environment.
+    #[arg(long, value_name = "NAME", conflicts_with = "definition")]
+    pub env: Option<String>,
+
+    /// Compose the per-run environment from this definition.
+    #[arg(long = "def", value_name = "NAME")]
+    pub definition: Option<String>,
+
+    #[command(flatten)]
+    pub compose: ComposeArgs,
+
+    /// tempest, stestr, testr, subunit, or a command with `{filter}` and
+    /// `{posargs}` placeholders (default: the definition's, else tempest).
+    #[arg(long, value_name = "PRESET|CMD")]
+    pub runner: Option<String>,
+
+    /// List the tests instead of running them.
+    #[arg(long)]
+    pub list: bool,
+
+    /// Keep the per-run environment (as `run-<id>`) and print its path.
+    #[arg(long)]
+    pub keep: bool,
+
+    /// Run against this tempest.conf (a real cloud), used as is.
+    #[arg(long, value_name = "FILE")]
+    pub config_file: Option<PathBuf>,
+
+    /// Set a variable in the runner's environment. Repeatable.
+    #[arg(long = "set-env", value_name = "K=V")]
+    pub set_env: Vec<String>,
+
+    /// Pass variables matching this glob even when they would be removed
+    /// (or, with --isolated-env, at all). Repeatable.
+    #[arg(long = "pass-env", value_name = "PATTERN")]
+    pub pass_env: Vec<String>,
+
+    /// Pass only what --pass-env names (and what a shell needs), like tox.
+    #[arg(long)]
+    pub isolated_env: bool,
+
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct ResultsArgs {
+    /// The run id (or a unique prefix); default: the last run.
+    pub run: Option<String>,
+    /// Write JUnit XML here.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// List the recorded runs instead.
+    #[arg(long)]
+    pub list: bool,
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    pub run_a: String,
+    pub run_b: String,
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
 }

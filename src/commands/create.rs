@@ -26,6 +26,7 @@ pub fn run(settings: CreateSettings, ctx: &Context) -> Result<u8> {
         path: settings.path,
         prompt: settings.prompt,
         clear: settings.clear,
+        register: true,
     };
     let env = env::create(&ctx.home, &options, &interpreter, &ctx.printer, |env| {
         compose::compose(

@@ -2,23 +2,24 @@
 //! the library modules; clap types stop at [`dispatch`].
 
 mod base;
+mod compose_args;
 mod create;
+mod defs;
 mod exec;
 pub mod gc;
 mod install;
 mod list;
 mod remove;
+mod results;
+mod run;
 mod show;
 
 use anyhow::Result;
 use clap::CommandFactory;
 
 use crate::Context;
-use crate::cli::{BaseCommand, Cli, Command, ComposeArgs, Format, InstallerArg, LinkModeArg};
-use crate::env::compose::ComposeSpec;
+use crate::cli::{BaseCommand, Cli, Command, Format, LinkModeArg};
 use crate::env::manifest::LinkMode;
-use crate::layers::installer::{IndexOptions, InstallerChoice};
-use crate::layers::system::Selection;
 
 /// Human output or JSON for scripts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,38 +48,6 @@ impl From<LinkModeArg> for LinkMode {
     }
 }
 
-/// Resolve the composition options into a spec, checking every artifact
-/// before anything is built.
-fn compose_spec(args: ComposeArgs) -> Result<ComposeSpec> {
-    let absolute = |p: std::path::PathBuf| std::path::absolute(&p).unwrap_or(p);
-    Ok(ComposeSpec {
-        artifacts: crate::env::install::resolve_artifacts(&args.plugins)?,
-        link_mode: args.link_mode.into(),
-        seed: args.seed,
-        compile_bytecode: args.compile_bytecode,
-        base: args.base,
-        constraints: args.constraints.map(absolute),
-        index: IndexOptions {
-            find_links: args.find_links.into_iter().map(absolute).collect(),
-            index_url: args.index_url,
-            offline: args.offline,
-        },
-        installer: match args.installer {
-            InstallerArg::Auto => InstallerChoice::Auto,
-            InstallerArg::Uv => InstallerChoice::Uv,
-            InstallerArg::Pip => InstallerChoice::Pip,
-        },
-        system: Selection {
-            all_plugin: args.all_plugin,
-            extra_dirs: args.system_site.into_iter().map(absolute).collect(),
-            include: args.system_plugin,
-            exclude: args.exclude_plugin,
-            user_site: args.user_site,
-        },
-        strict: args.strict,
-    })
-}
-
 /// Run one command; the result is the process exit code.
 pub fn dispatch(command: Command, ctx: &Context) -> Result<u8> {
     match command {
@@ -91,7 +60,7 @@ pub fn dispatch(command: Command, ctx: &Context) -> Result<u8> {
                     path: args.path,
                     prompt: args.prompt,
                     clear: args.clear,
-                    compose: compose_spec(args.compose)?,
+                    compose: compose_args::spec(args.compose)?,
                 },
                 ctx,
             )
@@ -112,6 +81,16 @@ pub fn dispatch(command: Command, ctx: &Context) -> Result<u8> {
         Command::Remove(args) => remove::run(&args.names, ctx),
         Command::Exec(args) => exec::run(&args.name, &args.command, ctx),
         Command::Gc(args) => gc::run(args.dry_run, ctx),
+        Command::Defs(args) => defs::run(args.format.into(), ctx),
+        Command::Run(args) => run::run(run::settings(*args, ctx)?, ctx),
+        Command::Results(args) => results::show(
+            args.run.as_deref(),
+            args.junit.as_deref(),
+            args.list,
+            args.format.into(),
+            ctx,
+        ),
+        Command::Diff(args) => results::diff(&args.run_a, &args.run_b, args.format.into(), ctx),
         Command::Completions(args) => {
             let mut stdout = std::io::stdout();
             clap_complete::generate(args.shell, &mut Cli::command(), "tempest-env", &mut stdout);

@@ -23,6 +23,9 @@ pub struct CreateOptions {
     pub prompt: Option<String>,
     /// Rebuild an existing environment.
     pub clear: bool,
+    /// Register an environment made at `path` under its name (per-run
+    /// environments are not, unless kept).
+    pub register: bool,
 }
 
 /// The tag that tells backup tools the directory is a cache.
@@ -94,7 +97,7 @@ pub fn create(
     }
     let built = tmp.keep();
     fs_err::rename(&built, &target)?;
-    if target != entry {
+    if target != entry && options.register {
         register_link(&entry, &target)?;
     }
     if let Some(trash) = trash {

@@ -4,6 +4,7 @@ pub mod environ;
 pub mod junit;
 pub mod preset;
 pub mod process;
+pub mod record;
 pub mod results;
 pub mod subunit;
 pub mod workspace;

@@ -9,4 +9,5 @@ mod install;
 mod layers;
 mod manage;
 mod meta;
+mod run;
 mod scan;

@@ -1,0 +1,294 @@
+//! `tempest-env run`: compose (or open) an environment, write the workspace,
+//! run the runner in it with a clean process environment, record and
+//! summarise the results, and remove the per-run environment.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::Result;
+
+use super::OutputFormat;
+use crate::Context;
+use crate::env::compose::{self, ComposeSpec};
+use crate::env::{self, CreateOptions, Environment};
+use crate::runner::environ::{self, Policy};
+use crate::runner::preset::{self, Preset, Stream};
+use crate::runner::record::{self, RunRecord};
+use crate::runner::results::RunResults;
+
+pub enum Target {
+    /// An existing environment.
+    Env(String),
+    /// A per-run environment composed from this spec.
+    Compose {
+        python: Option<String>,
+        spec: Box<ComposeSpec>,
+    },
+}
+
+pub struct RunSettings {
+    pub target: Target,
+    pub runner: Preset,
+    pub filter: Option<String>,
+    pub posargs: Vec<String>,
+    pub list: bool,
+    pub keep: bool,
+    pub policy: Policy,
+    pub format: OutputFormat,
+}
+
+pub fn run(settings: RunSettings, ctx: &Context) -> Result<u8> {
+    let id = record::new_id();
+    let run_dir = record::runs_dir(&ctx.home).join(&id);
+    let (env, per_run) = match &settings.target {
+        Target::Env(name) => (Environment::open(&ctx.home, name)?, false),
+        Target::Compose { python, spec } => {
+            let interpreter = crate::interpreter::find(python.as_deref(), &ctx.home, &ctx.printer)?;
+            let options = CreateOptions {
+                name: format!("run-{id}"),
+                path: Some(run_dir.join("env")),
+                prompt: None,
+                clear: false,
+                register: settings.keep,
+            };
+            let env = env::create(&ctx.home, &options, &interpreter, &ctx.printer, |env| {
+                compose::compose(env, &interpreter, spec, &ctx.home, &ctx.printer)
+            })?;
+            (env, true)
+        }
+    };
+    let outcome = run_in(&env, &settings, &id, &run_dir, per_run, ctx);
+    if per_run && !settings.keep {
+        // Also after a failure or an interrupted runner.
+        if let Err(err) = crate::atomic::remove_tree(&env.root) {
+            ctx.printer.warn(format!(
+                "could not remove the per-run environment {}: {err}",
+                env.root.display()
+            ));
+        }
+        let _ = std::fs::remove_file(env::lock_path(&ctx.home, &env.name));
+    }
+    if settings.list || !run_dir.join(record::RUN_FILE).exists() {
+        let _ = std::fs::remove_dir(&run_dir);
+    }
+    outcome
+}
+
+fn run_in(
+    env: &Environment,
+    settings: &RunSettings,
+    id: &str,
+    run_dir: &std::path::Path,
+    per_run: bool,
+    ctx: &Context,
+) -> Result<u8> {
+    let p = &ctx.printer;
+    let workspace = crate::runner::workspace::prepare(env, settings.policy.config_file.as_deref())?;
+    fs_err::create_dir_all(run_dir)?;
+    let stream_file = run_dir.join("pipeline.subunit");
+    let invocation = preset::invocation(
+        &settings.runner,
+        settings.filter.as_deref(),
+        &settings.posargs,
+        settings.list,
+        &workspace,
+        settings.policy.config_file.as_deref(),
+        &stream_file,
+    )?;
+    let (vars, removed) = environ::build(env, &settings.policy, std::env::vars_os());
+    for name in &removed {
+        p.verbose(format!("removed {name} from the runner's environment"));
+    }
+    p.verbose(format!(
+        "running `{}` in {}",
+        invocation.shell,
+        invocation.cwd.display()
+    ));
+    let before = match &invocation.stream {
+        Stream::Repository(repo) => preset::stream_numbers(repo),
+        _ => Vec::new(),
+    };
+    let mut cmd = Command::new("bash");
+    cmd.arg("-c")
+        .arg(&invocation.shell)
+        .current_dir(&invocation.cwd)
+        .env_clear()
+        .envs(&vars);
+    let started = std::time::SystemTime::now();
+    let clock = Instant::now();
+    let (status, interrupted) = crate::runner::process::run_group(&mut cmd)?;
+    let duration = clock.elapsed();
+    let code = crate::process::exit_code(status);
+    if settings.list {
+        return Ok(code);
+    }
+    let stream: Option<Vec<u8>> = match &invocation.stream {
+        Stream::Repository(repo) => preset::stream_numbers(repo)
+            .into_iter()
+            .filter(|n| !before.contains(n))
+            .max()
+            .and_then(|n| std::fs::read(repo.join(n.to_string())).ok()),
+        Stream::File(file) => std::fs::read(file).ok(),
+        Stream::None => None,
+    };
+    let _ = std::fs::remove_file(&stream_file);
+    let results = stream.as_deref().map(|bytes| {
+        let parsed = crate::runner::subunit::parse(bytes);
+        for warning in &parsed.warnings {
+            p.warn(format!("subunit stream: {warning}"));
+        }
+        RunResults::from_parsed(&parsed)
+    });
+    let kept = (per_run && settings.keep).then(|| env.root.clone());
+    let rec = RunRecord {
+        id: id.to_string(),
+        environment: env.name.clone(),
+        runner: settings.runner.name().to_string(),
+        command: invocation.shell.clone(),
+        filter: settings.filter.clone(),
+        exit_code: code,
+        started: humantime::format_rfc3339_seconds(started).to_string(),
+        duration_secs: duration.as_secs_f64(),
+        kept: kept.clone(),
+        interrupted_by: interrupted,
+    };
+    record::write(
+        run_dir,
+        &rec,
+        results.as_ref(),
+        stream.as_deref(),
+        &env.manifest.to_json(),
+    )?;
+    match settings.format {
+        OutputFormat::Json => {
+            let value = serde_json::json!({
+                "run": rec,
+                "summary": results.as_ref().map(|r| super::results::summary_json(r)),
+                "results": results,
+            });
+            p.out(serde_json::to_string_pretty(&value)?);
+        }
+        OutputFormat::Human => {
+            if let Some(results) = &results {
+                for line in super::results::summary_lines(results, &rec) {
+                    p.out(line);
+                }
+            } else {
+                p.status(format!(
+                    "Run {id}: {} exited with {code} (no subunit stream to summarise)",
+                    settings.runner.name()
+                ));
+            }
+        }
+    }
+    if let Some(signal) = interrupted {
+        p.status(format!(
+            "Run {id} was interrupted (signal {signal} forwarded to the runner)"
+        ));
+    }
+    if let Some(path) = kept {
+        p.status(format!(
+            "Kept the environment `{}` at {}",
+            env.name,
+            path.display()
+        ));
+    }
+    Ok(code)
+}
+
+/// Parse `K=V` for `--set-env`.
+pub fn parse_set_env(raw: &[String]) -> Result<Vec<(String, String)>> {
+    raw.iter()
+        .map(|item| {
+            item.split_once('=')
+                .filter(|(k, _)| !k.is_empty())
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .ok_or_else(|| {
+                    crate::error::UserError::new(format!("--set-env `{item}` is not KEY=VALUE"))
+                        .into()
+                })
+        })
+        .collect()
+}
+
+/// A path for a config file, checked.
+pub fn config_file(raw: Option<PathBuf>) -> Result<Option<PathBuf>> {
+    match raw {
+        None => Ok(None),
+        Some(path) if path.is_file() => Ok(Some(std::path::absolute(&path)?)),
+        Some(path) => Err(crate::error::UserError::new(format!(
+            "--config-file {}: no such file",
+            path.display()
+        ))
+        .into()),
+    }
+}
+
+/// Resolve `run`'s arguments: an existing environment, a definition, or
+/// inline options; the default base is `tempest`.
+pub fn settings(args: crate::cli::RunArgs, ctx: &Context) -> Result<RunSettings> {
+    use super::compose_args;
+    let cwd = std::env::current_dir()?;
+    let definition = match &args.definition {
+        Some(name) => Some(crate::definition::find(name, &cwd)?),
+        None => None,
+    };
+    let d = definition.as_ref().map(|n| &n.definition);
+    let mut set = d
+        .map(|d| d.set_env.clone().into_iter().collect::<Vec<_>>())
+        .unwrap_or_default();
+    set.extend(parse_set_env(&args.set_env)?);
+    let mut pass = d.map(|d| d.pass_env.clone()).unwrap_or_default();
+    pass.extend(args.pass_env.iter().cloned());
+    let policy = Policy {
+        set,
+        pass,
+        isolated: args.isolated_env || d.is_some_and(|d| d.isolated_env),
+        user_site: args.compose.user_site || d.is_some_and(|d| d.user_site),
+        config_file: config_file(args.config_file.clone())?,
+    };
+    let runner = Preset::parse(
+        args.runner
+            .as_deref()
+            .or(d.and_then(|d| d.runner.as_deref()))
+            .unwrap_or("tempest"),
+    );
+    let target = match &args.env {
+        Some(name) => {
+            if compose_args::any_given(&args.compose) {
+                return Err(crate::error::UserError::new(
+                    "--env runs in an existing environment; it cannot be combined with options that compose one (--plugin, --base, --all-plugin, --python, ...)",
+                )
+                .hint(format!("`tempest-env install {name} ...` adds plugins to it"))
+                .into());
+            }
+            Target::Env(name.clone())
+        }
+        None => {
+            let python = args
+                .compose
+                .python
+                .clone()
+                .or_else(|| d.and_then(|d| d.python.clone()));
+            let mut spec = compose_args::spec_with(args.compose, definition.as_ref(), Some(ctx))?;
+            if spec.base.is_empty() && spec.system.is_empty() && definition.is_none() {
+                spec.base = vec!["tempest".into()];
+            }
+            Target::Compose {
+                python,
+                spec: Box::new(spec),
+            }
+        }
+    };
+    Ok(RunSettings {
+        target,
+        runner,
+        filter: args.filter,
+        posargs: args.posargs,
+        list: args.list,
+        keep: args.keep,
+        policy,
+        format: args.format.into(),
+    })
+}

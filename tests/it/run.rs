@@ -1,0 +1,403 @@
+//! `run`: per-run environments from definitions or inline options, the
+//! runner presets, the workspace, a clean process environment, signals and
+//! exit codes, recorded results, JUnit and diffs; all offline through the
+//! Tempest stand-in.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::common::{TestContext, fixtures, stderr, stdout};
+
+const LIST_GROUPS: &str =
+    "valet.tests.tempest.tests.api.test_groups.ValetGroupsTest.test_list_groups";
+
+fn runs(ctx: &TestContext) -> Vec<String> {
+    let mut ids: Vec<String> = std::fs::read_dir(ctx.home.path().join("data/runs"))
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    ids.sort();
+    ids
+}
+
+#[test]
+fn the_demo_runs_offline_and_records_the_run() {
+    let ctx = TestContext::new();
+    let out = ctx.cmd().args(["run", "--def", "demo"]).output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let text = stdout(&out);
+    assert!(
+        text.contains(&format!("{LIST_GROUPS} ... ok")),
+        "the runner's output is streamed: {text}"
+    );
+    let last = text.lines().last().unwrap();
+    assert!(last.contains(" passed, 0 failed, 1 skipped"), "{last}");
+    let ids = runs(&ctx);
+    assert_eq!(ids.len(), 1);
+    let dir = ctx.home.path().join("data/runs").join(&ids[0]);
+    for file in [
+        "run.json",
+        "results.json",
+        "stream.subunit",
+        "manifest.json",
+    ] {
+        assert!(dir.join(file).is_file(), "{file}");
+    }
+    assert!(
+        !dir.join("env").exists(),
+        "the per-run environment is removed"
+    );
+    assert!(
+        crate::common::tree(&ctx.home.path().join("data/envs")).is_empty(),
+        "nothing registered"
+    );
+    // results shows it again; JUnit is readable by a real parser.
+    let shown = stdout(&ctx.cmd().args(["results"]).output().unwrap());
+    assert!(
+        shown.contains(&format!("success    {LIST_GROUPS}")),
+        "{shown}"
+    );
+    let junit = ctx.work.path().join("junit.xml");
+    ctx.cmd()
+        .args(["results", "last", "--junit"])
+        .arg(&junit)
+        .assert()
+        .success();
+    let parsed = Command::new("python3")
+        .args(["-c", "import sys, xml.etree.ElementTree as E; r = E.parse(sys.argv[1]).getroot(); s = r if r.tag == 'testsuite' else r.find('testsuite'); print(s.get('tests'), s.get('failures'), s.get('skipped'))"])
+        .arg(&junit)
+        .output()
+        .unwrap();
+    let counts = stdout(&parsed);
+    assert!(
+        counts.trim().ends_with("0 1"),
+        "{counts}{}",
+        stderr(&parsed)
+    );
+}
+
+#[test]
+fn a_filter_selects_tests_and_list_lists_them() {
+    let ctx = TestContext::new();
+    let out = ctx
+        .cmd()
+        .args(["run", "--def", "demo", LIST_GROUPS])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out)
+            .lines()
+            .last()
+            .unwrap()
+            .contains("1 passed, 0 failed"),
+        "{}",
+        stdout(&out)
+    );
+    let out = ctx
+        .cmd()
+        .args(["run", "--def", "demo", "--list", "valet"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    let listed: Vec<&str> = text.lines().filter(|l| l.starts_with("valet.")).collect();
+    assert!(listed.contains(&LIST_GROUPS), "{listed:?}");
+    assert!(listed.len() >= 4, "{listed:?}");
+    assert_eq!(runs(&ctx).len(), 1, "--list records no run");
+}
+
+#[test]
+fn a_failing_test_fails_the_run_and_diff_names_it() {
+    let ctx = TestContext::new();
+    let plugins = |names: &[&str]| -> Vec<String> {
+        names
+            .iter()
+            .flat_map(|n| {
+                [
+                    "--plugin".to_string(),
+                    fixtures().join("plugins").join(n).display().to_string(),
+                ]
+            })
+            .collect()
+    };
+    let alone = ctx
+        .cmd()
+        .args(["run", "--def", "demo"])
+        .args(plugins(&["state-victim"]))
+        .arg("victim")
+        .output()
+        .unwrap();
+    assert_eq!(
+        alone.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&alone),
+        stderr(&alone)
+    );
+    let both = ctx
+        .cmd()
+        .args(["run", "--def", "demo"])
+        .args(plugins(&["state-mutator", "state-victim"]))
+        .arg("victim")
+        .output()
+        .unwrap();
+    assert_eq!(
+        both.status.code(),
+        Some(1),
+        "the runner's exit code: {}{}",
+        stdout(&both),
+        stderr(&both)
+    );
+    assert!(stdout(&both).contains("Failed:"), "{}", stdout(&both));
+    let ids = runs(&ctx);
+    let out = ctx.cmd().args(["diff", &ids[0], &ids[1]]).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("success") && text.contains("fail") && text.contains("victim"),
+        "{text}"
+    );
+}
+
+#[test]
+fn keep_keeps_the_environment_under_a_name() {
+    let ctx = TestContext::new();
+    let out = ctx
+        .cmd()
+        .args(["run", "--def", "demo", "--keep", LIST_GROUPS])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let err = stderr(&out);
+    let line = err
+        .lines()
+        .find(|l| l.starts_with("Kept the environment"))
+        .unwrap();
+    let name = line.split('`').nth(1).unwrap();
+    let path = ctx.cmd().args(["path", name]).output().unwrap();
+    let path = stdout(&path).trim().to_string();
+    assert!(Path::new(&path).join("workspace/.stestr.conf").is_file());
+    // It can be run in again.
+    let again = ctx
+        .cmd()
+        .args(["run", "--env", name, LIST_GROUPS])
+        .output()
+        .unwrap();
+    assert!(again.status.success(), "{}", stderr(&again));
+}
+
+#[test]
+fn the_runner_gets_a_clean_environment() {
+    let ctx = TestContext::new();
+    let dump = "python -c 'import json, os, sys; print(\"ENV=\" + json.dumps(dict(os.environ))); print(\"EXE=\" + sys.executable)'";
+    let run = |extra: &[&str]| -> serde_json::Value {
+        let out = ctx
+            .cmd()
+            .args(["run", "--def", "demo", "--runner", dump])
+            .args(extra)
+            .env("PYTHONPATH", "/leak")
+            .env("PYTHON", "/usr/bin/python2")
+            .env("TEMPEST_CONFIG", "leak.conf")
+            .env("TEMPEST_CONFIG_DIR", "/leak")
+            .env("FOO_CALLER", "kept")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        let text = stdout(&out);
+        let line = text.lines().find_map(|l| l.strip_prefix("ENV=")).unwrap();
+        serde_json::from_str(line).unwrap()
+    };
+    let vars = run(&[]);
+    for leaked in [
+        "PYTHONPATH",
+        "PYTHON",
+        "TEMPEST_CONFIG",
+        "TEMPEST_CONFIG_DIR",
+    ] {
+        assert!(vars.get(leaked).is_none(), "{leaked} leaked");
+    }
+    let venv = vars["VIRTUAL_ENV"].as_str().unwrap();
+    assert!(
+        vars["PATH"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("{venv}/bin:"))
+    );
+    assert_eq!(vars["PYTHONNOUSERSITE"], "1");
+    assert!(vars["XDG_CACHE_HOME"].as_str().unwrap().starts_with(venv));
+    assert_eq!(vars["FOO_CALLER"], "kept");
+    let vars = run(&[
+        "--set-env",
+        "OS_CLOUD=devstack",
+        "--pass-env",
+        "TEMPEST_CONFIG*",
+        "--user-site",
+    ]);
+    assert_eq!(vars["OS_CLOUD"], "devstack");
+    assert_eq!(vars["TEMPEST_CONFIG"], "leak.conf");
+    assert!(vars.get("PYTHONNOUSERSITE").is_none());
+    let vars = run(&["--isolated-env", "--pass-env", "OS_*"]);
+    assert!(
+        vars.get("FOO_CALLER").is_none(),
+        "--isolated-env passes only what is named"
+    );
+    assert!(vars.get("HOME").is_some());
+}
+
+#[test]
+fn signals_are_forwarded_and_the_environment_still_removed() {
+    let ctx = TestContext::new();
+    for (signal, code) in [(libc::SIGTERM, 143), (libc::SIGINT, 130)] {
+        let child = ctx
+            .std_cmd()
+            .args(["run", "--def", "demo", "--runner", "sleep 30"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Wait for the runner to start (its per-run environment exists).
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let runs_dir = ctx.home.path().join("data/runs");
+        loop {
+            let started = std::fs::read_dir(&runs_dir)
+                .map(|d| {
+                    d.flatten()
+                        .any(|e| e.path().join("env/workspace/.stestr.conf").exists())
+                })
+                .unwrap_or(false);
+            if started {
+                break;
+            }
+            assert!(Instant::now() < deadline, "the run never started");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        std::thread::sleep(Duration::from_millis(200));
+        unsafe {
+            libc::kill(child.id() as i32, signal);
+        }
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(code), "{}", stderr(&out));
+        let leftovers: Vec<_> = std::fs::read_dir(&runs_dir)
+            .unwrap()
+            .flatten()
+            .filter(|e| e.path().join("env").exists())
+            .collect();
+        assert!(leftovers.is_empty(), "the per-run environment was removed");
+    }
+}
+
+#[test]
+fn a_config_file_is_used_as_is() {
+    let ctx = TestContext::new();
+    let conf = ctx.work.path().join("cloud").join("my-tempest.conf");
+    std::fs::create_dir_all(conf.parent().unwrap()).unwrap();
+    std::fs::write(&conf, "[identity]\nuri = http://keystone\n").unwrap();
+    let before = crate::common::tree(ctx.work.path());
+    let out = ctx
+        .cmd()
+        .args(["run", "--def", "demo", "-v", "--config-file"])
+        .arg(&conf)
+        .args([
+            "--runner",
+            "echo dir=$TEMPEST_CONFIG_DIR file=$TEMPEST_CONFIG",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains(&format!(
+            "dir={} file=my-tempest.conf",
+            conf.parent().unwrap().display()
+        )),
+        "{}",
+        stdout(&out)
+    );
+    let out = ctx
+        .cmd()
+        .args(["run", "--def", "demo", "-v", "--config-file"])
+        .arg(&conf)
+        .arg(LIST_GROUPS)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("--config-file"), "{}", stderr(&out));
+    assert_eq!(
+        crate::common::tree(ctx.work.path()),
+        before,
+        "the config file is never modified"
+    );
+}
+
+#[test]
+fn definitions_come_from_the_project_file() {
+    let ctx = TestContext::new();
+    std::fs::write(
+        ctx.work.path().join("tempest-env.toml"),
+        format!(
+            "[env.mine]\ndescription = \"valet and alpha\"\nplugins = [\"{standin}\", \"{valet}\", \"{alpha}\"]\nrunner = \"tempest\"\nset-env = {{ OS_CLOUD = \"x\" }}\n",
+            standin = fixtures().join("tempest-standin").display(),
+            valet = fixtures().join("plugins/valet").display(),
+            alpha = fixtures().join("plugins/alpha").display(),
+        ),
+    )
+    .unwrap();
+    let defs = stdout(&ctx.cmd().arg("defs").output().unwrap());
+    for name in ["all-plugin", "demo", "isolated", "mine"] {
+        assert!(defs.contains(name), "{defs}");
+    }
+    let out = ctx
+        .cmd()
+        .args(["run", "--def", "mine", "alpha"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    assert!(
+        stdout(&out).lines().last().unwrap().contains("3 passed"),
+        "{}",
+        stdout(&out)
+    );
+    // Unknown keys: the file, the line and the key.
+    std::fs::write(
+        ctx.work.path().join("tempest-env.toml"),
+        "[env.bad]\nrunner = \"tempest\"\nplugin = [\"x\"]\n",
+    )
+    .unwrap();
+    let out = ctx.cmd().args(["run", "--def", "bad"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("tempest-env.toml") && err.contains("line 3") && err.contains("plugin"),
+        "{err}"
+    );
+}
+
+#[test]
+fn conflicting_and_unknown_targets_are_refused() {
+    let ctx = TestContext::new();
+    ctx.create("exists");
+    let out = ctx
+        .cmd()
+        .args(["run", "--env", "exists", "--all-plugin"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("cannot be combined"));
+    let out = ctx.cmd().args(["run", "--def", "nope"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("no definition named `nope`") && stderr(&out).contains("demo"));
+    // An environment without tempest says how to get one.
+    let out = ctx.cmd().args(["run", "--env", "exists"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("has no tempest"), "{}", stderr(&out));
+}
