@@ -164,7 +164,7 @@ fn run_in(
         OutputFormat::Json => {
             let value = serde_json::json!({
                 "run": rec,
-                "summary": results.as_ref().map(|r| super::results::summary_json(r)),
+                "summary": results.as_ref().map(super::results::summary_json),
                 "results": results,
             });
             p.out(serde_json::to_string_pretty(&value)?);
