@@ -41,7 +41,11 @@ pub fn new_id() -> String {
     let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
     let stamp: String = now.chars().filter(|c| c.is_ascii_digit()).collect();
     let suffix: u32 = rand_suffix();
-    format!("{}-{}-{suffix:04x}", &stamp[..8.min(stamp.len())], stamp.get(8..14).unwrap_or(""))
+    format!(
+        "{}-{}-{suffix:04x}",
+        &stamp[..8.min(stamp.len())],
+        stamp.get(8..14).unwrap_or("")
+    )
 }
 
 fn rand_suffix() -> u32 {
@@ -52,17 +56,29 @@ fn rand_suffix() -> u32 {
 }
 
 /// Write a finished run's files into `dir`.
-pub fn write(dir: &Path, record: &RunRecord, results: Option<&RunResults>, stream: Option<&[u8]>, manifest: &str) -> Result<()> {
+pub fn write(
+    dir: &Path,
+    record: &RunRecord,
+    results: Option<&RunResults>,
+    stream: Option<&[u8]>,
+    manifest: &str,
+) -> Result<()> {
     fs_err::create_dir_all(dir)?;
     if let Some(stream) = stream {
         crate::atomic::write_file(&dir.join(STREAM_FILE), stream)?;
     }
     if let Some(results) = results {
-        crate::atomic::write_file(&dir.join(RESULTS_FILE), serde_json::to_string_pretty(results)?.as_bytes())?;
+        crate::atomic::write_file(
+            &dir.join(RESULTS_FILE),
+            serde_json::to_string_pretty(results)?.as_bytes(),
+        )?;
     }
     crate::atomic::write_file(&dir.join(MANIFEST_FILE), manifest.as_bytes())?;
     // Written last: a run directory with run.json is complete.
-    crate::atomic::write_file(&dir.join(RUN_FILE), serde_json::to_string_pretty(record)?.as_bytes())?;
+    crate::atomic::write_file(
+        &dir.join(RUN_FILE),
+        serde_json::to_string_pretty(record)?.as_bytes(),
+    )?;
     Ok(())
 }
 
@@ -95,7 +111,11 @@ pub fn load(home: &Home, id: Option<&str>) -> Result<(RunRecord, Option<RunResul
                         .hint("`tempest-env results --list` shows the recorded runs")
                         .into());
                 }
-                _ => return Err(UserError::new(format!("`{prefix}` matches more than one run")).into()),
+                _ => {
+                    return Err(
+                        UserError::new(format!("`{prefix}` matches more than one run")).into(),
+                    );
+                }
             }
         }
     };
@@ -104,7 +124,8 @@ pub fn load(home: &Home, id: Option<&str>) -> Result<(RunRecord, Option<RunResul
         .with_context(|| format!("{} is corrupt", dir.join(RUN_FILE).display()))?;
     let results = match std::fs::read(dir.join(RESULTS_FILE)) {
         Ok(bytes) => Some(
-            serde_json::from_slice(&bytes).with_context(|| format!("{} is corrupt", dir.join(RESULTS_FILE).display()))?,
+            serde_json::from_slice(&bytes)
+                .with_context(|| format!("{} is corrupt", dir.join(RESULTS_FILE).display()))?,
         ),
         Err(_) => None,
     };

@@ -18,20 +18,48 @@ fn real_tempest_base_with_a_real_plugin() {
     let ctx = TestContext::new();
     let out = ctx
         .cmd()
-        .args(["create", "e2e", "-v", "--base", TEMPEST, "--plugin", "barbican-tempest-plugin"])
+        .args([
+            "create",
+            "e2e",
+            "-v",
+            "--base",
+            TEMPEST,
+            "--plugin",
+            "barbican-tempest-plugin",
+        ])
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     let env = ctx.env_dir("e2e");
-    let listed = Command::new(env.join("bin/tempest")).arg("list-plugins").current_dir(ctx.work.path()).output().unwrap();
+    let listed = Command::new(env.join("bin/tempest"))
+        .arg("list-plugins")
+        .current_dir(ctx.work.path())
+        .output()
+        .unwrap();
     assert!(listed.status.success(), "{}", stderr(&listed));
-    assert!(stdout(&listed).contains("barbican_tests"), "{}", stdout(&listed));
+    assert!(
+        stdout(&listed).contains("barbican_tests"),
+        "{}",
+        stdout(&listed)
+    );
 
     // A second environment with the same base reuses it: no installer run.
-    let again = ctx.cmd().args(["create", "e2e-2", "-v", "--base", TEMPEST]).output().unwrap();
+    let again = ctx
+        .cmd()
+        .args(["create", "e2e-2", "-v", "--base", TEMPEST])
+        .output()
+        .unwrap();
     assert!(again.status.success(), "{}", stderr(&again));
-    assert!(stderr(&again).contains("reusing base"), "{}", stderr(&again));
-    assert!(!stderr(&again).contains("Building base"), "{}", stderr(&again));
+    assert!(
+        stderr(&again).contains("reusing base"),
+        "{}",
+        stderr(&again)
+    );
+    assert!(
+        !stderr(&again).contains("Building base"),
+        "{}",
+        stderr(&again)
+    );
     let hash = |name: &str| {
         manifest(&ctx.env_dir(name))["layers"]
             .as_array()
@@ -42,7 +70,13 @@ fn real_tempest_base_with_a_real_plugin() {
             .unwrap()
     };
     assert_eq!(hash("e2e"), hash("e2e-2"));
-    let listed = Command::new(ctx.env_dir("e2e-2").join("bin/tempest")).arg("list-plugins").output().unwrap();
+    let listed = Command::new(ctx.env_dir("e2e-2").join("bin/tempest"))
+        .arg("list-plugins")
+        .output()
+        .unwrap();
     assert!(listed.status.success(), "{}", stderr(&listed));
-    assert!(!stdout(&listed).contains("barbican_tests"), "the plugin stays in its own environment");
+    assert!(
+        !stdout(&listed).contains("barbican_tests"),
+        "the plugin stays in its own environment"
+    );
 }
