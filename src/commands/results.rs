@@ -105,7 +105,7 @@ pub fn show(
         ))
     })?;
     if let Some(path) = junit {
-        let xml = junit_xml(&format!("tempest-env run {}", rec.id), &results);
+        let xml = crate::runner::junit::render(&format!("tempest-env run {}", rec.id), &results);
         crate::atomic::write_file(&std::path::absolute(path)?, xml.as_bytes())?;
         ctx.printer
             .status(format!("Wrote JUnit XML to {}", path.display()));
@@ -175,8 +175,4 @@ pub fn diff(a: &str, b: &str, format: OutputFormat, ctx: &Context) -> Result<u8>
         }
     }
     Ok(0)
-}
-
-fn junit_xml(_suite: &str, _results: &RunResults) -> String {
-    String::new()
 }
