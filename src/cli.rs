@@ -62,6 +62,9 @@ pub enum Command {
     Diff(DiffArgs),
     /// List the definitions (built-in and the project's tempest-env.toml).
     Defs(ListArgs),
+    /// Show the tempest plugins an environment (or interpreter) makes
+    /// visible, from where, and their problems, importing nothing.
+    Plugins(PluginsArgs),
     /// Remove what crashed or interrupted commands left behind, and store
     /// entries and bases no environment uses.
     Gc(GcArgs),
@@ -366,6 +369,23 @@ pub struct ResultsArgs {
 pub struct DiffArgs {
     pub run_a: String,
     pub run_b: String,
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct PluginsArgs {
+    /// The environment (default: the interpreter as it is, see --python).
+    pub name: Option<String>,
+    /// Look at the interpreter's system-wide set, as `--all-plugin` sees it.
+    #[arg(long, conflicts_with = "name")]
+    pub all_plugin: bool,
+    /// The interpreter to look at without an environment.
+    #[arg(long, value_name = "REQ", conflicts_with = "name")]
+    pub python: Option<String>,
+    /// With --all-plugin, include the user site-packages.
+    #[arg(long)]
+    pub user_site: bool,
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
 }

@@ -18,6 +18,7 @@ pub mod interpreter;
 pub mod layers;
 pub mod lock;
 pub mod man;
+pub mod plugins;
 pub mod printer;
 pub mod process;
 pub mod runner;

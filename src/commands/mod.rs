@@ -9,6 +9,7 @@ mod exec;
 pub mod gc;
 mod install;
 mod list;
+mod plugins;
 mod remove;
 mod results;
 mod run;
@@ -82,6 +83,16 @@ pub fn dispatch(command: Command, ctx: &Context) -> Result<u8> {
         Command::Exec(args) => exec::run(&args.name, &args.command, ctx),
         Command::Gc(args) => gc::run(args.dry_run, ctx),
         Command::Defs(args) => defs::run(args.format.into(), ctx),
+        Command::Plugins(args) => plugins::run(
+            plugins::PluginsSettings {
+                env: args.name,
+                all_plugin: args.all_plugin,
+                python: args.python,
+                user_site: args.user_site,
+                format: args.format.into(),
+            },
+            ctx,
+        ),
         Command::Run(args) => run::run(run::settings(*args, ctx)?, ctx),
         Command::Results(args) => results::show(
             args.run.as_deref(),
