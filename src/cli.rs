@@ -65,6 +65,13 @@ pub enum Command {
     /// Show the tempest plugins an environment (or interpreter) makes
     /// visible, from where, and their problems, importing nothing.
     Plugins(PluginsArgs),
+    /// Every plugin alone, then all together: which ones load, how many
+    /// tests each lists.
+    Sanity(Box<crate::isolation_cli::SanityArgs>),
+    /// Find the smallest set of plugins that makes a test fail.
+    Bisect(Box<crate::isolation_cli::BisectArgs>),
+    /// Per-test status with a plugin alone against with the whole set.
+    Compare(Box<crate::isolation_cli::CompareArgs>),
     /// Remove what crashed or interrupted commands left behind, and store
     /// entries and bases no environment uses.
     Gc(GcArgs),

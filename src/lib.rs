@@ -15,6 +15,8 @@ pub mod error;
 pub mod failpoint;
 pub mod home;
 pub mod interpreter;
+pub mod isolation;
+pub mod isolation_cli;
 pub mod layers;
 pub mod lock;
 pub mod man;

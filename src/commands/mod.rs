@@ -8,6 +8,7 @@ mod defs;
 mod exec;
 pub mod gc;
 mod install;
+mod isolation;
 mod list;
 mod plugins;
 mod remove;
@@ -83,6 +84,9 @@ pub fn dispatch(command: Command, ctx: &Context) -> Result<u8> {
         Command::Exec(args) => exec::run(&args.name, &args.command, ctx),
         Command::Gc(args) => gc::run(args.dry_run, ctx),
         Command::Defs(args) => defs::run(args.format.into(), ctx),
+        Command::Sanity(args) => isolation::sanity(*args, ctx),
+        Command::Bisect(args) => isolation::bisect(*args, ctx),
+        Command::Compare(args) => isolation::compare(*args, ctx),
         Command::Plugins(args) => plugins::run(
             plugins::PluginsSettings {
                 env: args.name,

@@ -80,3 +80,4 @@ fn real_tempest_base_with_a_real_plugin() {
         "the plugin stays in its own environment"
     );
 }
+mod plugins;

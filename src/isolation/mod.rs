@@ -1,0 +1,3 @@
+//! Reproducing plugin isolation problems: every plugin alone and all
+//! together (`sanity`), the smallest set of plugins that breaks a test
+//! (`bisect`), and per-test status alone against together (`compare`).
