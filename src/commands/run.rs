@@ -133,6 +133,32 @@ fn run_in(
         Stream::None => None,
     };
     let _ = std::fs::remove_file(&stream_file);
+    // stestr and testrepository store v1 (text) streams; their `last
+    // --subunit` gives the same run as v2.
+    let stream = match (stream, &invocation.stream) {
+        (Some(bytes), Stream::Repository(repo))
+            if bytes.first() != Some(&0xB3) && !bytes.is_empty() =>
+        {
+            let tool = if repo.ends_with(".testrepository") {
+                "testr"
+            } else {
+                "stestr"
+            };
+            let out = Command::new("bash")
+                .arg("-c")
+                .arg(format!("{tool} last --subunit"))
+                .current_dir(&invocation.cwd)
+                .env_clear()
+                .envs(&vars)
+                .stderr(std::process::Stdio::null())
+                .output();
+            match out {
+                Ok(out) if out.stdout.first() == Some(&0xB3) => Some(out.stdout),
+                _ => Some(bytes),
+            }
+        }
+        (stream, _) => stream,
+    };
     let results = stream.as_deref().map(|bytes| {
         let parsed = crate::runner::subunit::parse(bytes);
         for warning in &parsed.warnings {

@@ -52,6 +52,14 @@ pub fn prepare(env: &Environment, config_file: Option<&Path>) -> Result<Workspac
         top_dir.display()
     );
     crate::atomic::write_file(&dir.join(".stestr.conf"), stestr.as_bytes())?;
+    // An empty stestr repository, as `stestr init` makes it: real tempest
+    // refuses to list or run without one.
+    let repo = dir.join(".stestr");
+    if !repo.join("format").is_file() {
+        fs_err::create_dir_all(&repo)?;
+        crate::atomic::write_file(&repo.join("format"), b"1\n")?;
+        crate::atomic::write_file(&repo.join("next-stream"), b"0\n")?;
+    }
     let testr = format!(
         "[DEFAULT]\ntest_command=${{PYTHON:-python}} -m subunit.run discover -t {} {} $LISTOPT $IDOPTION\ntest_id_option=--load-list $IDFILE\ntest_list_option=--list\ngroup_regex=([^\\.]*\\.)*\n",
         top_dir.display(),

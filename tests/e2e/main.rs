@@ -10,7 +10,7 @@ use std::process::Command;
 
 use common::{TestContext, manifest, stderr, stdout};
 
-const TEMPEST: &str = "tempest==47.0.0";
+pub const TEMPEST: &str = "tempest==47.0.0";
 
 #[test]
 #[ignore = "needs PyPI"]
@@ -81,3 +81,4 @@ fn real_tempest_base_with_a_real_plugin() {
     );
 }
 mod plugins;
+mod run;

@@ -1,0 +1,193 @@
+//! `run` with real tempest: the same test ids as tempest in a plain venv
+//! holding the same packages, a fixture plugin's test passing, and
+//! `--all-plugin` over an interpreter whose system set holds them.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::Command;
+
+use crate::TEMPEST;
+use crate::common::{
+    TestContext, fixture_wheel, fixtures, require_tool, stderr, stdout, system_python,
+};
+
+const LIST_GROUPS: &str =
+    "valet.tests.tempest.tests.api.test_groups.ValetGroupsTest.test_list_groups";
+
+/// Test ids in runner output (lines that look like dotted ids).
+fn ids(text: &str) -> BTreeSet<String> {
+    text.lines()
+        .map(|l| l.split_whitespace().next().unwrap_or(""))
+        .filter(|l| {
+            l.contains('.')
+                && !l.contains('/')
+                && l.chars().next().is_some_and(|c| c.is_ascii_lowercase())
+        })
+        .map(|l| l.split('[').next().unwrap_or(l).to_string())
+        .collect()
+}
+
+fn uv(args: &[&str], home: &Path) -> std::process::Output {
+    Command::new("uv")
+        .args(args)
+        .env("HOME", home)
+        .output()
+        .unwrap()
+}
+
+#[test]
+#[ignore = "needs PyPI"]
+fn run_matches_tempest_in_a_plain_venv() {
+    assert!(require_tool("uv"));
+    let ctx = TestContext::new();
+    let valet = fixture_wheel("valet");
+    let inline = |extra: &[&str]| {
+        let mut cmd = ctx.cmd();
+        cmd.args([
+            "run",
+            "--base",
+            TEMPEST,
+            "--plugin",
+            "barbican-tempest-plugin",
+            "--plugin",
+        ])
+        .arg(&valet)
+        .args(extra);
+        cmd.output().unwrap()
+    };
+    let ours = inline(&["--list", "barbican"]);
+    assert!(ours.status.success(), "{}{}", stdout(&ours), stderr(&ours));
+    let ours = ids(&stdout(&ours));
+    assert!(
+        ours.iter()
+            .any(|i| i.starts_with("barbican_tempest_plugin.")),
+        "{ours:?}"
+    );
+
+    // The reference: a plain venv with the same packages and a workspace
+    // made by `tempest init` (under a throwaway HOME).
+    let home = ctx.work.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let venv = ctx.work.path().join("plain");
+    assert!(
+        uv(&["venv", "-q", venv.to_str().unwrap()], &home)
+            .status
+            .success()
+    );
+    let python = venv.join("bin/python");
+    let out = uv(
+        &[
+            "pip",
+            "install",
+            "-q",
+            "--python",
+            python.to_str().unwrap(),
+            TEMPEST,
+            "barbican-tempest-plugin",
+            valet.to_str().unwrap(),
+        ],
+        &home,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let ws = ctx.work.path().join("ws");
+    let init = Command::new(venv.join("bin/tempest"))
+        .arg("init")
+        .arg(&ws)
+        .env("HOME", &home)
+        .output()
+        .unwrap();
+    assert!(init.status.success(), "{}", stderr(&init));
+    let theirs = Command::new(venv.join("bin/tempest"))
+        .args(["run", "--list-tests", "--regex", "barbican"])
+        .current_dir(&ws)
+        .env("HOME", &home)
+        .output()
+        .unwrap();
+    assert!(
+        theirs.status.success(),
+        "{}{}",
+        stdout(&theirs),
+        stderr(&theirs)
+    );
+    assert_eq!(ours, ids(&stdout(&theirs)));
+
+    // A fixture plugin's test passes under real tempest.
+    let run = inline(&[LIST_GROUPS]);
+    assert_eq!(
+        run.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&run),
+        stderr(&run)
+    );
+    assert!(
+        stdout(&run)
+            .lines()
+            .last()
+            .unwrap()
+            .contains("1 passed, 0 failed"),
+        "{}",
+        stdout(&run)
+    );
+}
+
+#[test]
+#[ignore = "needs PyPI"]
+fn all_plugin_runs_the_system_wide_set() {
+    assert!(require_tool("uv"));
+    let ctx = TestContext::new();
+    let (python, site) = system_python(&ctx.work.path().join("syspy"));
+    let out = Command::new("uv")
+        .args(["pip", "install", "-q", "--python"])
+        .arg(&python)
+        .arg("--target")
+        .arg(&site)
+        .args([TEMPEST, "barbican-tempest-plugin"])
+        .arg(fixture_wheel("valet"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let run = ctx
+        .cmd()
+        .args(["run", "--all-plugin", "--python"])
+        .arg(&python)
+        .arg(LIST_GROUPS)
+        .output()
+        .unwrap();
+    assert_eq!(
+        run.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&run),
+        stderr(&run)
+    );
+    let list = ctx
+        .cmd()
+        .args(["run", "--all-plugin", "--list", "--python"])
+        .arg(&python)
+        .arg("barbican")
+        .output()
+        .unwrap();
+    assert!(list.status.success(), "{}", stderr(&list));
+    assert!(
+        ids(&stdout(&list))
+            .iter()
+            .any(|i| i.starts_with("barbican_tempest_plugin."))
+    );
+    // The stestr preset runs in the same kind of environment.
+    let stestr = ctx
+        .cmd()
+        .args(["run", "--all-plugin", "--runner", "stestr", "--python"])
+        .arg(&python)
+        .arg(LIST_GROUPS)
+        .output()
+        .unwrap();
+    assert_eq!(
+        stestr.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&stestr),
+        stderr(&stestr)
+    );
+    let _ = fixtures();
+}
