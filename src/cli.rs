@@ -393,6 +393,11 @@ pub struct PluginsArgs {
     /// With --all-plugin, include the user site-packages.
     #[arg(long)]
     pub user_site: bool,
+    /// Also load every plugin the way tempest does, each alone in its own
+    /// process and then all together, and report what breaks; exits 1 when
+    /// a plugin does not load alone or together.
+    #[arg(long)]
+    pub check: bool,
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
 }

@@ -93,6 +93,7 @@ pub fn dispatch(command: Command, ctx: &Context) -> Result<u8> {
                 all_plugin: args.all_plugin,
                 python: args.python,
                 user_site: args.user_site,
+                check: args.check,
                 format: args.format.into(),
             },
             ctx,

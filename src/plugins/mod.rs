@@ -1,6 +1,7 @@
 //! Seeing the plugins: what tempest will load and from where
 //! ([`report`]), found natively from a scan of the effective import path.
 
+pub mod load_check;
 pub mod report;
 
 use std::path::PathBuf;
