@@ -1,1 +1,571 @@
-//! Placeholder.
+//! `tempest-env plugins`: the plugins it reports are the ones tempest lists,
+//! the problems it finds without importing are flagged by kind, and
+//! `--check` loads the plugins the way tempest does (with the offline
+//! stand-in).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+use crate::common::{
+    TestContext, build_wheel, fixture_wheel, fixtures, pip_target, stderr, stdout, system_python,
+};
+
+/// `tempest-env plugins ARGS --format json`: the report and the exit code.
+fn plugins_json(ctx: &TestContext, args: &[&str]) -> (Value, i32) {
+    let out = ctx
+        .cmd()
+        .arg("plugins")
+        .args(args)
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    let value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}{}", stdout(&out), stderr(&out)));
+    (value, out.status.code().unwrap_or(-1))
+}
+
+/// The sorted entry-point names of a report.
+fn names(report: &Value) -> Vec<String> {
+    let mut names: Vec<String> = report["plugins"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap().to_string())
+        .collect();
+    names.sort();
+    names
+}
+
+/// The sorted names in a `tempest list-plugins` table (the stand-in's and
+/// real tempest's are both `| Name | EntryPoint |`).
+fn listed(out: &std::process::Output) -> Vec<String> {
+    assert!(out.status.success(), "{}{}", stdout(out), stderr(out));
+    let mut names: Vec<String> = stdout(out)
+        .lines()
+        .filter_map(|l| l.strip_prefix("| "))
+        .filter_map(|l| l.split('|').next())
+        .map(|n| n.trim().to_string())
+        .filter(|n| n != "Name")
+        .collect();
+    names.sort();
+    names
+}
+
+fn tempest_list_plugins(env: &Path) -> Vec<String> {
+    listed(
+        &Command::new(env.join("bin/tempest"))
+            .arg("list-plugins")
+            .env_remove("PYTHONPATH")
+            .output()
+            .unwrap(),
+    )
+}
+
+fn wheels(names: &[&str]) -> Vec<PathBuf> {
+    names.iter().map(|n| fixture_wheel(n)).collect()
+}
+
+fn create(ctx: &TestContext, name: &str, extra: &[&str], plugins: &[PathBuf]) {
+    let mut cmd = ctx.cmd();
+    cmd.args(["create", name]).args(extra);
+    for p in plugins {
+        cmd.arg("--plugin").arg(p);
+    }
+    let out = cmd.output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
+fn check_matches_list_plugins(mode: &str) {
+    let ctx = TestContext::new();
+    create(
+        &ctx,
+        "e",
+        &["--link-mode", mode],
+        &wheels(&["tempest-standin", "valet", "alpha", "bravo"]),
+    );
+    let (report, code) = plugins_json(&ctx, &["e"]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        names(&report),
+        ["alpha_tests", "bravo_tests", "valet_tests"]
+    );
+    assert_eq!(names(&report), tempest_list_plugins(&ctx.env_dir("e")));
+}
+
+#[test]
+fn reports_what_tempest_lists_with_pth_links() {
+    check_matches_list_plugins("pth");
+}
+
+#[test]
+fn reports_what_tempest_lists_with_copies() {
+    check_matches_list_plugins("copy");
+}
+
+#[test]
+fn reports_what_tempest_lists_with_editable_trees() {
+    let ctx = TestContext::new();
+    let trees: Vec<PathBuf> = ["valet", "alpha", "bravo"]
+        .iter()
+        .map(|n| fixtures().join("plugins").join(n))
+        .chain([fixtures().join("tempest-standin")])
+        .collect();
+    create(&ctx, "ed", &[], &trees);
+    let (report, _) = plugins_json(&ctx, &["ed"]);
+    assert!(
+        report["plugins"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["origin"] == "editable"),
+        "{report:#}"
+    );
+    assert_eq!(
+        names(&report),
+        ["alpha_tests", "bravo_tests", "valet_tests"]
+    );
+    assert_eq!(names(&report), tempest_list_plugins(&ctx.env_dir("ed")));
+}
+
+#[test]
+fn reports_what_tempest_lists_over_a_system_set() {
+    let ctx = TestContext::new();
+    let (python, site) = system_python(&ctx.work.path().join("syspy"));
+    pip_target(
+        &site,
+        &wheels(&["tempest-standin", "valet", "alpha", "bravo"]),
+    );
+    let py = python.to_str().unwrap();
+    create(&ctx, "all", &["--all-plugin", "--python", py], &[]);
+    let expected = ["alpha_tests", "bravo_tests", "valet_tests"];
+    let (report, _) = plugins_json(&ctx, &["all"]);
+    assert_eq!(names(&report), expected);
+    assert_eq!(names(&report), tempest_list_plugins(&ctx.env_dir("all")));
+    // The interpreter itself, without an environment, lists the same.
+    let reference = listed(
+        &Command::new(&python)
+            .args([
+                "-s",
+                "-c",
+                "import sys; from tempest.cmd.main import main; sys.exit(main(['list-plugins']))",
+            ])
+            .env_remove("PYTHONPATH")
+            .current_dir(ctx.work.path())
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(reference, expected);
+    let (report, _) = plugins_json(&ctx, &["--all-plugin", "--python", py]);
+    assert_eq!(names(&report), reference);
+    let (report, _) = plugins_json(&ctx, &["--python", py]);
+    assert_eq!(names(&report), reference);
+}
+
+/// The kinds of problem reported for `subject`.
+fn kinds_for(report: &Value, subject: &str) -> Vec<String> {
+    report["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["subject"].as_str().unwrap().contains(subject))
+        .map(|p| p["kind"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn problem<'a>(report: &'a Value, kind: &str) -> &'a Value {
+    report["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["kind"] == kind)
+        .unwrap_or_else(|| panic!("no {kind} in {report:#}"))
+}
+
+#[test]
+fn flags_a_duplicate_entry_point_and_names_the_shadowed_one() {
+    let ctx = TestContext::new();
+    create(
+        &ctx,
+        "dup",
+        &[],
+        &wheels(&["tempest-standin", "dup-entrypoint-a", "dup-entrypoint-b"]),
+    );
+    let (report, _) = plugins_json(&ctx, &["dup"]);
+    let found = problem(&report, "duplicate-entry-point");
+    assert_eq!(found["subject"], "dupep_tests");
+    let message = found["message"].as_str().unwrap();
+    assert!(
+        message.contains("tests of dupep-b-tempest-plugin only")
+            && message.contains("dupep-a-tempest-plugin are shadowed"),
+        "{message}"
+    );
+    // Tempest agrees: both are listed.
+    assert_eq!(
+        tempest_list_plugins(&ctx.env_dir("dup")),
+        ["dupep_tests", "dupep_tests"]
+    );
+}
+
+#[test]
+fn flags_one_distribution_visible_twice_at_two_versions() {
+    let ctx = TestContext::new();
+    let out = ctx.work.path().join("wheels");
+    let bravo = fixtures().join("plugins/bravo");
+    let v1 = build_wheel(&bravo, &out.join("v1"), Some("1.0.0"));
+    let v2 = build_wheel(&bravo, &out.join("v2"), Some("2.0.0"));
+    // Version 1 in the system set, version 2 in the environment itself.
+    let (python, site) = system_python(&ctx.work.path().join("syspy"));
+    pip_target(&site, &[fixture_wheel("tempest-standin"), v1]);
+    create(
+        &ctx,
+        "twice",
+        &[
+            "--all-plugin",
+            "--python",
+            python.to_str().unwrap(),
+            "--link-mode",
+            "copy",
+        ],
+        &[v2],
+    );
+    let (report, _) = plugins_json(&ctx, &["twice"]);
+    let found = problem(&report, "shadowed-distribution");
+    assert_eq!(found["subject"], "bravo-tempest-plugin");
+    let message = found["message"].as_str().unwrap();
+    assert!(
+        message.contains("2.0.0") && message.contains("1.0.0"),
+        "{message}"
+    );
+    // The plugin is reported once, at the version that wins.
+    let rows: Vec<&Value> = report["plugins"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["name"] == "bravo_tests")
+        .collect();
+    assert_eq!(rows.len(), 1, "{report:#}");
+    assert_eq!(rows[0]["version"], "2.0.0");
+    // importlib.metadata sees the same winner.
+    let seen = Command::new(ctx.env_dir("twice").join("bin/python"))
+        .args([
+            "-c",
+            "import importlib.metadata as m; print(m.version('bravo-tempest-plugin'))",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(stdout(&seen).trim(), "2.0.0");
+}
+
+/// A plugin source tree: `pyproject.toml` plus files (relative path, text).
+fn tree(dir: &Path, pyproject: &str, files: &[(&str, &str)]) -> PathBuf {
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::write(dir.join("pyproject.toml"), pyproject).unwrap();
+    for (path, text) in files {
+        let path = dir.join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    dir.to_path_buf()
+}
+
+const PLUGIN_PY: &str = "from tempest.test_discover import plugins\n\nclass P(plugins.TempestPlugin):\n    def load_tests(self):\n        return ('.', '.')\n    def register_opts(self, conf):\n        pass\n    def get_opt_lists(self):\n        return []\n";
+
+#[test]
+fn flags_a_plugin_module_shadowed_by_another_distribution() {
+    let ctx = TestContext::new();
+    let work = ctx.work.path();
+    let plugin = tree(
+        &work.join("shadowee"),
+        "[project]\nname = \"shadowee-tempest-plugin\"\nversion = \"1.0\"\n\n[project.entry-points.\"tempest.test_plugins\"]\nshadowee_tests = \"commonpkg.plugin:P\"\n",
+        &[
+            ("commonpkg/__init__.py", ""),
+            ("commonpkg/plugin.py", PLUGIN_PY),
+        ],
+    );
+    let other = tree(
+        &work.join("other"),
+        "[project]\nname = \"other-dist\"\nversion = \"3.0\"\n",
+        &[("commonpkg/__init__.py", "# not a plugin\n")],
+    );
+    let plugin_wheel = build_wheel(&plugin, &work.join("w1"), None);
+    let other_wheel = build_wheel(&other, &work.join("w2"), None);
+    // The plugin in the system set; the other distribution in the
+    // environment, which comes first on the path.
+    let (python, site) = system_python(&work.join("syspy"));
+    pip_target(&site, &[fixture_wheel("tempest-standin"), plugin_wheel]);
+    create(
+        &ctx,
+        "sh",
+        &[
+            "--all-plugin",
+            "--python",
+            python.to_str().unwrap(),
+            "--link-mode",
+            "copy",
+        ],
+        &[other_wheel],
+    );
+    let (report, _) = plugins_json(&ctx, &["sh"]);
+    let found = problem(&report, "shadowed-module");
+    let message = found["message"].as_str().unwrap();
+    assert!(
+        message.contains("commonpkg") && message.contains("other-dist 3.0"),
+        "{message}"
+    );
+    assert!(kinds_for(&report, "shadowee").contains(&"shadowed-module".to_string()));
+}
+
+#[test]
+fn flags_unmet_requirements_and_missing_modules() {
+    let ctx = TestContext::new();
+    let work = ctx.work.path();
+    let needy = tree(
+        &work.join("needy"),
+        "[project]\nname = \"needy-tempest-plugin\"\nversion = \"1.0\"\ndependencies = [\"nothere>=1\"]\n\n[project.entry-points.\"tempest.test_plugins\"]\nneedy_tests = \"needy_plugin.plugin:P\"\n",
+        &[
+            ("needy_plugin/__init__.py", ""),
+            ("needy_plugin/plugin.py", PLUGIN_PY),
+        ],
+    );
+    let ghost = tree(
+        &work.join("ghost"),
+        "[project]\nname = \"ghost-tempest-plugin\"\nversion = \"1.0\"\n\n[project.entry-points.\"tempest.test_plugins\"]\nghost_tests = \"ghost_gone.plugin:P\"\n",
+        &[
+            ("ghost_plugin/__init__.py", ""),
+            ("ghost_plugin/plugin.py", PLUGIN_PY),
+        ],
+    );
+    let mut plugins = wheels(&["tempest-standin"]);
+    plugins.push(build_wheel(&needy, &work.join("w1"), None));
+    plugins.push(build_wheel(&ghost, &work.join("w2"), None));
+    create(&ctx, "bad", &[], &plugins);
+    let (report, _) = plugins_json(&ctx, &["bad"]);
+    assert_eq!(kinds_for(&report, "needy_tests"), ["unmet-requirement"]);
+    assert!(
+        problem(&report, "unmet-requirement")["message"]
+            .as_str()
+            .unwrap()
+            .contains("nothere"),
+        "{report:#}"
+    );
+    assert_eq!(kinds_for(&report, "ghost_tests"), ["missing-module"]);
+    assert!(
+        problem(&report, "missing-module")["message"]
+            .as_str()
+            .unwrap()
+            .contains("ghost_gone.plugin")
+    );
+    // A plain report is a listing, not a verdict.
+    assert_eq!(plugins_json(&ctx, &["bad"]).1, 0);
+}
+
+// --check, with editable trees and the offline stand-in.
+
+/// An environment of the stand-in and the fixture plugin trees `names`,
+/// checked: the report and the exit code.
+fn checked(names: &[&str]) -> (Value, i32) {
+    let ctx = TestContext::new();
+    let trees: Vec<PathBuf> = [fixtures().join("tempest-standin")]
+        .into_iter()
+        .chain(names.iter().map(|n| fixtures().join("plugins").join(n)))
+        .collect();
+    create(&ctx, "c", &[], &trees);
+    let (report, code) = plugins_json(&ctx, &["c", "--check"]);
+    assert_eq!(report["check"]["config_backend"], "tempest.config");
+    (report, code)
+}
+
+fn check_row<'a>(report: &'a Value, name: &str) -> &'a Value {
+    report["check"]["plugins"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == name)
+        .unwrap_or_else(|| panic!("no {name} in {report:#}"))
+}
+
+fn first_problem<'a>(outcome: &'a Value) -> &'a Value {
+    &outcome["problems"][0]
+}
+
+#[test]
+fn check_passes_when_every_plugin_loads() {
+    let (report, code) = checked(&["valet", "alpha"]);
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(report["check"]["ok"], true);
+    for name in ["valet_tests", "alpha_tests"] {
+        let row = check_row(&report, name);
+        assert_eq!(row["alone"]["ok"], true, "{row:#}");
+        assert_eq!(row["alone"]["verdict"], "loads");
+        assert_eq!(row["together"]["ok"], true, "{row:#}");
+        let tests = row["together"]["discovery"]["tests"].as_u64().unwrap();
+        assert!(tests > 0, "{row:#}");
+        assert_eq!(
+            row["together"]["verdict"],
+            format!("loads; discovery ok ({tests} tests)")
+        );
+    }
+    assert_eq!(
+        check_row(&report, "alpha_tests")["together"]["discovery"]["tests"],
+        3
+    );
+}
+
+#[test]
+fn check_names_the_missing_module_of_an_import_error() {
+    let (report, code) = checked(&["valet", "broken-import"]);
+    assert_eq!(code, 1);
+    let broken = check_row(&report, "broken_import_tests");
+    assert_eq!(broken["alone"]["ok"], false);
+    let problem = first_problem(&broken["alone"]);
+    assert_eq!(problem["kind"], "import-error");
+    assert_eq!(problem["exception"], "ModuleNotFoundError");
+    assert_eq!(
+        problem["missing_module"],
+        "tempest_env_fixture_missing_dependency"
+    );
+    // Alone, valet is fine; together, the broken plugin stops tempest.
+    let valet = check_row(&report, "valet_tests");
+    assert_eq!(valet["alone"]["ok"], true);
+    assert_eq!(valet["together"]["ok"], false);
+    let blocked = first_problem(&valet["together"]);
+    assert_eq!(blocked["kind"], "blocked");
+    assert!(
+        blocked["message"]
+            .as_str()
+            .unwrap()
+            .contains("broken_import_tests"),
+        "{blocked:#}"
+    );
+}
+
+#[test]
+fn check_reports_a_test_module_that_breaks_discovery() {
+    let (report, code) = checked(&["valet", "broken-test-module"]);
+    assert_eq!(code, 1);
+    let broken = check_row(&report, "broken_test_module_tests");
+    assert_eq!(broken["alone"]["ok"], true, "{broken:#}");
+    assert_eq!(broken["together"]["ok"], false);
+    let problem = first_problem(&broken["together"]);
+    assert_eq!(problem["kind"], "discovery-error");
+    let module = problem["modules"][0]["module"].as_str().unwrap();
+    assert!(module.ends_with("test_moved_api"), "{problem:#}");
+    assert!(
+        problem["modules"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("tempest.api"),
+        "{problem:#}"
+    );
+    assert_eq!(
+        first_problem(&check_row(&report, "valet_tests")["together"])["kind"],
+        "blocked"
+    );
+}
+
+#[test]
+fn check_names_both_sides_of_a_configuration_conflict() {
+    let (report, code) = checked(&["dup-opt-a", "dup-opt-b"]);
+    assert_eq!(code, 1);
+    let a = check_row(&report, "dupopt_a_tests");
+    let b = check_row(&report, "dupopt_b_tests");
+    assert_eq!(a["alone"]["ok"], true);
+    assert_eq!(b["alone"]["ok"], true);
+    assert_eq!(a["together"]["ok"], true, "{a:#}");
+    let problem = first_problem(&b["together"]);
+    assert_eq!(problem["kind"], "config-conflict");
+    assert_eq!(problem["group"], "shared");
+    assert_eq!(problem["option"], "shared_timeout");
+    assert_eq!(problem["first"], "dupopt_a_tests");
+}
+
+#[test]
+fn check_reports_a_service_client_conflict() {
+    let (report, code) = checked(&["dup-client-a", "dup-client-b"]);
+    assert_eq!(code, 1);
+    let b = check_row(&report, "dupclient_b_tests");
+    assert_eq!(b["alone"]["ok"], true);
+    let problem = first_problem(&b["together"]);
+    assert_eq!(problem["kind"], "service-client-conflict");
+    assert_eq!(problem["service"], "shared_service");
+    assert_eq!(problem["first"], "dupclient_a_tests");
+    // The stand-in's registry, as tempest's own, refuses it too.
+    assert!(
+        b["together"]["problems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["kind"] == "service-client-registry-error"),
+        "{b:#}"
+    );
+}
+
+#[test]
+fn check_output_for_people_has_a_verdict_per_plugin() {
+    let ctx = TestContext::new();
+    create(
+        &ctx,
+        "h",
+        &[],
+        &[
+            fixtures().join("tempest-standin"),
+            fixtures().join("plugins/valet"),
+            fixtures().join("plugins/broken-import"),
+        ],
+    );
+    let out = ctx
+        .cmd()
+        .args(["plugins", "h", "--check"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    assert!(text.contains("PLUGIN"), "{text}");
+    // The check's table follows the listing's.
+    let table: Vec<&str> = text
+        .lines()
+        .skip_while(|l| !(l.starts_with("PLUGIN") && l.contains("ALONE")))
+        .collect();
+    let line = |name: &str| {
+        table
+            .iter()
+            .find(|l| l.starts_with(&format!("{name} ")))
+            .unwrap_or_else(|| panic!("no row for {name} in {text}"))
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    assert!(
+        line("broken_import_tests")
+            .starts_with("broken_import_tests FAIL FAIL import error: missing module tempest_env_fixture_missing_dependency"),
+        "{text}"
+    );
+    assert!(
+        line("valet_tests").starts_with("valet_tests ok FAIL tempest stops loading plugins"),
+        "{text}"
+    );
+}
+
+#[test]
+fn plugin_output_does_not_corrupt_the_answer() {
+    let ctx = TestContext::new();
+    let work = ctx.work.path();
+    let noisy_py = format!(
+        "import os, sys\nprint('noise on stdout')\nos.write(1, b'raw noise\\n')\n{PLUGIN_PY}"
+    );
+    let noisy = tree(
+        &work.join("noisy"),
+        "[project]\nname = \"noisy-tempest-plugin\"\nversion = \"1.0\"\n\n[project.entry-points.\"tempest.test_plugins\"]\nnoisy_tests = \"noisy_plugin.plugin:P\"\n",
+        &[
+            ("noisy_plugin/__init__.py", ""),
+            ("noisy_plugin/plugin.py", &noisy_py),
+        ],
+    );
+    create(&ctx, "n", &[], &[fixtures().join("tempest-standin"), noisy]);
+    let (report, _) = plugins_json(&ctx, &["n", "--check"]);
+    let row = check_row(&report, "noisy_tests");
+    assert_eq!(row["alone"]["ok"], true, "{row:#}");
+    assert_eq!(row["alone"]["loaded"], true);
+}
