@@ -79,7 +79,7 @@ pub fn install(
         env::layers::write(&env)?;
         env.save()?;
     }
-    compose::check_requirements(&env, &interpreter, false, &ctx.printer)?;
+    compose::check_requirements(&env, &interpreter, false, &ctx.home, &ctx.printer)?;
     Ok(0)
 }
 

@@ -128,7 +128,7 @@ pub fn compose(
     }
     super::layers::write(env)?;
     env.save()?;
-    check_requirements(env, interpreter, spec.strict, printer)
+    check_requirements(env, interpreter, spec.strict, home, printer)
 }
 
 /// A layer for a base or plugin layer, with launchers for its scripts.
@@ -225,21 +225,65 @@ pub fn requirement_name(requirement: &str) -> String {
     crate::dist::requirement::name(requirement).unwrap_or_else(|| requirement.to_string())
 }
 
+/// When the environment is nothing but content-addressed layers (bases,
+/// plugin layers, store entries: every one with a hash), the verdicts are
+/// fixed by those hashes and the interpreter, and are cached.
+fn check_cache_key(env: &Environment, interpreter: &Interpreter) -> Option<String> {
+    use sha2::Digest;
+    let layers_hashed = env
+        .manifest
+        .layers
+        .iter()
+        .all(|l| matches!(l.kind, LayerKind::Base | LayerKind::Plugin) && l.hash.is_some());
+    let only_layers = env
+        .manifest
+        .distributions
+        .iter()
+        .all(|d| d.mode == LinkMode::Pth);
+    if !layers_hashed || !only_layers {
+        return None;
+    }
+    let key = serde_json::json!({
+        "format": 1,
+        "layers": env.manifest.layers.iter().map(|l| (&l.path, &l.hash)).collect::<Vec<_>>(),
+        "markers": interpreter.info.markers,
+    });
+    let digest = sha2::Sha256::digest(key.to_string().as_bytes());
+    Some(digest[..12].iter().map(|b| format!("{b:02x}")).collect())
+}
+
 /// Warn about (or with `strict`, fail on) unmet requirements of visible
 /// distributions.
 pub fn check_requirements(
     env: &Environment,
     interpreter: &Interpreter,
     strict: bool,
+    home: &Home,
     printer: &Printer,
 ) -> Result<()> {
-    let scanned = super::scan(env)?;
-    let problems = crate::dist::check::check(&scanned, &interpreter.info.markers);
-    if problems.is_empty() {
+    let cached_file = check_cache_key(env, interpreter)
+        .map(|key| home.cache().join("checks").join(format!("{key}.json")));
+    let lines: Vec<String> = match cached_file.as_ref().and_then(|f| std::fs::read(f).ok()) {
+        Some(bytes) => serde_json::from_slice(&bytes).unwrap_or_default(),
+        None => {
+            let scanned = super::scan(env)?;
+            let lines: Vec<String> = crate::dist::check::check(&scanned, &interpreter.info.markers)
+                .iter()
+                .map(|p| p.to_string())
+                .collect();
+            if let Some(file) = &cached_file
+                && let Some(dir) = file.parent()
+                && fs_err::create_dir_all(dir).is_ok()
+            {
+                let _ = crate::atomic::write_file(file, serde_json::to_string(&lines)?.as_bytes());
+            }
+            lines
+        }
+    };
+    if lines.is_empty() {
         return Ok(());
     }
     if strict {
-        let lines: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
         return Err(UserError::new(format!(
             "environment `{}` has unmet requirements: {}",
             env.name,
@@ -248,8 +292,8 @@ pub fn check_requirements(
         .hint("install what is missing, or drop --strict to only warn")
         .into());
     }
-    for problem in &problems {
-        printer.warn(problem.to_string());
+    for line in &lines {
+        printer.warn(line);
     }
     Ok(())
 }

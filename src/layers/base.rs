@@ -46,6 +46,10 @@ pub struct BaseInfo {
     pub created: String,
     /// `name==version` of everything installed, sorted.
     pub installed: Vec<String>,
+    /// Its console and GUI scripts, so environments write launchers without
+    /// scanning it.
+    #[serde(default)]
+    pub scripts: Option<Vec<super::launchers::Script>>,
     /// Extra requirements of a plugin layer resolved on top of another base.
     #[serde(default)]
     pub on_top_of: Option<String>,
@@ -200,6 +204,7 @@ pub fn ensure(
         python_version: interpreter.info.version.clone(),
         created: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
         installed,
+        scripts: Some(super::launchers::scripts(&site)?),
         on_top_of: parent_hash.map(str::to_string),
     };
     let _ = std::fs::remove_file(&pins_file);

@@ -5,40 +5,71 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Result;
+use serde::{Deserialize, Serialize};
 
 use crate::dist::scan::{self, Origin, SiteDir};
 use crate::env::Environment;
 use crate::wheel::launcher;
 
-/// Write launchers for the console and GUI scripts of the distributions in
-/// `layer`, skipping names the environment already has. Returns the files
-/// written, relative to the environment's root.
-pub fn write(env: &Environment, layer: &Path) -> Result<Vec<PathBuf>> {
-    let scanned = scan::scan(&scan::effective_path(&[SiteDir {
-        dir: layer.to_path_buf(),
-        origin: Origin::Base,
-    }])?);
+/// A console or GUI script of a layer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Script {
+    pub name: String,
+    pub module: String,
+    pub attr: Option<String>,
+}
+
+/// The scripts of every distribution in `layer` (scanned; a base records
+/// them when it is built so environments need not scan it).
+pub fn scripts(layer: &Path) -> Result<Vec<Script>> {
+    let scanned = scan::scan_with(
+        &scan::effective_path(&[SiteDir {
+            dir: layer.to_path_buf(),
+            origin: Origin::Base,
+        }])?,
+        scan::ScanOptions { files: false },
+    );
+    let mut out = Vec::new();
+    for group in ["console_scripts", "gui_scripts"] {
+        for (ep, _) in scanned.entry_points(group) {
+            out.push(Script {
+                name: ep.name.clone(),
+                module: ep.module.clone(),
+                attr: ep.attr.clone(),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Write launchers for `scripts`, skipping refused names and names the
+/// environment already has. Returns the files written, relative to the
+/// environment's root.
+pub fn write_scripts(env: &Environment, scripts: &[Script]) -> Result<Vec<PathBuf>> {
     let scheme = &env.manifest.interpreter.scheme;
     let python = env.dest().join(&scheme.scripts).join("python");
     let mut written = Vec::new();
-    for group in ["console_scripts", "gui_scripts"] {
-        for (ep, _) in scanned.entry_points(group) {
-            if launcher::check_name(&ep.name).is_err() {
-                continue;
-            }
-            let rel = scheme.scripts.join(&ep.name);
-            let path = env.root.join(&rel);
-            if std::fs::symlink_metadata(&path).is_ok() {
-                continue;
-            }
-            fs_err::write(
-                &path,
-                launcher::script(&python, &ep.module, ep.attr.as_deref()),
-            )?;
-            use std::os::unix::fs::PermissionsExt;
-            fs_err::set_permissions(&path, std::fs::Permissions::from_mode(0o755))?;
-            written.push(rel);
+    for script in scripts {
+        if launcher::check_name(&script.name).is_err() {
+            continue;
         }
+        let rel = scheme.scripts.join(&script.name);
+        let path = env.root.join(&rel);
+        if std::fs::symlink_metadata(&path).is_ok() {
+            continue;
+        }
+        fs_err::write(
+            &path,
+            launcher::script(&python, &script.module, script.attr.as_deref()),
+        )?;
+        use std::os::unix::fs::PermissionsExt;
+        fs_err::set_permissions(&path, std::fs::Permissions::from_mode(0o755))?;
+        written.push(rel);
     }
     Ok(written)
+}
+
+/// Scan `layer` and write launchers for its scripts.
+pub fn write(env: &Environment, layer: &Path) -> Result<Vec<PathBuf>> {
+    write_scripts(env, &scripts(layer)?)
 }
