@@ -386,7 +386,7 @@ fn check_row<'a>(report: &'a Value, name: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no {name} in {report:#}"))
 }
 
-fn first_problem<'a>(outcome: &'a Value) -> &'a Value {
+fn first_problem(outcome: &Value) -> &Value {
     &outcome["problems"][0]
 }
 
