@@ -65,6 +65,10 @@ pub enum Command {
     /// Show the tempest plugins an environment (or interpreter) makes
     /// visible, from where, and their problems, importing nothing.
     Plugins(PluginsArgs),
+    /// Why a plugin is or is not visible, and what is unhealthy: one
+    /// finding at a time, with the command that fixes it. Exits 1 when
+    /// something needs fixing.
+    Doctor(DoctorArgs),
     /// Every plugin alone, then all together: which ones load, how many
     /// tests each lists.
     Sanity(Box<crate::isolation_cli::SanityArgs>),
@@ -398,6 +402,17 @@ pub struct PluginsArgs {
     /// a plugin does not load alone or together.
     #[arg(long)]
     pub check: bool,
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// The environment to examine (default: only the calling environment).
+    pub name: Option<String>,
+    /// The plugin (entry-point or distribution name) whose visibility to
+    /// explain.
+    pub plugin: Option<String>,
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
 }

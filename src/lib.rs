@@ -9,6 +9,7 @@ pub mod cli;
 pub mod commands;
 pub mod definition;
 pub mod dist;
+pub mod doctor;
 pub mod editable;
 pub mod env;
 pub mod error;

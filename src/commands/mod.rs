@@ -5,6 +5,7 @@ mod base;
 mod compose_args;
 mod create;
 mod defs;
+mod doctor;
 mod exec;
 pub mod gc;
 mod install;
@@ -84,6 +85,12 @@ pub fn dispatch(command: Command, ctx: &Context) -> Result<u8> {
         Command::Exec(args) => exec::run(&args.name, &args.command, ctx),
         Command::Gc(args) => gc::run(args.dry_run, ctx),
         Command::Defs(args) => defs::run(args.format.into(), ctx),
+        Command::Doctor(args) => doctor::run(
+            args.name.as_deref(),
+            args.plugin.as_deref(),
+            args.format.into(),
+            ctx,
+        ),
         Command::Sanity(args) => isolation::sanity(*args, ctx),
         Command::Bisect(args) => isolation::bisect(*args, ctx),
         Command::Compare(args) => isolation::compare(*args, ctx),

@@ -5,6 +5,7 @@ mod bad_wheels;
 mod common;
 mod create;
 mod discovery;
+mod doctor;
 mod install;
 mod isolation;
 mod layers;

@@ -1,0 +1,274 @@
+//! `doctor`: why a plugin is or is not visible, and what is unhealthy about
+//! an environment, one finding at a time: what is wrong, why it matters, and
+//! the command that fixes it.
+
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use anyhow::Result;
+use serde::Serialize;
+
+use crate::dist::entry_points::TEMPEST_GROUP;
+use crate::dist::scan::{self, Origin, ScanResult, SiteDir};
+use crate::env::Environment;
+use crate::env::manifest::LayerKind;
+use crate::interpreter::Interpreter;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    pub id: &'static str,
+    pub problem: String,
+    pub why: String,
+    pub fix: String,
+}
+
+/// Caller variables that change what tempest sees.
+pub const LEAKING_VARS: &[&str] = &[
+    "PYTHONPATH",
+    "PYTHON",
+    "TEMPEST_CONFIG",
+    "TEMPEST_CONFIG_DIR",
+];
+
+fn finding(id: &'static str, problem: String, why: &str, fix: String) -> Finding {
+    Finding {
+        id,
+        problem,
+        why: why.to_string(),
+        fix,
+    }
+}
+
+fn site_scan(dirs: &[PathBuf], origin: Origin) -> Result<ScanResult> {
+    let sites: Vec<SiteDir> = dirs
+        .iter()
+        .filter(|d| d.is_dir())
+        .map(|d| SiteDir {
+            dir: d.clone(),
+            origin,
+        })
+        .collect();
+    Ok(scan::scan_with(
+        &scan::effective_path(&sites)?,
+        scan::ScanOptions { files: false },
+    ))
+}
+
+fn plugin_names(scan: &ScanResult) -> Vec<(String, String)> {
+    scan.entry_points(TEMPEST_GROUP)
+        .into_iter()
+        .map(|(ep, d)| (ep.name.clone(), d.name.clone()))
+        .collect()
+}
+
+/// Everything doctor checks about the caller's process environment.
+pub fn caller(vars: impl Iterator<Item = (String, String)>) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for (key, value) in vars {
+        if LEAKING_VARS.contains(&key.as_str()) {
+            out.push(finding(
+                "leaking-variable",
+                format!("{key}={value} is set in your environment"),
+                "tempest, and python started from the environment's bin/ directly, will see it: it can add or hide plugins, pick another interpreter, or point tempest at another configuration (tempest-env run removes it)",
+                format!("unset {key}"),
+            ));
+        }
+    }
+    out
+}
+
+/// Check an environment (and, for `plugin`, why that plugin is or is not
+/// visible in it).
+pub fn environment(
+    env: &Environment,
+    interpreter: Option<&Interpreter>,
+    plugin: Option<&str>,
+) -> Result<Vec<Finding>> {
+    let mut out = Vec::new();
+    let name = &env.name;
+    // pyvenv.cfg home.
+    if let Ok(text) = std::fs::read_to_string(env.root.join("pyvenv.cfg")) {
+        let pairs = crate::env::pyvenv_cfg::parse(&text);
+        if let Some(home) = crate::env::pyvenv_cfg::get(&pairs, "home")
+            && !Path::new(home).is_dir()
+        {
+            out.push(finding(
+                "missing-home",
+                format!("pyvenv.cfg says home = {home}, which no longer exists"),
+                "the environment's python cannot start without its base interpreter",
+                format!("tempest-env create {name} --clear --python <a python>"),
+            ));
+        }
+    }
+    // The import path: .pth lines pointing nowhere.
+    let path = scan::effective_path(&[SiteDir {
+        dir: env.site_packages(),
+        origin: Origin::Env,
+    }])?;
+    for (pth, line) in &path.missing {
+        out.push(finding(
+            "dangling-pth",
+            format!("{} has a line pointing nowhere: {line}", pth.display()),
+            "a layer or source tree the environment expects is gone: its plugins are silently invisible",
+            format!("tempest-env create {name} --clear (or restore {line})"),
+        ));
+    }
+    let scanned = scan::scan(&path);
+    // Files a distribution's RECORD lists that are gone.
+    for dist in scanned
+        .dists
+        .iter()
+        .filter(|d| d.site_dir == env.site_packages())
+    {
+        let missing: Vec<&PathBuf> = dist
+            .files
+            .iter()
+            .filter(|f| !f.starts_with("..") && !f.to_string_lossy().contains("__pycache__"))
+            .filter(|f| !dist.site_dir.join(f).exists())
+            .collect();
+        if let Some(first) = missing.first() {
+            out.push(finding(
+                "missing-files",
+                format!("{} {}: {} file(s) its RECORD lists are gone, e.g. {}", dist.name, dist.version, missing.len(), first.display()),
+                "a half-removed distribution still announces itself (and its plugins) but cannot be imported",
+                format!("tempest-env uninstall {name} {} and install it again", dist.name),
+            ));
+        }
+    }
+    // Layers and store entries modified after they were made read-only.
+    for layer in &env.manifest.layers {
+        if !matches!(layer.kind, LayerKind::Base | LayerKind::Plugin) {
+            continue;
+        }
+        let Some(root) = layer.path.parent() else {
+            continue;
+        };
+        let stamp = ["base.json", "entry.json"].iter().find_map(|f| {
+            std::fs::metadata(root.join(f))
+                .and_then(|m| m.modified())
+                .ok()
+        });
+        if let Some(stamp) = stamp
+            && let Some(changed) = modified_after(&layer.path, stamp)
+        {
+            out.push(finding(
+                "modified-layer",
+                format!("{} was modified after it was made read-only ({} changed)", root.display(), changed.display()),
+                "a shared layer is used by every environment built from it; a change to it changes them all, and no manifest records it",
+                format!("tempest-env gc after removing the environments that use it, or `tempest-env base remove` and create {name} --clear"),
+            ));
+        }
+    }
+    // stevedore's entry-point cache (kept in the environment by `run`).
+    let cache = env.root.join(".cache").join("python-entrypoints");
+    let manifest_time = std::fs::metadata(env.manifest_path())
+        .and_then(|m| m.modified())
+        .ok();
+    if let (Ok(entries), Some(changed)) = (std::fs::read_dir(&cache), manifest_time) {
+        let stale = entries
+            .flatten()
+            .filter(|e| {
+                e.metadata()
+                    .and_then(|m| m.modified())
+                    .is_ok_and(|t| t < changed)
+            })
+            .count();
+        if stale > 0 {
+            out.push(finding(
+                "stale-entry-point-cache",
+                format!("stevedore's entry-point cache in {} is older than the environment's last change", cache.display()),
+                "stevedore may load the plugin list it cached before, not what is installed now",
+                format!("rm -rf {}", crate::env::sh_quote(&cache.to_string_lossy())),
+            ));
+        }
+    }
+    // Plugins the environment cannot see.
+    let visible: Vec<(String, String)> = plugin_names(&scanned);
+    let has_system = env
+        .manifest
+        .layers
+        .iter()
+        .any(|l| l.kind == LayerKind::System);
+    let has_user = env
+        .manifest
+        .layers
+        .iter()
+        .any(|l| l.kind == LayerKind::User);
+    if let Some(interpreter) = interpreter {
+        if !has_system {
+            let system = site_scan(&interpreter.info.site_packages, Origin::System)?;
+            for (ep, dist) in plugin_names(&system) {
+                if plugin.is_some_and(|p| p != ep && p != dist)
+                    || visible.iter().any(|(v, _)| *v == ep)
+                {
+                    continue;
+                }
+                out.push(finding(
+                    "system-plugin-invisible",
+                    format!("plugin {ep} ({dist}) is installed system-wide, but environment `{name}` does not include the system set"),
+                    "a plain virtual environment hides system-wide site-packages, as tox without sitepackages does",
+                    format!("tempest-env create {name} --clear --all-plugin   (or --system-plugin {ep})"),
+                ));
+            }
+        }
+        if !has_user && let Some(user) = &interpreter.info.user_site {
+            let user_scan = site_scan(std::slice::from_ref(user), Origin::User)?;
+            for (ep, dist) in plugin_names(&user_scan) {
+                if plugin.is_some_and(|p| p != ep && p != dist)
+                    || visible.iter().any(|(v, _)| *v == ep)
+                {
+                    continue;
+                }
+                out.push(finding(
+                    "user-plugin-invisible",
+                    format!(
+                        "plugin {ep} ({dist}) is only in the user site-packages ({})",
+                        user.display()
+                    ),
+                    "environments never include the user site unless asked",
+                    format!("tempest-env create {name} --clear --all-plugin --user-site"),
+                ));
+            }
+        }
+    }
+    if let Some(wanted) = plugin {
+        let found = visible.iter().any(|(ep, dist)| {
+            ep == wanted
+                || crate::dist::name::normalize(dist) == crate::dist::name::normalize(wanted)
+        });
+        let explained = out.iter().any(|f| f.problem.contains(wanted));
+        if !found && !explained {
+            out.push(finding(
+                "plugin-not-installed",
+                format!("no distribution visible in `{name}` declares the tempest plugin `{wanted}`, and none was found system-wide or in the user site"),
+                "tempest finds plugins only through `tempest.test_plugins` entry points of installed distributions",
+                format!("tempest-env install {name} <the plugin's wheel, source tree or requirement>"),
+            ));
+        }
+    }
+    Ok(out)
+}
+
+/// The first file under `dir` changed after `stamp` (or made writable).
+fn modified_after(dir: &Path, stamp: SystemTime) -> Option<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    let entries = std::fs::read_dir(dir).ok()?;
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if entry.file_name() == "__pycache__" {
+            continue;
+        }
+        let Ok(meta) = std::fs::symlink_metadata(&path) else {
+            continue;
+        };
+        if meta.is_dir() {
+            if let Some(found) = modified_after(&path, stamp) {
+                return Some(found);
+            }
+        } else if meta.modified().is_ok_and(|t| t > stamp) || meta.permissions().mode() & 0o222 != 0
+        {
+            return Some(path);
+        }
+    }
+    None
+}
