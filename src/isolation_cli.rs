@@ -1,12 +1,88 @@
 //! Command-line arguments of `sanity`, `bisect` and `compare`.
+//!
+//! The plugin set is composed like `run`'s environment: the `--plugin`
+//! artifacts that declare a `tempest.test_plugins` entry point are the
+//! members (each tried alone and in subsets); everything else (tempest or
+//! its stand-in, libraries, the base) is part of every probe. With
+//! `--all-plugin`, every system-wide plugin is a member too.
 
-use clap::Args;
+use clap::{Args, ValueEnum};
+
+use crate::cli::{ComposeArgs, Format};
+
+/// What the plugin set is made of, shared by the three commands.
+#[derive(Debug, Args)]
+pub struct SetArgs {
+    /// Compose every probe from this definition (`--def demo`: the offline
+    /// stand-in), plus the options below.
+    #[arg(long = "def", value_name = "NAME")]
+    pub definition: Option<String>,
+
+    #[command(flatten)]
+    pub compose: ComposeArgs,
+
+    /// tempest, stestr, testr, subunit, or a command with `{filter}` (default:
+    /// the definition's, else tempest).
+    #[arg(long, value_name = "PRESET|CMD")]
+    pub runner: Option<String>,
+
+    /// Probes to run at once (default: the number of cores).
+    #[arg(short = 'j', long, value_name = "N")]
+    pub jobs: Option<usize>,
+
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
 
 #[derive(Debug, Args)]
-pub struct SanityArgs {}
+pub struct SanityArgs {
+    #[command(flatten)]
+    pub set: SetArgs,
+}
+
+#[derive(Debug, Clone, Copy, Default, ValueEnum)]
+pub enum ProbeArg {
+    /// Run the filter's tests: a probe passes when they all pass.
+    #[default]
+    Run,
+    /// List them: a probe passes when discovery finds them.
+    List,
+}
 
 #[derive(Debug, Args)]
-pub struct BisectArgs {}
+pub struct BisectArgs {
+    /// The test filter (a regular expression): it passes with its own
+    /// plugin alone and fails with the whole set.
+    pub filter: String,
+
+    #[command(flatten)]
+    pub set: SetArgs,
+
+    /// What a probe does with the filter.
+    #[arg(long, value_enum, default_value_t)]
+    pub probe: ProbeArg,
+
+    /// Run every probe N times; probes that disagree are reported as
+    /// flaky, never taken for a failure.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub repeat: u32,
+
+    /// The plugin whose test it is (distribution or entry-point name, or the
+    /// artifact's path); default: found by listing the filter.
+    #[arg(long, value_name = "PLUGIN")]
+    pub target_plugin: Option<String>,
+}
 
 #[derive(Debug, Args)]
-pub struct CompareArgs {}
+pub struct CompareArgs {
+    /// The test filter (a regular expression).
+    pub filter: String,
+
+    #[command(flatten)]
+    pub set: SetArgs,
+
+    /// The plugin to run alone (distribution or entry-point name, or the
+    /// artifact's path); default: the one whose tests the filter lists.
+    #[arg(long, value_name = "PLUGIN")]
+    pub target_plugin: Option<String>,
+}

@@ -1,18 +1,501 @@
-//! `tempest-env sanity`, `bisect` and `compare`.
+//! `tempest-env sanity`, `bisect` and `compare`: resolve the plugin set once
+//! (interpreter, composition, members), hand it to [`crate::isolation`], and
+//! print what it found: a table, a trail, command lines, or JSON.
+
+use std::time::Instant;
 
 use anyhow::Result;
 
+use super::OutputFormat;
 use crate::Context;
-use crate::isolation_cli::{BisectArgs, CompareArgs, SanityArgs};
+use crate::env::install::Artifact;
+use crate::env::sh_quote;
+use crate::isolation::bisect::{self, BisectOptions, BisectReport, Finding};
+use crate::isolation::members::{self, Source};
+use crate::isolation::probe::{Action, Prober};
+use crate::isolation::sanity::{self, Listing, PluginVerdict};
+use crate::isolation::search::Verdict;
+use crate::isolation_cli::{BisectArgs, CompareArgs, ProbeArg, SanityArgs, SetArgs};
+use crate::runner::environ::Policy;
+use crate::runner::preset::Preset;
 
-pub fn sanity(_args: SanityArgs, _ctx: &Context) -> Result<u8> {
-    anyhow::bail!("sanity is being built")
+/// The resolved set, and what is needed to write command lines for it.
+struct Set {
+    prober: Prober,
+    python: Option<String>,
+    definition: Option<String>,
+    /// Artifacts that come with the definition (not repeated on a command
+    /// line that names it).
+    from_definition: usize,
+    threads: usize,
+    format: OutputFormat,
 }
 
-pub fn bisect(_args: BisectArgs, _ctx: &Context) -> Result<u8> {
-    anyhow::bail!("bisect is being built")
+fn resolve(args: SetArgs, ctx: &Context) -> Result<Set> {
+    let cwd = std::env::current_dir()?;
+    let definition = match &args.definition {
+        Some(name) => Some(crate::definition::find(name, &cwd)?),
+        None => None,
+    };
+    let d = definition.as_ref().map(|n| &n.definition);
+    let python = args
+        .compose
+        .python
+        .clone()
+        .or_else(|| d.and_then(|d| d.python.clone()));
+    let from_definition = d.map_or(0, |d| d.plugins.len());
+    let policy = Policy {
+        set: d
+            .map(|d| d.set_env.clone().into_iter().collect())
+            .unwrap_or_default(),
+        pass: d.map(|d| d.pass_env.clone()).unwrap_or_default(),
+        isolated: d.is_some_and(|d| d.isolated_env),
+        user_site: args.compose.user_site || d.is_some_and(|d| d.user_site),
+        config_file: None,
+    };
+    let runner = Preset::parse(
+        args.runner
+            .as_deref()
+            .or(d.and_then(|d| d.runner.as_deref()))
+            .unwrap_or("tempest"),
+    );
+    let mut spec = super::compose_args::spec_with(args.compose, definition.as_ref(), Some(ctx))?;
+    if spec.base.is_empty() && spec.system.is_empty() && definition.is_none() {
+        spec.base = vec!["tempest".into()];
+    }
+    let interpreter = crate::interpreter::find(python.as_deref(), &ctx.home, &ctx.printer)?;
+    let split = members::split(&spec, &interpreter, &ctx.home, &ctx.printer)?;
+    if split.members.is_empty() {
+        return Err(crate::error::UserError::new("the set has no tempest plugins")
+            .hint("give plugins with --plugin (trees or wheels that declare a tempest.test_plugins entry point), or use --all-plugin")
+            .into());
+    }
+    let prober = Prober::new(
+        ctx.home.clone(),
+        interpreter,
+        spec,
+        split.common,
+        split.members,
+        runner,
+        policy,
+        &ctx.printer,
+    )?;
+    let threads = args.jobs.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    });
+    Ok(Set {
+        prober,
+        python,
+        definition: args.definition,
+        from_definition,
+        threads: threads.max(1),
+        format: args.format.into(),
+    })
 }
 
-pub fn compare(_args: CompareArgs, _ctx: &Context) -> Result<u8> {
-    anyhow::bail!("compare is being built")
+impl Set {
+    /// `tempest-env run ...` with the members at `subset`.
+    fn command(&self, subset: &[usize], filter: &str) -> String {
+        let p = &self.prober;
+        let spec = &p.spec;
+        let mut parts: Vec<String> = vec!["tempest-env".into(), "run".into()];
+        let mut push = |flag: &str, value: Option<String>| {
+            parts.push(flag.to_string());
+            if let Some(v) = value {
+                parts.push(sh_quote(&v));
+            }
+        };
+        if let Some(python) = &self.python {
+            push("--python", Some(python.clone()));
+        }
+        // A definition's plugins always come with it (so a member it names
+        // cannot be left out of the command line).
+        let use_def = self.definition.is_some();
+        if let (true, Some(def)) = (use_def, &self.definition) {
+            push("--def", Some(def.clone()));
+        }
+        if !use_def {
+            for base in &spec.base {
+                push("--base", Some(base.clone()));
+            }
+        }
+        if let Some(c) = &spec.constraints {
+            push("--constraints", Some(c.display().to_string()));
+        }
+        for dir in &spec.index.find_links {
+            push("--find-links", Some(dir.display().to_string()));
+        }
+        if let Some(url) = &spec.index.index_url {
+            push("--index-url", Some(url.clone()));
+        }
+        if spec.index.offline {
+            push("--offline", None);
+        }
+        let system = p.spec_for(subset).system;
+        if system.all_plugin && !use_def {
+            push("--all-plugin", None);
+        }
+        for dir in &system.extra_dirs {
+            push("--system-site", Some(dir.display().to_string()));
+        }
+        for name in &system.include {
+            push("--system-plugin", Some(name.clone()));
+        }
+        for name in &system.exclude {
+            push("--exclude-plugin", Some(name.clone()));
+        }
+        let artifact = |a: &Artifact| match a {
+            Artifact::Tree(path) | Artifact::Wheel(path) => path.display().to_string(),
+            Artifact::Requirement(r) => r.clone(),
+        };
+        let skip = if use_def { self.from_definition } else { 0 };
+        for a in p.common.iter().skip(skip.min(p.common.len())) {
+            push("--plugin", Some(artifact(a)));
+        }
+        for (i, member) in p.members.iter().enumerate() {
+            if let Source::Artifact(a) = &member.source
+                && subset.contains(&i)
+                && !(use_def && self.is_from_definition(i))
+            {
+                push("--plugin", Some(artifact(a)));
+            }
+        }
+        if p.runner != Preset::Tempest {
+            let runner = match &p.runner {
+                Preset::Custom(cmd) => cmd.clone(),
+                other => other.name().to_string(),
+            };
+            push("--runner", Some(runner));
+        }
+        for (k, v) in &p.policy.set {
+            push("--set-env", Some(format!("{k}={v}")));
+        }
+        parts.push(sh_quote(filter));
+        parts.join(" ")
+    }
+
+    /// Whether member `i` came with the definition. Definitions list their
+    /// plugins first, so their artifacts are the spec's first ones.
+    fn is_from_definition(&self, i: usize) -> bool {
+        let Source::Artifact(a) = &self.prober.members[i].source else {
+            return false;
+        };
+        let key = |a: &Artifact| format!("{a:?}");
+        self.prober
+            .spec
+            .artifacts
+            .iter()
+            .take(self.from_definition)
+            .any(|d| key(d) == key(a))
+    }
+}
+
+pub fn sanity(args: SanityArgs, ctx: &Context) -> Result<u8> {
+    let clock = Instant::now();
+    let set = resolve(args.set, ctx)?;
+    let report = sanity::sanity(&set.prober, set.threads)?;
+    let p = &ctx.printer;
+    let code = if report.all_ok() { 0 } else { 1 };
+    if set.format == OutputFormat::Json {
+        let mut value = serde_json::to_value(&report)?;
+        value["elapsed_ms"] = serde_json::json!(clock.elapsed().as_secs_f64() * 1e3);
+        p.out(serde_json::to_string_pretty(&value)?);
+        return Ok(code);
+    }
+    let cell = |l: &Listing| {
+        if l.loads {
+            format!("ok  {:>4} tests", l.tests)
+        } else {
+            format!("FAIL (exit {})", l.exit_code)
+        }
+    };
+    let width = report
+        .rows
+        .iter()
+        .map(|r| r.plugin.len())
+        .max()
+        .unwrap_or(6)
+        .max(6);
+    p.out(format!(
+        "{:<width$}  {:<15}  {:<15}  verdict",
+        "plugin", "alone", "together"
+    ));
+    for row in &report.rows {
+        let verdict = match row.verdict {
+            PluginVerdict::Ok => "ok".to_string(),
+            PluginVerdict::Broken => "BROKEN: does not load alone".into(),
+            PluginVerdict::FailsTogether => "fails together (try `bisect`)".into(),
+            PluginVerdict::LosesTests => format!(
+                "LOSES {} of {} tests together",
+                row.alone.tests - row.together.tests,
+                row.alone.tests
+            ),
+            PluginVerdict::NoTests => "lists no tests".into(),
+        };
+        let together = if row.together.loads || row.alone.loads {
+            cell(&row.together)
+        } else {
+            "-".into()
+        };
+        p.out(format!(
+            "{:<width$}  {:<15}  {:<15}  {verdict}",
+            row.plugin,
+            cell(&row.alone),
+            together
+        ));
+        for line in &row.alone.errors {
+            p.out(format!("{:<width$}    {line}", ""));
+        }
+    }
+    let n = report.rows.len();
+    p.out(format!(
+        "{:<width$}  {}",
+        format!("all {n} together"),
+        cell(&report.together)
+    ));
+    for line in &report.together.errors {
+        p.out(format!("{:<width$}    {line}", ""));
+    }
+    if let Some(healthy) = &report.healthy_together {
+        p.out(format!(
+            "{:<width$}  {}",
+            "without the broken",
+            cell(healthy)
+        ));
+        for line in &healthy.errors {
+            p.out(format!("{:<width$}    {line}", ""));
+        }
+    }
+    if report.base.loads && report.base.tests > 0 {
+        p.status(format!(
+            "(tests counted without the base's own {})",
+            report.base.tests
+        ));
+    }
+    p.status(format!(
+        "{} probes in {:.2}s ({} at a time)",
+        report.probes,
+        clock.elapsed().as_secs_f64(),
+        set.threads
+    ));
+    Ok(code)
+}
+
+pub fn bisect(args: BisectArgs, ctx: &Context) -> Result<u8> {
+    let clock = Instant::now();
+    let set = resolve(args.set, ctx)?;
+    let options = BisectOptions {
+        filter: args.filter.clone(),
+        action: match args.probe {
+            ProbeArg::Run => Action::Run,
+            ProbeArg::List => Action::List,
+        },
+        repeat: args.repeat as usize,
+        target: args.target_plugin,
+        threads: set.threads,
+    };
+    let report = bisect::bisect(&set.prober, &options)?;
+    let elapsed = clock.elapsed();
+    let (runner_time, runs) = set.prober.runner_totals();
+    let overhead_ms = if runs == 0 {
+        0.0
+    } else {
+        (elapsed.saturating_sub(runner_time)).as_secs_f64() * 1e3 / runs as f64
+    };
+    let fails = set.command(&report.failing_set, &args.filter);
+    let passes = set.command(&report.passing_set, &args.filter);
+    let code = match report.finding {
+        Finding::Culprits | Finding::PassesTogether => 0,
+        _ => 1,
+    };
+    let p = &ctx.printer;
+    if set.format == OutputFormat::Json {
+        let mut value = serde_json::to_value(&report)?;
+        value["commands"] = serde_json::json!({"fails": fails, "passes": passes});
+        value["elapsed_ms"] = serde_json::json!(elapsed.as_secs_f64() * 1e3);
+        value["runner_ms"] = serde_json::json!(runner_time.as_secs_f64() * 1e3);
+        value["runner_runs"] = serde_json::json!(runs);
+        value["probe_overhead_ms"] = serde_json::json!(overhead_ms);
+        p.out(serde_json::to_string_pretty(&value)?);
+        return Ok(code);
+    }
+    print_trail(&report, ctx);
+    match report.finding {
+        Finding::Culprits => {
+            let what = if report.culprits.len() == 1 {
+                "Culprit"
+            } else {
+                "Culprits (all needed)"
+            };
+            p.out(format!("{what}: {}", report.culprits.join(" + ")));
+            p.out(format!(
+                "{} probes (bound {}), {:.2}s",
+                report.probes,
+                report.bound.unwrap_or(0),
+                elapsed.as_secs_f64()
+            ));
+            p.out(format!("fails:  {fails}"));
+            match report.without_culprits {
+                Some(Verdict::Pass) => p.out(format!("passes: {passes}")),
+                Some(Verdict::Fail) => p.out(format!(
+                    "still fails without them (other culprits remain; bisect again with the whole set minus these): {passes}"
+                )),
+                _ => p.out(format!("flaky without them: {passes}")),
+            }
+        }
+        Finding::FailsAlone => {
+            p.out(format!(
+                "`{}` fails with {} alone: not an isolation problem",
+                report.filter, report.target
+            ));
+            p.out(format!("fails:  {fails}"));
+        }
+        Finding::PassesTogether => {
+            p.out(format!(
+                "`{}` passes with the whole set: nothing to find",
+                report.filter
+            ));
+            p.out(format!("passes: {passes}"));
+        }
+        Finding::FlakyAlone => p.out(format!(
+            "`{}` is flaky with {} alone (runs disagreed): not an isolation problem",
+            report.filter, report.target
+        )),
+        Finding::FlakyTogether => p.out(format!(
+            "`{}` is flaky with the whole set but never failed every time: no reproducible culprit (try a larger --repeat)",
+            report.filter
+        )),
+    }
+    if !report.flaky.is_empty() {
+        if !report.flaky_suspects.is_empty() {
+            p.out(format!(
+                "flaky: {} probe(s) disagreed with themselves (not counted as failures); in every one of them: {}",
+                report.flaky.len(),
+                report.flaky_suspects.join(", ")
+            ));
+        }
+        p.verbose(format!(
+            "flaky probes: {}",
+            report
+                .flaky
+                .iter()
+                .map(|s| format!("{{{}}}", s.join(", ")))
+                .collect::<Vec<_>>()
+                .join(" ")
+        ));
+    }
+    p.status(format!(
+        "{} runner runs took {:.2}s; tempest-env's own time {:.1} ms per run",
+        runs,
+        runner_time.as_secs_f64(),
+        overhead_ms
+    ));
+    Ok(code)
+}
+
+/// The candidates as letters, then one line per probe.
+fn print_trail(report: &BisectReport, ctx: &Context) {
+    let p = &ctx.printer;
+    p.out(format!(
+        "Bisecting `{}` (target: {}, {}; probe: {}, repeat: {})",
+        report.filter,
+        report.target,
+        if report.target_probes > 0 {
+            "found by listing"
+        } else {
+            "given"
+        },
+        match report.probe {
+            Action::Run => "run",
+            Action::List => "list",
+        },
+        report.repeat
+    ));
+    let letter = |i: usize| -> char {
+        char::from_digit((i % 36) as u32, 36)
+            .unwrap_or('?')
+            .to_ascii_lowercase()
+    };
+    let legend: Vec<String> = report
+        .candidates
+        .iter()
+        .enumerate()
+        .map(|(i, c)| format!("{}={c}", letter(i)))
+        .collect();
+    p.out(format!("  other plugins: {}", legend.join("  ")));
+    let header: String = (0..report.candidates.len()).map(letter).collect();
+    p.out(format!("  {:>3}  {header}  result  time", "#"));
+    for (n, step) in report.trail.iter().enumerate() {
+        let result = match step.verdict {
+            Verdict::Pass => "pass",
+            Verdict::Fail => "FAIL",
+            Verdict::Flaky => "flaky",
+        };
+        p.out(format!(
+            "  {:>3}  {}  {result:<6}  {:.2}s  {}",
+            n + 1,
+            step.mask,
+            step.seconds,
+            step.stage
+        ));
+        if step.verdict == Verdict::Fail && (step.stage == "alone" || step.stage == "whole-set") {
+            for line in &step.errors {
+                p.out(format!("         {line}"));
+            }
+        }
+    }
+}
+
+pub fn compare(args: CompareArgs, ctx: &Context) -> Result<u8> {
+    let set = resolve(args.set, ctx)?;
+    let report = crate::isolation::compare::compare(
+        &set.prober,
+        &args.filter,
+        args.target_plugin.as_deref(),
+        set.threads,
+    )?;
+    let code = if report.regressed() { 1 } else { 0 };
+    let p = &ctx.printer;
+    if set.format == OutputFormat::Json {
+        p.out(serde_json::to_string_pretty(&report)?);
+        return Ok(code);
+    }
+    let status = |s: Option<crate::runner::subunit::Status>| match s {
+        Some(s) => serde_json::to_value(s)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_else(|| format!("{s:?}")),
+        None => "-".into(),
+    };
+    p.out(format!(
+        "`{}`: {} alone (exit {}) against the whole set of {} (exit {})",
+        report.filter,
+        report.target,
+        report.alone_exit_code,
+        set.prober.members.len(),
+        report.together_exit_code
+    ));
+    p.out(format!("  {:<10} {:<10} test", "alone", "together"));
+    for t in &report.tests {
+        p.out(format!(
+            "{} {:<10} {:<10} {}",
+            if t.changed { "*" } else { " " },
+            status(t.alone),
+            status(t.together),
+            t.id
+        ));
+    }
+    for (side, errors) in [
+        ("alone", &report.alone_errors),
+        ("together", &report.together_errors),
+    ] {
+        for line in errors {
+            p.out(format!("  {side}: {line}"));
+        }
+    }
+    let changed = report.tests.iter().filter(|t| t.changed).count();
+    p.status(format!("{changed} test(s) changed status"));
+    Ok(code)
 }

@@ -1,0 +1,309 @@
+//! `bisect`: find the plugin whose tests a filter selects, check that the
+//! filter passes with that plugin alone and fails with the whole set, then
+//! search for the smallest set of other plugins that makes it fail
+//! ([`super::search`]), each probe a fresh environment, repeated to tell a
+//! flaky probe from a failing one.
+
+use anyhow::Result;
+use serde::Serialize;
+
+use super::probe::{Action, Outcome, Prober};
+use super::search::{self, Verdict};
+use crate::error::UserError;
+
+pub struct BisectOptions {
+    pub filter: String,
+    pub action: Action,
+    pub repeat: usize,
+    pub target: Option<String>,
+    pub threads: usize,
+}
+
+/// One probe of the trail.
+#[derive(Debug, Clone, Serialize)]
+pub struct Step {
+    /// Why it was probed: alone, whole-set, search or confirm.
+    pub stage: &'static str,
+    /// The other plugins it had, by name.
+    pub plugins: Vec<String>,
+    /// One character per candidate: `#` present, `.` absent.
+    pub mask: String,
+    pub verdict: Verdict,
+    /// The runner's exit code of each repetition.
+    pub exit_codes: Vec<u8>,
+    pub seconds: f64,
+    /// What went wrong, when it failed.
+    pub errors: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Finding {
+    /// A culprit set was found.
+    Culprits,
+    /// The filter fails with its own plugin alone: not an isolation problem.
+    FailsAlone,
+    /// The filter passes with the whole set: nothing to find.
+    PassesTogether,
+    /// Repeated probes of the plugin alone disagreed.
+    FlakyAlone,
+    /// Repeated probes of the whole set disagreed; no reproducible failure.
+    FlakyTogether,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BisectReport {
+    pub filter: String,
+    pub probe: Action,
+    pub repeat: usize,
+    pub target: String,
+    pub candidates: Vec<String>,
+    pub finding: Finding,
+    pub culprits: Vec<String>,
+    /// Probes of the search (alone, whole set, search, confirmation).
+    pub probes: usize,
+    /// Listing probes spent finding the target plugin.
+    pub target_probes: usize,
+    /// 2·k·⌈log2 n⌉ + 2 for the k culprits found among n candidates.
+    pub bound: Option<usize>,
+    /// The sets of other plugins whose probes disagreed with themselves.
+    pub flaky: Vec<Vec<String>>,
+    /// The plugins in every flaky set and in no passing one: where the
+    /// flakiness comes from.
+    pub flaky_suspects: Vec<String>,
+    /// Whether the whole set without the culprits passes.
+    pub without_culprits: Option<Verdict>,
+    pub trail: Vec<Step>,
+    /// Member indices of the failing reproduction and of the passing one.
+    #[serde(skip)]
+    pub failing_set: Vec<usize>,
+    #[serde(skip)]
+    pub passing_set: Vec<usize>,
+}
+
+/// Run a probe `repeat` times.
+fn judge(
+    prober: &Prober,
+    subset: &[usize],
+    options: &BisectOptions,
+) -> Result<(Verdict, Vec<Outcome>)> {
+    let mut outcomes = Vec::new();
+    for _ in 0..options.repeat.max(1) {
+        outcomes.push(prober.probe(subset, options.action, Some(&options.filter))?);
+    }
+    let passes = outcomes.iter().filter(|o| o.passed(options.action)).count();
+    let verdict = match passes {
+        0 => Verdict::Fail,
+        p if p == outcomes.len() => Verdict::Pass,
+        _ => Verdict::Flaky,
+    };
+    Ok((verdict, outcomes))
+}
+
+/// The member whose tests `filter` selects.
+pub fn find_target(
+    prober: &Prober,
+    filter: &str,
+    named: Option<&str>,
+    threads: usize,
+) -> Result<(usize, usize)> {
+    let members = &prober.members;
+    if let Some(wanted) = named {
+        let prefixed: Vec<usize> = (0..members.len())
+            .filter(|&i| members[i].is_prefixed(wanted))
+            .collect();
+        let found = members
+            .iter()
+            .position(|m| m.is_named(wanted))
+            .or(match prefixed.as_slice() {
+                [one] => Some(*one),
+                _ => None,
+            });
+        return found.map(|i| (i, 0)).ok_or_else(|| {
+            UserError::new(format!("`{wanted}` is not a plugin of the set"))
+                .hint(format!("the set has: {}", names(members.iter())))
+                .into()
+        });
+    }
+    let all: Vec<usize> = (0..members.len()).collect();
+    let whole = prober.probe(&all, Action::List, Some(filter))?;
+    let mut probes = 1;
+    let mut owners: Vec<usize> = if whole.code == 0 {
+        (0..members.len())
+            .filter(|&i| whole.listed.iter().any(|id| members[i].owns(id)))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    if owners.is_empty() {
+        // The whole set does not list (or ids name no known package): list
+        // each plugin alone.
+        let jobs: Vec<_> = (0..members.len())
+            .map(|i| (vec![i], Action::List, Some(filter.to_string())))
+            .collect();
+        probes += jobs.len();
+        let outcomes = prober.batch(&jobs, threads);
+        for (i, outcome) in outcomes.into_iter().enumerate() {
+            if outcome?.passed(Action::List) {
+                owners.push(i);
+            }
+        }
+    }
+    match owners.as_slice() {
+        [one] => Ok((*one, probes)),
+        [] => Err(UserError::new(format!(
+            "no plugin of the set lists a test matching `{filter}`"
+        ))
+        .hint("check the filter with `tempest-env run --list ...`, or name the plugin with --target-plugin")
+        .into()),
+        many => Err(UserError::new(format!(
+            "`{filter}` matches tests of several plugins: {}",
+            names(many.iter().map(|&i| &members[i]))
+        ))
+        .hint("narrow the filter, or name the plugin with --target-plugin")
+        .into()),
+    }
+}
+
+fn names<'a>(members: impl Iterator<Item = &'a super::members::Member>) -> String {
+    members
+        .map(|m| m.name.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+pub fn bisect(prober: &Prober, options: &BisectOptions) -> Result<BisectReport> {
+    let (target, target_probes) = find_target(
+        prober,
+        &options.filter,
+        options.target.as_deref(),
+        options.threads,
+    )?;
+    let members = &prober.members;
+    let others: Vec<usize> = (0..members.len()).filter(|&i| i != target).collect();
+    let mut report = BisectReport {
+        filter: options.filter.clone(),
+        probe: options.action,
+        repeat: options.repeat.max(1),
+        target: members[target].name.clone(),
+        candidates: others.iter().map(|&i| members[i].name.clone()).collect(),
+        finding: Finding::Culprits,
+        culprits: Vec::new(),
+        probes: 0,
+        target_probes,
+        bound: None,
+        flaky: Vec::new(),
+        flaky_suspects: Vec::new(),
+        without_culprits: None,
+        trail: Vec::new(),
+        failing_set: Vec::new(),
+        passing_set: vec![target],
+    };
+    // Candidate indices -> a probe of the target with them.
+    let step = |stage: &'static str, chosen: &[usize], report: &mut BisectReport| {
+        let mut subset: Vec<usize> = chosen.iter().map(|&c| others[c]).collect();
+        subset.push(target);
+        subset.sort_unstable();
+        let clock = std::time::Instant::now();
+        let (verdict, outcomes) = judge(prober, &subset, options)?;
+        let errors = outcomes
+            .iter()
+            .find(|o| !o.passed(options.action))
+            .map(|o| o.error_lines(3))
+            .unwrap_or_default();
+        let plugins: Vec<String> = chosen
+            .iter()
+            .map(|&c| members[others[c]].name.clone())
+            .collect();
+        if verdict == Verdict::Flaky {
+            report.flaky.push(plugins.clone());
+        }
+        report.probes += 1;
+        report.trail.push(Step {
+            stage,
+            plugins,
+            mask: (0..others.len())
+                .map(|c| if chosen.contains(&c) { '#' } else { '.' })
+                .collect(),
+            verdict,
+            exit_codes: outcomes.iter().map(|o| o.code).collect(),
+            seconds: clock.elapsed().as_secs_f64(),
+            errors,
+        });
+        anyhow::Ok(verdict)
+    };
+    match step("alone", &[], &mut report)? {
+        Verdict::Pass => {}
+        Verdict::Fail => {
+            report.finding = Finding::FailsAlone;
+            report.failing_set = vec![target];
+            return Ok(report);
+        }
+        Verdict::Flaky => {
+            report.finding = Finding::FlakyAlone;
+            return Ok(report);
+        }
+    }
+    let everything: Vec<usize> = (0..others.len()).collect();
+    match step("whole-set", &everything, &mut report)? {
+        Verdict::Fail => {}
+        Verdict::Pass => {
+            report.finding = Finding::PassesTogether;
+            report.passing_set = (0..members.len()).collect();
+            return Ok(report);
+        }
+        Verdict::Flaky => {
+            report.finding = Finding::FlakyTogether;
+            return Ok(report);
+        }
+    }
+    let mut failure = None;
+    let (found, _) = search::minimal_failing(others.len(), |set| {
+        if failure.is_some() {
+            return Verdict::Pass;
+        }
+        match step("search", set, &mut report) {
+            Ok(v) => v,
+            Err(err) => {
+                failure = Some(err);
+                Verdict::Pass
+            }
+        }
+    });
+    if let Some(err) = failure {
+        return Err(err);
+    }
+    if let Some(first) = report.flaky.first() {
+        report.flaky_suspects = first
+            .iter()
+            .filter(|p| report.flaky.iter().all(|set| set.contains(p)))
+            .filter(|p| {
+                !report
+                    .trail
+                    .iter()
+                    .any(|s| s.verdict == Verdict::Pass && s.plugins.contains(p))
+            })
+            .cloned()
+            .collect();
+    }
+    let rest: Vec<usize> = everything
+        .iter()
+        .copied()
+        .filter(|c| !found.contains(c))
+        .collect();
+    report.without_culprits = Some(step("confirm", &rest, &mut report)?);
+    report.culprits = found
+        .iter()
+        .map(|&c| members[others[c]].name.clone())
+        .collect();
+    report.bound = Some(search::bound(found.len(), others.len()) + 2);
+    let mut failing: Vec<usize> = found.iter().map(|&c| others[c]).collect();
+    failing.push(target);
+    failing.sort_unstable();
+    report.failing_set = failing;
+    let mut passing: Vec<usize> = rest.iter().map(|&c| others[c]).collect();
+    passing.push(target);
+    passing.sort_unstable();
+    report.passing_set = passing;
+    Ok(report)
+}

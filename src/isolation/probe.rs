@@ -1,0 +1,419 @@
+//! One probe: a throwaway environment composed from layers with the common
+//! part and a subset of the members, the runner run in it (listing or
+//! running the filter), the environment removed. The interpreter is found
+//! once; composing is constant time in pth mode and reuses the store, so a
+//! probe costs little more than the runner itself.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use serde::Serialize;
+
+use super::members::{Member, Source};
+use crate::env::compose::{self, ComposeSpec};
+use crate::env::install::Artifact;
+use crate::env::{self, CreateOptions};
+use crate::home::Home;
+use crate::interpreter::Interpreter;
+use crate::printer::Printer;
+use crate::runner::environ::{self, Policy};
+use crate::runner::preset::{self, Preset, Stream};
+use crate::runner::results::RunResults;
+use crate::runner::subunit::Status;
+
+/// List the tests, or run them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    List,
+    Run,
+}
+
+/// What one runner invocation in one fresh environment gave.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub code: u8,
+    pub stdout: String,
+    pub stderr: String,
+    /// Test ids printed by a listing.
+    pub listed: Vec<String>,
+    /// Per-test results of a run, from its subunit stream.
+    pub results: Option<RunResults>,
+    pub runner_time: Duration,
+    pub total_time: Duration,
+}
+
+impl Outcome {
+    /// A listing that worked, or a run in which tests ran and all passed.
+    pub fn passed(&self, action: Action) -> bool {
+        match action {
+            Action::List => self.code == 0 && !self.listed.is_empty(),
+            Action::Run => {
+                self.code == 0
+                    && self
+                        .results
+                        .as_ref()
+                        .is_none_or(|r| r.summary().is_success())
+            }
+        }
+    }
+
+    /// The first lines that say what went wrong: error and exception lines
+    /// outside traceback frames, else the last lines of output.
+    pub fn error_lines(&self, max: usize) -> Vec<String> {
+        let text = format!("{}\n{}", self.stderr, self.stdout);
+        let mut lines: Vec<String> = Vec::new();
+        for line in text.lines() {
+            let trimmed = line.trim_end();
+            if trimmed.is_empty() || trimmed.starts_with(' ') || trimmed.starts_with("Traceback") {
+                continue;
+            }
+            let lower = trimmed.to_lowercase();
+            if (lower.contains("error") || lower.contains("exception") || lower.contains("failed"))
+                && !lines.iter().any(|l| l == trimmed)
+            {
+                lines.push(trimmed.to_string());
+            }
+        }
+        if lines.is_empty() {
+            lines = text
+                .lines()
+                .filter(|l| !l.trim().is_empty())
+                .map(|l| l.trim_end().to_string())
+                .collect();
+            let skip = lines.len().saturating_sub(max);
+            lines.drain(..skip);
+        }
+        if let Some(results) = &self.results {
+            for test in results.failed() {
+                let detail = test
+                    .details
+                    .lines()
+                    .rev()
+                    .find(|l| !l.trim().is_empty())
+                    .unwrap_or_default();
+                lines.insert(0, format!("{}: {}", test.id, detail.trim()));
+            }
+        }
+        lines.truncate(max);
+        lines
+    }
+
+    /// Statuses of the tests that ran.
+    pub fn statuses(&self) -> Vec<(String, Status)> {
+        self.results
+            .iter()
+            .flat_map(|r| r.tests.iter().map(|t| (t.id.clone(), t.status)))
+            .collect()
+    }
+}
+
+/// Composes and runs probes; shared by every thread of a parallel batch.
+pub struct Prober {
+    pub home: Home,
+    pub interpreter: Interpreter,
+    /// The composition without members; members are added per probe.
+    pub spec: ComposeSpec,
+    pub common: Vec<Artifact>,
+    pub members: Vec<Member>,
+    pub runner: Preset,
+    pub policy: Policy,
+    printer: Printer,
+    scratch: tempfile::TempDir,
+    counter: AtomicUsize,
+    runner_time: Mutex<Duration>,
+    runs: AtomicUsize,
+}
+
+impl Prober {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        home: Home,
+        interpreter: Interpreter,
+        spec: ComposeSpec,
+        common: Vec<Artifact>,
+        members: Vec<Member>,
+        runner: Preset,
+        policy: Policy,
+        printer: &Printer,
+    ) -> Result<Self> {
+        let parent = scratch_parent(&home)?;
+        let scratch = tempfile::Builder::new()
+            .prefix(&format!("{}isolation.", crate::atomic::TMP_PREFIX))
+            .tempdir_in(&parent)
+            .with_context(|| format!("failed to make a scratch dir in {}", parent.display()))?;
+        printer.verbose(format!(
+            "probes are composed in {}",
+            scratch.path().display()
+        ));
+        // Probes say nothing of their own unless asked to.
+        let printer = if printer.is_verbose() {
+            printer.clone()
+        } else {
+            Printer::quiet()
+        };
+        Ok(Self {
+            home,
+            interpreter,
+            spec,
+            common,
+            members,
+            runner,
+            policy,
+            printer,
+            scratch,
+            counter: AtomicUsize::new(0),
+            runner_time: Mutex::new(Duration::ZERO),
+            runs: AtomicUsize::new(0),
+        })
+    }
+
+    /// The time spent in runner processes so far, and how many ran.
+    pub fn runner_totals(&self) -> (Duration, usize) {
+        (
+            *self.runner_time.lock().unwrap_or_else(|e| e.into_inner()),
+            self.runs.load(Ordering::SeqCst),
+        )
+    }
+
+    /// The spec for the members at `subset` (indices, in member order).
+    pub fn spec_for(&self, subset: &[usize]) -> ComposeSpec {
+        let mut spec = self.spec.clone();
+        spec.artifacts = self.common.clone();
+        for (i, member) in self.members.iter().enumerate() {
+            match &member.source {
+                Source::Artifact(a) if subset.contains(&i) => spec.artifacts.push(a.clone()),
+                Source::System(dist) if !subset.contains(&i) => {
+                    spec.system.exclude.push(dist.clone());
+                }
+                _ => {}
+            }
+        }
+        spec
+    }
+
+    /// One probe: compose, run, remove.
+    pub fn probe(&self, subset: &[usize], action: Action, filter: Option<&str>) -> Result<Outcome> {
+        let clock = Instant::now();
+        let n = self.counter.fetch_add(1, Ordering::SeqCst);
+        let name = format!("probe-{}-{n}", std::process::id());
+        let dir = self.scratch.path().join(&name);
+        let spec = self.spec_for(subset);
+        let options = CreateOptions {
+            name: name.clone(),
+            path: Some(dir.clone()),
+            prompt: None,
+            clear: false,
+            register: false,
+        };
+        let printer = &self.printer;
+        let made = env::create(&self.home, &options, &self.interpreter, printer, |env| {
+            compose::compose(env, &self.interpreter, &spec, &self.home, printer)
+        });
+        let outcome = made.and_then(|env| self.run_in(&env, action, filter, &dir));
+        let _ = crate::atomic::remove_tree(&dir);
+
+        let _ = std::fs::remove_file(env::lock_path(&self.home, &name));
+        let mut outcome = outcome?;
+        outcome.total_time = clock.elapsed();
+        Ok(outcome)
+    }
+
+    fn run_in(
+        &self,
+        env: &env::Environment,
+        action: Action,
+        filter: Option<&str>,
+        dir: &Path,
+    ) -> Result<Outcome> {
+        let workspace = crate::runner::workspace::prepare(env, self.policy.config_file.as_deref())?;
+        let stream_file = dir.join("pipeline.subunit");
+        let invocation = preset::invocation(
+            &self.runner,
+            filter,
+            &[],
+            action == Action::List,
+            &workspace,
+            self.policy.config_file.as_deref(),
+            &stream_file,
+        )?;
+        let (vars, _) = environ::build(env, &self.policy, std::env::vars_os());
+        let out_path = dir.join("runner.out");
+        let err_path = dir.join("runner.err");
+        let create = |path: &Path| {
+            std::fs::File::create(path)
+                .with_context(|| format!("failed to create {}", path.display()))
+        };
+        let (out, err) = (create(&out_path)?, create(&err_path)?);
+        let clock = Instant::now();
+        // Not in a process group of its own: Ctrl-C reaches the runner too.
+        let status = Command::new("bash")
+            .arg("-c")
+            .arg(&invocation.shell)
+            .current_dir(&invocation.cwd)
+            .env_clear()
+            .envs(&vars)
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .status()
+            .context("failed to start the runner")?;
+        let runner_time = clock.elapsed();
+        *self.runner_time.lock().unwrap_or_else(|e| e.into_inner()) += runner_time;
+        self.runs.fetch_add(1, Ordering::SeqCst);
+        let stdout = String::from_utf8_lossy(&fs_err::read(&out_path)?).into_owned();
+        let stderr = String::from_utf8_lossy(&fs_err::read(&err_path)?).into_owned();
+        let listed = if action == Action::List {
+            stdout
+                .lines()
+                .map(str::trim)
+                .filter(|l| is_test_id(l))
+                .map(str::to_string)
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let results = if action == Action::Run {
+            read_stream(&invocation.stream)
+                .map(|bytes| RunResults::from_parsed(&crate::runner::subunit::parse(&bytes)))
+        } else {
+            None
+        };
+        Ok(Outcome {
+            code: crate::process::exit_code(status),
+            stdout,
+            stderr,
+            listed,
+            results,
+            runner_time,
+            total_time: Duration::ZERO,
+        })
+    }
+
+    /// Run `jobs` probes on `threads` threads; results in the jobs' order.
+    pub fn batch(
+        &self,
+        jobs: &[(Vec<usize>, Action, Option<String>)],
+        threads: usize,
+    ) -> Vec<Result<Outcome>> {
+        let next = AtomicUsize::new(0);
+        let slots: Vec<Mutex<Option<Result<Outcome>>>> =
+            jobs.iter().map(|_| Mutex::new(None)).collect();
+        std::thread::scope(|scope| {
+            for _ in 0..threads.clamp(1, jobs.len().max(1)) {
+                scope.spawn(|| {
+                    loop {
+                        let i = next.fetch_add(1, Ordering::SeqCst);
+                        let Some((subset, action, filter)) = jobs.get(i) else {
+                            break;
+                        };
+                        let outcome = self.probe(subset, *action, filter.as_deref());
+                        *slots[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(outcome);
+                    }
+                });
+            }
+        });
+        slots
+            .into_iter()
+            .map(|slot| {
+                slot.into_inner()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .unwrap_or_else(|| Err(anyhow::anyhow!("internal: a probe did not run")))
+            })
+            .collect()
+    }
+}
+
+/// Where probes' environments go: a memory filesystem when there is one
+/// that allows executing (launchers are scripts), else the data dir. On a
+/// disk, creating thousands of small files right after deleting as many
+/// costs tens of milliseconds per probe in inode allocation; in memory it
+/// costs one or two.
+fn scratch_parent(home: &Home) -> Result<PathBuf> {
+    let candidates = [
+        std::env::var_os("XDG_RUNTIME_DIR").map(PathBuf::from),
+        Some(PathBuf::from("/dev/shm")),
+    ];
+    for dir in candidates.into_iter().flatten() {
+        if is_memory_fs(&dir) {
+            return Ok(dir);
+        }
+    }
+    fs_err::create_dir_all(home.data())?;
+    Ok(home.data().to_path_buf())
+}
+
+/// A writable tmpfs mounted without `noexec`.
+fn is_memory_fs(dir: &Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    const TMPFS_MAGIC: i64 = 0x0102_1994;
+    let Ok(c_path) = std::ffi::CString::new(dir.as_os_str().as_bytes()) else {
+        return false;
+    };
+    // SAFETY: plain out-parameter calls on a NUL-terminated path.
+    let (fs, vfs) = unsafe {
+        let mut fs: libc::statfs = std::mem::zeroed();
+        let mut vfs: libc::statvfs = std::mem::zeroed();
+        if libc::statfs(c_path.as_ptr(), &mut fs) != 0
+            || libc::statvfs(c_path.as_ptr(), &mut vfs) != 0
+        {
+            return false;
+        }
+        (fs, vfs)
+    };
+    #[allow(clippy::unnecessary_cast)]
+    let magic = fs.f_type as i64;
+    magic == TMPFS_MAGIC
+        && vfs.f_flag & libc::ST_NOEXEC == 0
+        && vfs.f_flag & libc::ST_RDONLY == 0
+        // SAFETY: access(2) on a NUL-terminated path.
+        && unsafe { libc::access(c_path.as_ptr(), libc::W_OK | libc::X_OK) } == 0
+}
+
+/// The newest numbered stream of a repository, or the pipeline's file.
+fn read_stream(stream: &Stream) -> Option<Vec<u8>> {
+    match stream {
+        Stream::Repository(repo) => preset::stream_numbers(repo)
+            .into_iter()
+            .max()
+            .and_then(|n| std::fs::read(repo.join(n.to_string())).ok()),
+        Stream::File(file) => std::fs::read(file).ok(),
+        Stream::None => None,
+    }
+}
+
+/// A line of a listing that is a test id: dotted Python names, optionally
+/// followed by `[attrs]`.
+pub fn is_test_id(line: &str) -> bool {
+    let name = line.split('[').next().unwrap_or_default();
+    let attrs_ok = line[name.len()..].is_empty() || line.ends_with(']');
+    name.contains('.')
+        && attrs_ok
+        && name.split('.').all(|part| {
+            part.chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                && part.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_ids_are_told_from_log_lines() {
+        assert!(is_test_id(
+            "valet.tests.test_groups.ValetGroupsTest.test_list_groups"
+        ));
+        assert!(is_test_id("a.b.C.test_x[id-123,smoke]"));
+        assert!(!is_test_id("Totals: ran 3 tests"));
+        assert!(!is_test_id("WARNING x.y raised"));
+        assert!(!is_test_id("nodots"));
+        assert!(!is_test_id("a..b"));
+    }
+}
