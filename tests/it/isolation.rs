@@ -1,1 +1,354 @@
-//! Placeholder.
+//! `sanity`, `bisect` and `compare` over the offline stand-in and the
+//! interference fixtures: every kind of interference is found among at
+//! least eight plugins, within 2·k·⌈log2 n⌉ + 2 probes.
+
+use serde_json::Value;
+
+use crate::common::{TestContext, fixtures, stderr, stdout};
+
+/// Well-behaved plugins that pad every set.
+const FILLERS: &[&str] = &[
+    "alpha", "filler-1", "filler-2", "bravo", "filler-3", "filler-4", "filler-5", "filler-6",
+];
+
+fn plugin_args(names: &[&str]) -> Vec<String> {
+    names
+        .iter()
+        .flat_map(|n| {
+            [
+                "--plugin".to_string(),
+                fixtures().join("plugins").join(n).display().to_string(),
+            ]
+        })
+        .collect()
+}
+
+/// The fillers with `extra` spread among them.
+fn set_with(extra: &[&str]) -> Vec<&'static str> {
+    let mut set: Vec<&'static str> = FILLERS.to_vec();
+    for (i, name) in extra.iter().enumerate() {
+        let name: &'static str = Box::leak(name.to_string().into_boxed_str());
+        set.insert((i * 3 + 1).min(set.len()), name);
+    }
+    set
+}
+
+fn json(ctx: &TestContext, args: &[String], envs: &[(&str, String)]) -> (Value, i32) {
+    let mut cmd = ctx.cmd();
+    cmd.args(args).args(["--format", "json"]);
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    let value = serde_json::from_str(&stdout(&out))
+        .unwrap_or_else(|e| panic!("{e}: {}{}", stdout(&out), stderr(&out)));
+    (value, out.status.code().unwrap_or(-1))
+}
+
+fn bisect(filter: &str, set: &[&str], extra: &[&str]) -> Value {
+    bisect_env(filter, set, extra, &[])
+}
+
+fn bisect_env(filter: &str, set: &[&str], extra: &[&str], envs: &[(&str, String)]) -> Value {
+    let ctx = TestContext::new();
+    let mut args: Vec<String> = vec![
+        "bisect".into(),
+        filter.into(),
+        "--def".into(),
+        "demo".into(),
+    ];
+    args.extend(plugin_args(set));
+    args.extend(extra.iter().map(|s| s.to_string()));
+    json(&ctx, &args, envs).0
+}
+
+fn strings(v: &Value) -> Vec<String> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Exactly these culprits, within the promised number of probes.
+fn assert_found(report: &Value, culprits: &[&str]) {
+    assert_eq!(report["finding"], "culprits", "{report:#}");
+    assert_eq!(strings(&report["culprits"]), culprits, "{report:#}");
+    let n = report["candidates"].as_array().unwrap().len();
+    assert!(n >= 8, "at least 8 other plugins: {n}");
+    let k = culprits.len();
+    let log = (n as f64).log2().ceil() as usize;
+    let probes = report["probes"].as_u64().unwrap() as usize;
+    assert!(
+        probes <= 2 * k * log + 2,
+        "{probes} probes for {k} culprit(s) among {n}: {report:#}"
+    );
+    assert_eq!(report["without_culprits"], "pass", "{report:#}");
+    let fails = report["commands"]["fails"].as_str().unwrap();
+    // The target and the culprits, nothing else (the definition brings
+    // the stand-in and valet).
+    assert_eq!(fails.matches("--plugin ").count(), k + 1, "{fails}");
+    assert!(report["probe_overhead_ms"].as_f64().is_some());
+}
+
+#[test]
+fn sanity_marks_exactly_the_broken_plugins() {
+    let ctx = TestContext::new();
+    let set = set_with(&[
+        "broken-import",
+        "broken-test-module",
+        "dup-entrypoint-a",
+        "dup-entrypoint-b",
+    ]);
+    let mut args: Vec<String> = vec!["sanity".into(), "--def".into(), "demo".into()];
+    args.extend(plugin_args(&set));
+    let (report, code) = json(&ctx, &args, &[]);
+    assert_eq!(code, 1, "{report:#}");
+    let rows = report["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), set.len() + 1, "valet comes with the definition");
+    let broken: Vec<&str> = rows
+        .iter()
+        .filter(|r| r["verdict"] == "broken")
+        .map(|r| r["plugin"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        broken,
+        [
+            "broken-import-tempest-plugin",
+            "broken-test-module-tempest-plugin"
+        ]
+    );
+    let row = |name: &str| rows.iter().find(|r| r["plugin"] == name).unwrap();
+    let import = row("broken-import-tempest-plugin");
+    assert_eq!(import["alone"]["exit_code"], 100);
+    assert!(
+        import["alone"]["errors"][0]
+            .as_str()
+            .unwrap()
+            .contains("PluginLoadError"),
+        "{import:#}"
+    );
+    // The whole set does not load; without the broken ones it does, and
+    // the duplicate entry point costs a its test.
+    assert_eq!(report["together"]["loads"], false);
+    assert_eq!(report["healthy_together"]["loads"], true);
+    assert_eq!(row("dupep-a-tempest-plugin")["verdict"], "loses-tests");
+    assert_eq!(row("alpha-tempest-plugin")["verdict"], "ok");
+    assert_eq!(row("alpha-tempest-plugin")["alone"]["tests"], 3);
+
+    // The human table says the same.
+    let out = ctx.cmd().args(&args).args(["-j", "2"]).output().unwrap();
+    let text = stdout(&out);
+    let marked: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("BROKEN"))
+        .map(|l| l.split_whitespace().next().unwrap())
+        .collect();
+    assert_eq!(
+        marked,
+        [
+            "broken-import-tempest-plugin",
+            "broken-test-module-tempest-plugin"
+        ],
+        "{text}"
+    );
+}
+
+#[test]
+fn one_culprit_leaking_state() {
+    let set = set_with(&["state-mutator", "state-victim"]);
+    let report = bisect("victim", &set, &[]);
+    assert_eq!(report["target"], "state-victim-tempest-plugin");
+    assert_found(&report, &["state-mutator-tempest-plugin"]);
+}
+
+#[test]
+fn two_culprits_that_fail_only_together() {
+    let set = set_with(&["pair-a", "state-victim", "pair-b"]);
+    let report = bisect("victim", &set, &[]);
+    assert_found(&report, &["pair-a-tempest-plugin", "pair-b-tempest-plugin"]);
+}
+
+#[test]
+fn a_flaky_neighbour_is_reported_not_blamed() {
+    let counter = tempfile::NamedTempFile::new().unwrap();
+    let set = set_with(&["flaky-neighbour", "state-victim", "state-mutator"]);
+    let report = bisect_env(
+        "victim",
+        &set,
+        &["--repeat", "2"],
+        &[(
+            "TEMPEST_ENV_FLAKY_COUNTER",
+            counter.path().display().to_string(),
+        )],
+    );
+    assert_eq!(
+        strings(&report["culprits"]),
+        ["state-mutator-tempest-plugin"]
+    );
+    assert!(
+        !report["flaky"].as_array().unwrap().is_empty(),
+        "{report:#}"
+    );
+    assert!(
+        strings(&report["flaky_suspects"]).contains(&"flaky-neighbour-tempest-plugin".into()),
+        "{report:#}"
+    );
+    // Without the culprit the flaky neighbour still bites now and then.
+    assert_eq!(report["without_culprits"], "flaky");
+    let n = report["candidates"].as_array().unwrap().len();
+    let log = (n as f64).log2().ceil() as u64;
+    assert!(report["probes"].as_u64().unwrap() <= 2 * log + 2);
+}
+
+#[test]
+fn a_duplicate_option_breaks_the_plugin_loaded_second() {
+    let set = set_with(&["dup-opt-a", "dup-opt-b"]);
+    let report = bisect("dupopt_b", &set, &[]);
+    assert_eq!(report["target"], "dupopt-b-tempest-plugin");
+    assert_found(&report, &["dupopt-a-tempest-plugin"]);
+}
+
+#[test]
+fn discovery_problems_are_found_by_listing() {
+    // A plugin that does not import keeps everybody's tests from loading.
+    let set = set_with(&["broken-import"]);
+    let report = bisect("test_alpha_arithmetic", &set, &["--probe", "list"]);
+    assert_eq!(report["target"], "alpha-tempest-plugin");
+    assert!(report["target_probes"].as_u64().unwrap() >= 1);
+    assert_found(&report, &["broken-import-tempest-plugin"]);
+
+    // Two distributions with one entry-point name: only one's tests.
+    let set = set_with(&["dup-entrypoint-a", "dup-entrypoint-b"]);
+    let report = bisect(
+        "dupep_a",
+        &set,
+        &[
+            "--probe",
+            "list",
+            "--target-plugin",
+            "dupep-a-tempest-plugin",
+        ],
+    );
+    assert_found(&report, &["dupep-b-tempest-plugin"]);
+
+    // Two plugins claiming one service client.
+    let set = set_with(&["dup-client-a", "dup-client-b"]);
+    let report = bisect(
+        "dupclient_a",
+        &set,
+        &["--probe", "list", "--target-plugin", "dupclient-a"],
+    );
+    assert_found(&report, &["dupclient-b-tempest-plugin"]);
+}
+
+#[test]
+fn nothing_to_find_and_not_an_isolation_problem() {
+    let report = bisect("alpha", &set_with(&[]), &[]);
+    assert_eq!(report["finding"], "passes-together", "{report:#}");
+    assert_eq!(report["probes"], 2);
+
+    let set = set_with(&["broken-test-module"]);
+    let report = bisect(
+        "test_fine",
+        &set,
+        &["--probe", "list", "--target-plugin", "broken-test-module"],
+    );
+    assert_eq!(report["finding"], "fails-alone", "{report:#}");
+    assert_eq!(report["probes"], 1);
+}
+
+#[test]
+fn the_human_trail_and_command_lines() {
+    let ctx = TestContext::new();
+    let set = set_with(&["state-mutator", "state-victim"]);
+    let out = ctx
+        .cmd()
+        .args(["bisect", "victim", "--def", "demo"])
+        .args(plugin_args(&set))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("Culprit: state-mutator-tempest-plugin"),
+        "{text}"
+    );
+    assert!(
+        text.lines()
+            .any(|l| l.contains("FAIL") && l.ends_with("whole-set")),
+        "{text}"
+    );
+    let fails = text.lines().find(|l| l.starts_with("fails:")).unwrap();
+    let passes = text.lines().find(|l| l.starts_with("passes:")).unwrap();
+    // The printed commands do what they say.
+    let run = |line: &str| {
+        let command = line.split_once(": ").unwrap().1.trim().to_string();
+        let out = ctx
+            .std_cmd()
+            .args(["-q"])
+            .args(shell_words(&command)[1..].iter())
+            .output()
+            .unwrap();
+        out.status.code()
+    };
+    assert_eq!(run(fails), Some(1), "{fails}");
+    assert_eq!(run(passes), Some(0), "{passes}");
+    // Nothing is left behind in the data dir.
+    let leftovers: Vec<_> = std::fs::read_dir(ctx.home.path().join("data"))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(".tmp."))
+        .collect();
+    assert!(leftovers.is_empty());
+}
+
+/// Split a command line of single-quoted words.
+fn shell_words(line: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut current = String::new();
+    let mut quoted = false;
+    let mut any = false;
+    for c in line.chars() {
+        match c {
+            '\'' => {
+                quoted = !quoted;
+                any = true;
+            }
+            ' ' if !quoted => {
+                if any || !current.is_empty() {
+                    words.push(std::mem::take(&mut current));
+                }
+                any = false;
+            }
+            c => current.push(c),
+        }
+    }
+    if any || !current.is_empty() {
+        words.push(current);
+    }
+    words
+}
+
+#[test]
+fn compare_shows_the_test_that_changed() {
+    let ctx = TestContext::new();
+    let set = set_with(&["state-mutator", "state-victim"]);
+    let mut args: Vec<String> = vec![
+        "compare".into(),
+        "victim".into(),
+        "--def".into(),
+        "demo".into(),
+    ];
+    args.extend(plugin_args(&set));
+    let (report, code) = json(&ctx, &args, &[]);
+    assert_eq!(code, 1, "{report:#}");
+    let tests = report["tests"].as_array().unwrap();
+    let victim = tests
+        .iter()
+        .find(|t| t["id"].as_str().unwrap().starts_with("state_victim"))
+        .unwrap();
+    assert_eq!(victim["alone"], "success");
+    assert_eq!(victim["together"], "fail");
+    assert_eq!(victim["changed"], true);
+}
