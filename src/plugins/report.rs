@@ -101,7 +101,15 @@ pub fn report(
             )
         })
         .collect();
-    for problem in check::check(scan, markers) {
+    // Only plugins' requirements are reported: check those alone (every
+    // distribution still counts as present), not all of a base's hundreds.
+    let mut plugins_only = scan.clone();
+    for dist in &mut plugins_only.dists {
+        if !plugin_names.contains_key(&dist.normalized_name()) {
+            dist.requires.clear();
+        }
+    }
+    for problem in check::check(&plugins_only, markers) {
         if let Some(names) = plugin_names.get(&problem.dist) {
             problems.push(Finding {
                 kind: "unmet-requirement",
