@@ -328,20 +328,17 @@ impl Prober {
     }
 }
 
-/// Where probes' environments go: a memory filesystem when there is one
-/// that allows executing (launchers are scripts), else the data dir. On a
-/// disk, creating thousands of small files right after deleting as many
-/// costs tens of milliseconds per probe in inode allocation; in memory it
-/// costs one or two.
+/// Where probes' environments go: under the data dir, like everything
+/// tempest-env writes. On a disk, creating thousands of small files right
+/// after deleting as many costs tens of milliseconds per probe in inode
+/// allocation; `TEMPEST_ENV_SCRATCH` names a faster place (a tmpfs that
+/// allows executing, since launchers are scripts), and is used only when it
+/// is one. Putting `TEMPEST_ENV_HOME` on a tmpfs has the same effect.
 fn scratch_parent(home: &Home) -> Result<PathBuf> {
-    let candidates = [
-        std::env::var_os("XDG_RUNTIME_DIR").map(PathBuf::from),
-        Some(PathBuf::from("/dev/shm")),
-    ];
-    for dir in candidates.into_iter().flatten() {
-        if is_memory_fs(&dir) {
-            return Ok(dir);
-        }
+    if let Some(dir) = std::env::var_os("TEMPEST_ENV_SCRATCH").map(PathBuf::from)
+        && is_memory_fs(&dir)
+    {
+        return Ok(dir);
     }
     fs_err::create_dir_all(home.data())?;
     Ok(home.data().to_path_buf())

@@ -153,9 +153,14 @@ pub fn invocation(
                     Some(f) => format!(" | subunit-filter -s --with {f}"),
                     None => String::new(),
                 };
+                // subunit-trace: stestr's maintained copy when it is there,
+                // else os-testr's. Both reach `subunit.test_results` without
+                // importing it, which python-subunit after 1.4.2 no longer
+                // does for them: import it first.
+                let trace = "python -c \"import importlib.util, runpy, sys, subunit.test_results; sys.argv[0] = 'subunit-trace'; runpy.run_module('stestr.subunit_trace' if importlib.util.find_spec('stestr') else 'os_testr.subunit_trace', run_name='__main__')\" --no-failure-debug";
                 (
                     format!(
-                        "set -o pipefail 2>/dev/null; {discover} {rest}{filtered} | tee {} | subunit-trace --no-failure-debug",
+                        "set -o pipefail 2>/dev/null; {discover} {rest}{filtered} | tee {} | {trace}",
                         sh_quote(&stream_file.to_string_lossy())
                     ),
                     Stream::File(stream_file.to_path_buf()),
@@ -237,7 +242,7 @@ mod tests {
         assert!(
             sub.shell
                 .contains("python -m subunit.run discover -t '/e/site'")
-                && sub.shell.contains("| subunit-trace")
+                && sub.shell.contains("stestr.subunit_trace")
         );
     }
 }

@@ -191,3 +191,90 @@ fn all_plugin_runs_the_system_wide_set() {
     );
     let _ = fixtures();
 }
+
+#[test]
+#[ignore = "needs PyPI"]
+fn the_legacy_runner_presets_work() {
+    assert!(require_tool("uv"));
+    let ctx = TestContext::new();
+    let (python, site) = system_python(&ctx.work.path().join("syspy"));
+    let out = Command::new("uv")
+        .args(["pip", "install", "-q", "--python"])
+        .arg(&python)
+        .arg("--target")
+        .arg(&site)
+        .args([TEMPEST, "testrepository", "python-subunit", "os-testr"])
+        .arg(fixture_wheel("valet"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    // testr (testrepository), as `./run_tempest.sh -N -- valet` ran it.
+    let testr = ctx
+        .cmd()
+        .args(["run", "--all-plugin", "--runner", "testr", "--python"])
+        .arg(&python)
+        .arg(LIST_GROUPS)
+        .output()
+        .unwrap();
+    assert_eq!(
+        testr.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&testr),
+        stderr(&testr)
+    );
+    assert!(
+        stdout(&testr)
+            .lines()
+            .last()
+            .unwrap()
+            .contains("1 passed, 0 failed"),
+        "{}",
+        stdout(&testr)
+    );
+    let listed = ctx
+        .cmd()
+        .args([
+            "run",
+            "--all-plugin",
+            "--runner",
+            "testr",
+            "--list",
+            "--python",
+        ])
+        .arg(&python)
+        .arg("valet")
+        .output()
+        .unwrap();
+    assert!(
+        listed.status.success(),
+        "{}{}",
+        stdout(&listed),
+        stderr(&listed)
+    );
+    assert!(
+        ids(&stdout(&listed)).contains(LIST_GROUPS),
+        "{}",
+        stdout(&listed)
+    );
+    // python -m subunit.run discover | subunit-trace.
+    let sub = ctx
+        .cmd()
+        .args(["run", "--all-plugin", "--runner", "subunit", "--python"])
+        .arg(&python)
+        .arg("valet")
+        .output()
+        .unwrap();
+    assert_eq!(
+        sub.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&sub),
+        stderr(&sub)
+    );
+    assert!(
+        stdout(&sub).contains("passed, 0 failed"),
+        "{}",
+        stdout(&sub)
+    );
+}
