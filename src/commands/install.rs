@@ -39,11 +39,15 @@ pub fn install(
         .partition(|a| matches!(a, Artifact::Requirement(_)));
     if !files.is_empty() {
         let all: Vec<(Artifact, LinkMode)> = files.into_iter().map(|a| (a, mode)).collect();
+        let options = ops::InstallOptions {
+            compile_bytecode,
+            ..Default::default()
+        };
         ops::install_into(
             &mut env,
             &interpreter,
             &all,
-            compile_bytecode,
+            &options,
             &ctx.home,
             &ctx.printer,
         )?;

@@ -30,6 +30,24 @@ fn bad(root: &Path, what: String) -> anyhow::Error {
     UserError::new(format!("plugin source tree {}: {what}", root.display())).into()
 }
 
+/// Whether `root` is a tree only `setup.py` describes (no `setup.cfg`
+/// `[metadata] name`, no `pyproject.toml` `[project]` table): such trees go
+/// through the installer backend instead.
+pub fn only_setup_py(root: &Path) -> bool {
+    if !root.join("setup.py").is_file() {
+        return false;
+    }
+    let cfg_names_it = std::fs::read_to_string(root.join("setup.cfg"))
+        .ok()
+        .and_then(|text| SetupCfg::parse(&text).ok())
+        .is_some_and(|cfg| cfg.name.is_some());
+    let pyproject_names_it = std::fs::read_to_string(root.join("pyproject.toml"))
+        .ok()
+        .and_then(|text| Pyproject::parse(&text).ok())
+        .is_some_and(|p| p.name.is_some());
+    !cfg_names_it && !pyproject_names_it
+}
+
 /// Read the tree at `root`.
 pub fn read(root: &Path) -> Result<SourceTree> {
     let root = fs_err::canonicalize(root)?;

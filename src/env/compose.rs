@@ -102,14 +102,12 @@ pub fn compose(
             .map(|a| (a, spec.link_mode)),
     );
     if !artifacts.is_empty() {
-        install::install_into(
-            env,
-            interpreter,
-            &artifacts,
-            spec.compile_bytecode,
-            home,
-            printer,
-        )?;
+        let options = install::InstallOptions {
+            compile_bytecode: spec.compile_bytecode,
+            index: spec.index.clone(),
+            installer: spec.installer,
+        };
+        install::install_into(env, interpreter, &artifacts, &options, home, printer)?;
     }
     if !spec.system.is_empty() {
         let root = env.root.clone();

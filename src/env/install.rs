@@ -129,22 +129,34 @@ pub fn ensurepip_wheel(interpreter: &Interpreter) -> Result<PathBuf> {
     })
 }
 
+/// How artifacts are installed.
+#[derive(Debug, Clone, Default)]
+pub struct InstallOptions {
+    pub compile_bytecode: bool,
+    /// For trees only `setup.py` describes, which go through the installer.
+    pub index: crate::layers::installer::IndexOptions,
+    pub installer: crate::layers::installer::InstallerChoice,
+}
+
 /// Install `artifacts` into `env` (whose manifest and `.pth` are updated in
 /// memory and on disk). `env` must be locked by the caller.
 pub fn install_into(
     env: &mut Environment,
     interpreter: &Interpreter,
     artifacts: &[(Artifact, LinkMode)],
-    compile_bytecode: bool,
+    options: &InstallOptions,
     home: &Home,
     printer: &Printer,
 ) -> Result<Vec<DistRecord>> {
+    let compile_bytecode = options.compile_bytecode;
     let tags = tags_for(interpreter);
     // Check every wheel's tags and every tree's metadata before installing
     // any of them.
     enum Ready {
         Wheel(PathBuf, WheelFilename, LinkMode),
         Tree(Box<editable::tree::SourceTree>),
+        /// A tree only `setup.py` describes: the installer makes it editable.
+        Legacy(PathBuf),
     }
     let mut ready = Vec::new();
     for (artifact, mode) in artifacts {
@@ -154,6 +166,9 @@ pub fn install_into(
                 check_compatible(path, &tags, interpreter)?,
                 *mode,
             ),
+            Artifact::Tree(path) if editable::tree::only_setup_py(path) => {
+                Ready::Legacy(path.clone())
+            }
             Artifact::Tree(path) => Ready::Tree(Box::new(editable::tree::read(path)?)),
             Artifact::Requirement(r) => {
                 anyhow::bail!("internal: requirement `{r}` reached the artifact installer")
@@ -191,6 +206,12 @@ pub fn install_into(
                     files: Vec::new(),
                 };
                 (placement, record)
+            }
+            Ready::Legacy(path) => {
+                let installer =
+                    crate::layers::installer::Installer::choose(options.installer, interpreter)?;
+                installer.check()?;
+                legacy_editable(env, interpreter, &installer, &path, &options.index, printer)?
             }
             Ready::Tree(tree) => {
                 let replaceable = owned_files(env, &tree.name);
@@ -246,6 +267,95 @@ pub fn install_into(
     super::layers::write(env)?;
     env.save()?;
     Ok(installed)
+}
+
+/// Install a `setup.py`-only tree with the installer in editable mode, then
+/// take what it wrote into the manifest: the files its RECORD lists, and
+/// launchers rewritten for the environment's final location (the installer
+/// saw the temporary one while `create` builds).
+fn legacy_editable(
+    env: &Environment,
+    interpreter: &Interpreter,
+    installer: &crate::layers::installer::Installer,
+    tree: &Path,
+    index: &crate::layers::installer::IndexOptions,
+    printer: &Printer,
+) -> Result<(Placement, DistRecord)> {
+    let site = env.site_packages();
+    let before: HashSet<PathBuf> = dist_infos(&site);
+    installer.install_editable(
+        interpreter,
+        &env.root
+            .join(&env.manifest.interpreter.scheme.scripts)
+            .join("python"),
+        tree,
+        index,
+        printer,
+    )?;
+    let new: Vec<PathBuf> = dist_infos(&site)
+        .into_iter()
+        .filter(|d| !before.contains(d))
+        .collect();
+    let [dist_info] = new.as_slice() else {
+        anyhow::bail!(
+            "the installer left {} new distributions in {} after installing {} (expected one)",
+            new.len(),
+            site.display(),
+            tree.display()
+        );
+    };
+    let metadata = crate::dist::metadata::Metadata::parse(&fs_err::read_to_string(
+        dist_info.join("METADATA"),
+    )?)
+    .map_err(|e| anyhow::anyhow!("{}: {e}", dist_info.join("METADATA").display()))?;
+    let entry_points = std::fs::read_to_string(dist_info.join("entry_points.txt"))
+        .ok()
+        .and_then(|t| crate::dist::entry_points::parse(&t).ok())
+        .unwrap_or_default();
+    let files = record_files(env, dist_info)?;
+    // Launchers: the installer's point at the temporary location.
+    let scheme = &env.manifest.interpreter.scheme;
+    let python = env.dest().join(&scheme.scripts).join("python");
+    for ep in entry_points
+        .iter()
+        .filter(|e| e.group == "console_scripts" || e.group == "gui_scripts")
+    {
+        if crate::wheel::launcher::check_name(&ep.name).is_err() {
+            continue;
+        }
+        let path = env.root.join(&scheme.scripts).join(&ep.name);
+        fs_err::write(
+            &path,
+            crate::wheel::launcher::script(&python, &ep.module, ep.attr.as_deref()),
+        )?;
+        use std::os::unix::fs::PermissionsExt;
+        fs_err::set_permissions(&path, std::fs::Permissions::from_mode(0o755))?;
+    }
+    let record = DistRecord {
+        name: metadata.name.clone(),
+        version: metadata.version.clone(),
+        mode: LinkMode::Editable,
+        source: tree.to_path_buf(),
+        sha256: None,
+        location: Some(tree.to_path_buf()),
+        plugins: entry_points
+            .iter()
+            .filter(|e| e.group == crate::dist::entry_points::TEMPEST_GROUP)
+            .map(|e| e.name.clone())
+            .collect(),
+        files: Vec::new(),
+    };
+    Ok((Placement { files, layer: None }, record))
+}
+
+fn dist_infos(site: &Path) -> HashSet<PathBuf> {
+    std::fs::read_dir(site)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "dist-info"))
+        .collect()
 }
 
 /// The files a distribution already installed under `dist` owns.

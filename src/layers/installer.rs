@@ -158,6 +158,63 @@ impl Installer {
         self.run(cmd, printer)
     }
 
+    /// Install the source tree at `tree` in editable mode into the
+    /// environment whose python is `env_python` (its own site-packages),
+    /// without dependencies: what the tree needs is checked afterwards.
+    pub fn install_editable(
+        &self,
+        interpreter: &Interpreter,
+        env_python: &Path,
+        tree: &Path,
+        index: &IndexOptions,
+        printer: &Printer,
+    ) -> Result<()> {
+        let mut cmd = match self {
+            Self::Uv(uv) => {
+                let mut cmd = Command::new(uv);
+                cmd.args(["pip", "install", "--no-progress", "--no-deps", "--python"])
+                    .arg(env_python);
+                if index.offline {
+                    cmd.arg("--offline");
+                }
+                cmd
+            }
+            Self::Pip(_) => {
+                let mut cmd = Command::new(&interpreter.executable);
+                cmd.args(["-m", "pip", "--python"]).arg(env_python).args([
+                    "install",
+                    "--no-input",
+                    "--disable-pip-version-check",
+                    "--progress-bar",
+                    "off",
+                    "--no-deps",
+                ]);
+                if index.offline {
+                    cmd.arg("--no-index");
+                }
+                cmd
+            }
+        };
+        for dir in &index.find_links {
+            cmd.arg("--find-links").arg(dir);
+        }
+        if let Some(url) = &index.index_url {
+            cmd.args(["--index-url", url]);
+        }
+        cmd.arg("-e").arg(tree);
+        for var in [
+            "VIRTUAL_ENV",
+            "PYTHONPATH",
+            "PYTHONHOME",
+            "PIP_TARGET",
+            "PIP_PREFIX",
+            "PIP_USER",
+        ] {
+            cmd.env_remove(var);
+        }
+        self.run(cmd, printer)
+    }
+
     /// Run the installer, showing its output as progress, and reporting its
     /// last lines if it fails.
     fn run(&self, mut cmd: Command, printer: &Printer) -> Result<()> {

@@ -278,3 +278,64 @@ fn the_legacy_runner_presets_work() {
         stdout(&sub)
     );
 }
+
+#[test]
+#[ignore = "needs PyPI"]
+fn a_setup_py_only_plugin_goes_through_the_installer_editable() {
+    assert!(require_tool("uv"));
+    let ctx = TestContext::new();
+    let tree = ctx.work.path().join("legacy");
+    std::fs::create_dir_all(tree.join("legacy_plugin")).unwrap();
+    std::fs::write(
+        tree.join("legacy_plugin/__init__.py"),
+        "def main():\n    print('legacy tool')\n",
+    )
+    .unwrap();
+    std::fs::write(tree.join("legacy_plugin/plugin.py"), "VALUE = 'first'\n").unwrap();
+    std::fs::write(
+        tree.join("setup.py"),
+        "from setuptools import setup\nsetup(name='legacy-tempest-plugin', version='0.3', packages=['legacy_plugin'],\n      entry_points={'tempest.test_plugins': ['legacy_tests = legacy_plugin.plugin:LegacyPlugin'],\n                    'console_scripts': ['legacy-tool = legacy_plugin:main']})\n",
+    )
+    .unwrap();
+    let out = ctx
+        .cmd()
+        .args(["create", "legacy", "--installer", "uv", "--plugin"])
+        .arg(&tree)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let env = ctx.env_dir("legacy");
+    assert_eq!(crate::common::visible_plugins(&env), ["legacy_tests"]);
+    let m = crate::common::manifest(&env);
+    assert_eq!(m["distributions"][0]["mode"], "editable");
+    assert_eq!(
+        m["distributions"][0]["plugins"],
+        serde_json::json!(["legacy_tests"])
+    );
+    // The launcher runs with the environment's python at its final path.
+    let tool = env.join("bin/legacy-tool");
+    assert!(
+        std::fs::read_to_string(&tool)
+            .unwrap()
+            .starts_with(&format!("#!{}/bin/python", env.display()))
+    );
+    let out = Command::new(&tool).output().unwrap();
+    assert_eq!(stdout(&out).trim(), "legacy tool");
+    // Editable: an edit in the tree is what the next import sees.
+    std::fs::write(tree.join("legacy_plugin/plugin.py"), "VALUE = 'second'\n").unwrap();
+    let out = Command::new(env.join("bin/python"))
+        .args([
+            "-B",
+            "-c",
+            "import legacy_plugin.plugin as p; print(p.VALUE)",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(stdout(&out).trim(), "second");
+    // And uninstall removes what the installer's RECORD lists.
+    ctx.cmd()
+        .args(["uninstall", "legacy", "legacy-tempest-plugin"])
+        .assert()
+        .success();
+    assert!(crate::common::visible_plugins(&env).is_empty());
+}

@@ -355,8 +355,8 @@ fn unusable_artifacts_are_refused_with_a_reason() {
     .unwrap();
     let cases: Vec<(Vec<String>, &str)> = vec![
         (
-            vec![setup_py_only.display().to_string()],
-            "has only setup.py",
+            vec![no_metadata.display().to_string()],
+            "is not a plugin source tree",
         ),
         (
             vec!["not a requirement!".into()],
