@@ -346,13 +346,9 @@ fn editable_trees_are_seen_without_reinstalling() {
 #[test]
 fn unusable_artifacts_are_refused_with_a_reason() {
     let ctx = TestContext::new();
-    let setup_py_only = ctx.work.path().join("legacy");
-    std::fs::create_dir_all(&setup_py_only).unwrap();
-    std::fs::write(
-        setup_py_only.join("setup.py"),
-        "from setuptools import setup\nsetup()\n",
-    )
-    .unwrap();
+    let no_metadata = ctx.work.path().join("not-a-tree");
+    std::fs::create_dir_all(no_metadata.join("pkg")).unwrap();
+    std::fs::write(no_metadata.join("pkg/__init__.py"), "").unwrap();
     let cases: Vec<(Vec<String>, &str)> = vec![
         (
             vec![no_metadata.display().to_string()],
