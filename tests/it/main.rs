@@ -1,6 +1,7 @@
 //! The integration suite: the real binary, the machine's real Python, real
 //! venvs and real subprocesses, each test under its own temporary home.
 
+mod bad_input;
 mod bad_wheels;
 mod common;
 mod create;
@@ -12,5 +13,6 @@ mod layers;
 mod manage;
 mod meta;
 mod plugins;
+mod reliability;
 mod run;
 mod scan;

@@ -1,0 +1,1 @@
+//! Kill recovery, concurrency and resource faults.
