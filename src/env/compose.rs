@@ -119,7 +119,9 @@ pub fn compose(
             } else {
                 layer.path.clone()
             };
-            layer.files = crate::layers::launchers::write(env, &source)?;
+            let scripts =
+                crate::layers::launchers::scripts_cached(home, &source, layer.hash.as_deref())?;
+            layer.files = crate::layers::launchers::write_scripts(env, &scripts)?;
             printer.verbose(format!("system layer {}", layer.path.display()));
             env.manifest.layers.push(layer);
         }
@@ -223,16 +225,18 @@ pub fn requirement_name(requirement: &str) -> String {
     crate::dist::requirement::name(requirement).unwrap_or_else(|| requirement.to_string())
 }
 
-/// When the environment is nothing but content-addressed layers (bases,
-/// plugin layers, store entries: every one with a hash), the verdicts are
-/// fixed by those hashes and the interpreter, and are cached.
+/// When the environment is nothing but layers whose content a key fixes
+/// (bases, plugin layers and store entries by hash; system directories and
+/// views by the directory's state), the verdicts are fixed by those keys and
+/// the interpreter, and are cached.
 fn check_cache_key(env: &Environment, interpreter: &Interpreter) -> Option<String> {
     use sha2::Digest;
-    let layers_hashed = env
-        .manifest
-        .layers
-        .iter()
-        .all(|l| matches!(l.kind, LayerKind::Base | LayerKind::Plugin) && l.hash.is_some());
+    let layers_hashed = env.manifest.layers.iter().all(|l| {
+        matches!(
+            l.kind,
+            LayerKind::Base | LayerKind::Plugin | LayerKind::System
+        ) && l.hash.is_some()
+    });
     let only_layers = env
         .manifest
         .distributions

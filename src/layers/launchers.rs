@@ -42,6 +42,34 @@ pub fn scripts(layer: &Path) -> Result<Vec<Script>> {
     Ok(out)
 }
 
+/// The scripts of `layer`, cached under `<cache>/scripts/` by `key` (the
+/// layer's hash or state key) when it has one.
+pub fn scripts_cached(
+    home: &crate::home::Home,
+    layer: &Path,
+    key: Option<&str>,
+) -> Result<Vec<Script>> {
+    let Some(key) = key else {
+        return scripts(layer);
+    };
+    let file = home
+        .cache()
+        .join("scripts")
+        .join(format!("{}.json", key.replace(':', "-")));
+    if let Ok(bytes) = std::fs::read(&file)
+        && let Ok(cached) = serde_json::from_slice(&bytes)
+    {
+        return Ok(cached);
+    }
+    let found = scripts(layer)?;
+    if let Some(dir) = file.parent()
+        && fs_err::create_dir_all(dir).is_ok()
+    {
+        let _ = crate::atomic::write_file(&file, serde_json::to_string(&found)?.as_bytes());
+    }
+    Ok(found)
+}
+
 /// Write launchers for `scripts`, skipping refused names and names the
 /// environment already has. Returns the files written, relative to the
 /// environment's root.

@@ -56,6 +56,30 @@ impl Selection {
     }
 }
 
+/// A key for the state of a system directory: its path and mtime, which
+/// changes whenever a distribution is installed or removed in it (a new
+/// version is a new dist-info directory). Cached answers about the
+/// directory (scripts, requirement verdicts) are keyed by it.
+pub fn state_key(dir: &Path, extra: &str) -> Option<String> {
+    use sha2::Digest;
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(dir).ok()?;
+    let key = format!(
+        "{}\0{}\0{}\0{extra}",
+        dir.display(),
+        meta.mtime(),
+        meta.mtime_nsec()
+    );
+    let digest = sha2::Sha256::digest(key.as_bytes());
+    Some(format!(
+        "dir:{}",
+        digest[..12]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    ))
+}
+
 /// A tempest plugin found in the system set.
 #[derive(Debug, Clone)]
 pub struct SystemPlugin {
@@ -84,7 +108,11 @@ pub fn layers(
         })
         .collect();
     let scanned = if filtering {
-        Some(scan::scan(&scan::effective_path(&sites)?))
+        // File lists are read only for the plugins being hidden.
+        Some(scan::scan_with(
+            &scan::effective_path(&sites)?,
+            scan::ScanOptions { files: false },
+        ))
     } else {
         None
     };
@@ -105,7 +133,7 @@ pub fn layers(
                 kind: LayerKind::System,
                 path: dir.clone(),
                 dist: None,
-                hash: None,
+                hash: state_key(dir, ""),
                 files: Vec::new(),
             });
             continue;
@@ -125,11 +153,13 @@ pub fn layers(
                 .join(", "),
             start.elapsed()
         ));
+        let hidden_names: Vec<&str> = hidden.iter().map(|d| d.name.as_str()).collect();
         layers.push(LayerRecord {
             kind: LayerKind::System,
             path: dest.join(&rel),
             dist: None,
-            hash: None,
+            // The view's content follows from the directory and what it hides.
+            hash: state_key(dir, &hidden_names.join(",")),
             files: Vec::new(),
         });
     }
@@ -299,6 +329,29 @@ fn hidden_paths(
         }
     }
     Ok((paths, rewrites))
+}
+
+/// The files a distribution owns, relative to its site dir: its RECORD, or
+/// an egg-info's `installed-files.txt` (relative to the egg-info).
+fn files_of(dist: &Distribution) -> Vec<PathBuf> {
+    if !dist.files.is_empty() {
+        return dist.files.clone();
+    }
+    let meta = &dist.metadata_path;
+    if let Ok(text) = std::fs::read_to_string(meta.join("RECORD"))
+        && let Ok(entries) = crate::wheel::record::parse(&text)
+    {
+        return entries.into_iter().map(|e| PathBuf::from(e.path)).collect();
+    }
+    if let Ok(text) = std::fs::read_to_string(meta.join("installed-files.txt"))
+        && let Ok(rel) = meta.strip_prefix(&dist.site_dir)
+    {
+        return crate::dist::egg_info::installed_files(&text)
+            .into_iter()
+            .map(|f| scan::normalize(&rel.join(f)))
+            .collect();
+    }
+    Vec::new()
 }
 
 /// Link every entry of `src/rel` into `view/rel` except the hidden ones,
