@@ -259,7 +259,8 @@ fn hidden_paths(
         if let Ok(rel) = dist.metadata_path.strip_prefix(site) {
             paths.insert(rel.to_path_buf());
         }
-        for file in &dist.files {
+        let files = files_of(dist);
+        for file in &files {
             if file
                 .components()
                 .all(|c| matches!(c, std::path::Component::Normal(_)))
@@ -267,7 +268,7 @@ fn hidden_paths(
                 paths.insert(file.clone());
             }
         }
-        if dist.files.is_empty() || dist.kind == MetadataKind::EggInfo {
+        if files.is_empty() || dist.kind == MetadataKind::EggInfo {
             // Debian's egg-info lists no files: hide its top-level names.
             for top in &dist.top_level {
                 if top.is_empty() || top.contains(['/', '\\']) || top == ".." {
