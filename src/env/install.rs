@@ -314,23 +314,16 @@ fn legacy_editable(
         .unwrap_or_default();
     let files = record_files(env, dist_info)?;
     // Launchers: the installer's point at the temporary location.
-    let scheme = &env.manifest.interpreter.scheme;
-    let python = env.dest().join(&scheme.scripts).join("python");
-    for ep in entry_points
+    let scripts: Vec<crate::layers::launchers::Script> = entry_points
         .iter()
         .filter(|e| e.group == "console_scripts" || e.group == "gui_scripts")
-    {
-        if crate::wheel::launcher::check_name(&ep.name).is_err() {
-            continue;
-        }
-        let path = env.root.join(&scheme.scripts).join(&ep.name);
-        fs_err::write(
-            &path,
-            crate::wheel::launcher::script(&python, &ep.module, ep.attr.as_deref()),
-        )?;
-        use std::os::unix::fs::PermissionsExt;
-        fs_err::set_permissions(&path, std::fs::Permissions::from_mode(0o755))?;
-    }
+        .map(|e| crate::layers::launchers::Script {
+            name: e.name.clone(),
+            module: e.module.clone(),
+            attr: e.attr.clone(),
+        })
+        .collect();
+    crate::layers::launchers::write_scripts_over(env, &scripts)?;
     let record = DistRecord {
         name: metadata.name.clone(),
         version: metadata.version.clone(),

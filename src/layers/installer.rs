@@ -30,6 +30,15 @@ pub enum Installer {
     Pip(PathBuf),
 }
 
+/// Where an installation goes.
+#[derive(Clone, Copy)]
+enum Destination<'a> {
+    /// A directory that becomes a layer (`--target`).
+    Target(&'a Path),
+    /// An environment, by its python.
+    Environment(&'a Path),
+}
+
 /// Where requirements come from.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct IndexOptions {
@@ -92,6 +101,71 @@ impl Installer {
         }
     }
 
+    /// `uv pip install` or `python -m pip install`, aimed at a layer
+    /// directory or an environment, with the index options, and without the
+    /// caller's virtualenv or paths in its environment.
+    fn install_command(
+        &self,
+        interpreter: &Interpreter,
+        into: Destination,
+        index: &IndexOptions,
+    ) -> Command {
+        let mut cmd = match self {
+            Self::Uv(uv) => {
+                let mut cmd = Command::new(uv);
+                cmd.args(["pip", "install", "--no-progress", "--python"]);
+                match into {
+                    Destination::Target(dir) => {
+                        cmd.arg(&interpreter.executable).arg("--target").arg(dir)
+                    }
+                    Destination::Environment(python) => cmd.arg(python),
+                };
+                if index.offline {
+                    cmd.arg("--offline");
+                }
+                cmd
+            }
+            Self::Pip(python) => {
+                let mut cmd = Command::new(python);
+                cmd.args(["-m", "pip"]);
+                if let Destination::Environment(env_python) = into {
+                    cmd.arg("--python").arg(env_python);
+                }
+                cmd.args([
+                    "install",
+                    "--no-input",
+                    "--disable-pip-version-check",
+                    "--progress-bar",
+                    "off",
+                ]);
+                if let Destination::Target(dir) = into {
+                    cmd.arg("--target").arg(dir);
+                }
+                if index.offline {
+                    cmd.arg("--no-index");
+                }
+                cmd
+            }
+        };
+        for dir in &index.find_links {
+            cmd.arg("--find-links").arg(dir);
+        }
+        if let Some(url) = &index.index_url {
+            cmd.args(["--index-url", url]);
+        }
+        for var in [
+            "VIRTUAL_ENV",
+            "PYTHONPATH",
+            "PYTHONHOME",
+            "PIP_TARGET",
+            "PIP_PREFIX",
+            "PIP_USER",
+        ] {
+            cmd.env_remove(var);
+        }
+        cmd
+    }
+
     /// Install `requirements` (and their dependencies) into `target`, a
     /// directory that becomes a layer.
     pub fn install_target(
@@ -103,58 +177,11 @@ impl Installer {
         index: &IndexOptions,
         printer: &Printer,
     ) -> Result<()> {
-        let mut cmd = match self {
-            Self::Uv(uv) => {
-                let mut cmd = Command::new(uv);
-                cmd.args(["pip", "install", "--no-progress", "--python"])
-                    .arg(&interpreter.executable)
-                    .arg("--target")
-                    .arg(target);
-                if index.offline {
-                    cmd.arg("--offline");
-                }
-                cmd
-            }
-            Self::Pip(python) => {
-                let mut cmd = Command::new(python);
-                cmd.args([
-                    "-m",
-                    "pip",
-                    "install",
-                    "--no-input",
-                    "--disable-pip-version-check",
-                    "--progress-bar",
-                    "off",
-                    "--target",
-                ])
-                .arg(target);
-                if index.offline {
-                    cmd.arg("--no-index");
-                }
-                cmd
-            }
-        };
+        let mut cmd = self.install_command(interpreter, Destination::Target(target), index);
         for c in constraints {
             cmd.arg("-c").arg(c);
         }
-        for dir in &index.find_links {
-            cmd.arg("--find-links").arg(dir);
-        }
-        if let Some(url) = &index.index_url {
-            cmd.args(["--index-url", url]);
-        }
         cmd.arg("--").args(requirements);
-        // The installer must not see a virtualenv or path of the caller's.
-        for var in [
-            "VIRTUAL_ENV",
-            "PYTHONPATH",
-            "PYTHONHOME",
-            "PIP_TARGET",
-            "PIP_PREFIX",
-            "PIP_USER",
-        ] {
-            cmd.env_remove(var);
-        }
         self.run(cmd, printer)
     }
 
@@ -169,49 +196,9 @@ impl Installer {
         index: &IndexOptions,
         printer: &Printer,
     ) -> Result<()> {
-        let mut cmd = match self {
-            Self::Uv(uv) => {
-                let mut cmd = Command::new(uv);
-                cmd.args(["pip", "install", "--no-progress", "--no-deps", "--python"])
-                    .arg(env_python);
-                if index.offline {
-                    cmd.arg("--offline");
-                }
-                cmd
-            }
-            Self::Pip(_) => {
-                let mut cmd = Command::new(&interpreter.executable);
-                cmd.args(["-m", "pip", "--python"]).arg(env_python).args([
-                    "install",
-                    "--no-input",
-                    "--disable-pip-version-check",
-                    "--progress-bar",
-                    "off",
-                    "--no-deps",
-                ]);
-                if index.offline {
-                    cmd.arg("--no-index");
-                }
-                cmd
-            }
-        };
-        for dir in &index.find_links {
-            cmd.arg("--find-links").arg(dir);
-        }
-        if let Some(url) = &index.index_url {
-            cmd.args(["--index-url", url]);
-        }
-        cmd.arg("-e").arg(tree);
-        for var in [
-            "VIRTUAL_ENV",
-            "PYTHONPATH",
-            "PYTHONHOME",
-            "PIP_TARGET",
-            "PIP_PREFIX",
-            "PIP_USER",
-        ] {
-            cmd.env_remove(var);
-        }
+        let mut cmd =
+            self.install_command(interpreter, Destination::Environment(env_python), index);
+        cmd.arg("--no-deps").arg("-e").arg(tree);
         self.run(cmd, printer)
     }
 

@@ -74,6 +74,16 @@ pub fn scripts_cached(
 /// environment already has. Returns the files written, relative to the
 /// environment's root.
 pub fn write_scripts(env: &Environment, scripts: &[Script]) -> Result<Vec<PathBuf>> {
+    write_launchers(env, scripts, false)
+}
+
+/// Write launchers for `scripts`, replacing existing files of those names
+/// (an installer's launchers that point at another python).
+pub fn write_scripts_over(env: &Environment, scripts: &[Script]) -> Result<Vec<PathBuf>> {
+    write_launchers(env, scripts, true)
+}
+
+fn write_launchers(env: &Environment, scripts: &[Script], replace: bool) -> Result<Vec<PathBuf>> {
     let scheme = &env.manifest.interpreter.scheme;
     let python = env.dest().join(&scheme.scripts).join("python");
     let mut written = Vec::new();
@@ -83,7 +93,7 @@ pub fn write_scripts(env: &Environment, scripts: &[Script]) -> Result<Vec<PathBu
         }
         let rel = scheme.scripts.join(&script.name);
         let path = env.root.join(&rel);
-        if std::fs::symlink_metadata(&path).is_ok() {
+        if !replace && std::fs::symlink_metadata(&path).is_ok() {
             continue;
         }
         fs_err::write(
