@@ -138,7 +138,11 @@ fn add_layer(
     base: &Base,
     dist: Option<String>,
 ) -> Result<()> {
-    let files = crate::layers::launchers::write(env, &base.site())?;
+    // A base records its scripts when it is built: no scan here.
+    let files = match &base.info.scripts {
+        Some(scripts) => crate::layers::launchers::write_scripts(env, scripts)?,
+        None => crate::layers::launchers::write(env, &base.site())?,
+    };
     env.manifest.layers.push(LayerRecord {
         kind,
         path: base.site(),
