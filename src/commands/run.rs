@@ -109,7 +109,14 @@ fn run_in(
         Stream::Repository(repo) => preset::stream_numbers(repo),
         _ => Vec::new(),
     };
-    let mut cmd = Command::new("bash");
+    // dash starts in a fraction of bash's time; only pipelines that need
+    // pipefail get bash.
+    let shell = if invocation.shell.contains("pipefail") {
+        "bash"
+    } else {
+        "sh"
+    };
+    let mut cmd = Command::new(shell);
     cmd.arg("-c")
         .arg(&invocation.shell)
         .current_dir(&invocation.cwd)
@@ -144,7 +151,7 @@ fn run_in(
             } else {
                 "stestr"
             };
-            let out = Command::new("bash")
+            let out = Command::new("sh")
                 .arg("-c")
                 .arg(format!("{tool} last --subunit"))
                 .current_dir(&invocation.cwd)
