@@ -21,6 +21,14 @@ impl Home {
         if let Some(root) = explicit {
             let root = std::path::absolute(root)
                 .with_context(|| format!("failed to resolve home {}", root.display()))?;
+            if root.exists() && !root.is_dir() {
+                return Err(crate::error::UserError::new(format!(
+                    "the home {} is not a directory",
+                    root.display()
+                ))
+                .hint("--home and TEMPEST_ENV_HOME name a directory (made if missing)")
+                .into());
+            }
             return Ok(Self::under(&root));
         }
         let dirs = directories::ProjectDirs::from("org", "openstack", "tempest-env")

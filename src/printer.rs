@@ -70,8 +70,24 @@ impl Printer {
         }
     }
 
-    /// `error: ...`, each cause as `Caused by: ...`, then `hint: ...`.
+    /// `error: ...`, each cause as `Caused by: ...`, then `hint: ...`. Bad
+    /// input is one line: its causes are joined to it.
     pub fn error(&self, err: &anyhow::Error) {
+        if crate::error::is_user_error(err) {
+            let mut parts: Vec<String> = Vec::new();
+            for cause in err.chain() {
+                let text = cause.to_string();
+                // A context that repeats its cause adds nothing.
+                if !parts.last().is_some_and(|p| p.contains(&text)) {
+                    parts.push(text.replace('\n', " "));
+                }
+            }
+            eprintln!("{} {}", self.paint("1;31", "error:"), parts.join(": "));
+            if let Some(hint) = crate::error::hint(err) {
+                eprintln!("{} {hint}", self.paint("1;36", "hint:"));
+            }
+            return;
+        }
         let mut causes = err.chain();
         if let Some(top) = causes.next() {
             eprintln!("{} {top}", self.paint("1;31", "error:"));

@@ -150,6 +150,8 @@ pub fn ensure_wheel(
         }
         return Ok(entry);
     }
+    // Every refusal comes before anything is written, the store included.
+    let (checked, mut zip) = archive::check(wheel)?;
     fs_err::create_dir_all(home.store())?;
     let _lock = crate::lock::acquire(
         &lock_path(home, &entry_name),
@@ -159,7 +161,6 @@ pub fn ensure_wheel(
     if let Some(entry) = read_entry(&dir)? {
         return Ok(entry);
     }
-    let (checked, mut zip) = archive::check(wheel)?;
     for warning in &checked.warnings {
         printer.warn(warning);
     }

@@ -75,6 +75,15 @@ pub fn spec_with(
         selection.exclude.extend(d.exclude_plugins.iter().cloned());
     }
     plugins.extend(args.plugins);
+    for dir in &selection.extra_dirs {
+        if !dir.is_dir() {
+            return Err(crate::error::UserError::new(format!(
+                "--system-site {}: no such directory",
+                dir.display()
+            ))
+            .into());
+        }
+    }
     Ok(ComposeSpec {
         artifacts: crate::env::install::resolve_artifacts(&plugins)?,
         link_mode: args.link_mode.into(),

@@ -105,6 +105,17 @@ pub fn show(
         ))
     })?;
     if let Some(path) = junit {
+        let parent = std::path::absolute(path)?
+            .parent()
+            .map(std::path::Path::to_path_buf);
+        if parent.as_ref().is_some_and(|p| !p.is_dir()) {
+            return Err(crate::error::UserError::new(format!(
+                "--junit {}: the directory {} does not exist",
+                path.display(),
+                parent.unwrap_or_default().display()
+            ))
+            .into());
+        }
         let xml = crate::runner::junit::render(&format!("tempest-env run {}", rec.id), &results);
         crate::atomic::write_file(&std::path::absolute(path)?, xml.as_bytes())?;
         ctx.printer

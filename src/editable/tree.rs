@@ -48,6 +48,27 @@ pub fn only_setup_py(root: &Path) -> bool {
     !cfg_names_it && !pyproject_names_it
 }
 
+/// A `setup.py` that names no distribution would be installed as `UNKNOWN`
+/// (and have `UNKNOWN.egg-info` written into the tree): refuse it before the
+/// installer runs. Without executing it, a `name=` argument is what is looked
+/// for.
+pub fn check_setup_py_names_itself(root: &Path) -> Result<()> {
+    let text = read_text(&root.join("setup.py"))?;
+    let names_itself = text
+        .split("name")
+        .skip(1)
+        .any(|rest| rest.trim_start().starts_with('='));
+    if names_itself {
+        return Ok(());
+    }
+    Err(UserError::new(format!(
+        "plugin source tree {}: its setup.py names no distribution (no `name=`), and there is no setup.cfg or pyproject.toml metadata",
+        root.display()
+    ))
+    .hint("add `name=` to setup(), a setup.cfg [metadata] name, or a pyproject.toml [project] table")
+    .into())
+}
+
 /// Read the tree at `root`.
 pub fn read(root: &Path) -> Result<SourceTree> {
     let root = fs_err::canonicalize(root)?;

@@ -8,6 +8,7 @@ mod activate;
 pub mod compose;
 mod create;
 pub mod install;
+pub mod journal;
 pub mod layers;
 pub mod link;
 pub mod manifest;
@@ -89,6 +90,18 @@ impl Environment {
                 return Err(err).with_context(|| format!("failed to read {}", file.display()));
             }
         };
+        let cfg_path = root.join("pyvenv.cfg");
+        let cfg = std::fs::read_to_string(&cfg_path).unwrap_or_default();
+        if pyvenv_cfg::get(&pyvenv_cfg::parse(&cfg), "home").is_none() {
+            return Err(UserError::new(format!(
+                "environment `{name}` has a corrupt pyvenv.cfg ({}): it names no `home`",
+                cfg_path.display()
+            ))
+            .hint(format!(
+                "`tempest-env create {name} --clear` rebuilds the environment"
+            ))
+            .into());
+        }
         let manifest = Manifest::parse(&text).map_err(|err| {
             UserError::new(format!(
                 "the manifest of environment `{name}` ({}) is unreadable: {err}",

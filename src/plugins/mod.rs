@@ -102,7 +102,10 @@ pub fn scan_subject(
         skip_hidden_pth: skip_hidden(interpreter),
     };
     let path = scan::effective_path_with(&sites, &options)?;
-    Ok((scan::scan_with(&path, scan::ScanOptions { files: false }), known))
+    Ok((
+        scan::scan_with(&path, scan::ScanOptions { files: false }),
+        known,
+    ))
 }
 
 /// The origin of a distribution, as the report names it.

@@ -370,7 +370,6 @@ fn bad_input_exits_2_names_the_thing_and_changes_nothing() {
 }
 
 #[test]
-#[ignore = "fails: see KNOWN_FAILURES in tests/it/bad_input.rs"]
 fn known_failures_are_refused_cleanly() {
     let failures = run_table(KNOWN_FAILURES);
     eprintln!(
