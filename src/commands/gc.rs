@@ -18,6 +18,11 @@ pub fn run(dry_run: bool, ctx: &Context) -> Result<u8> {
         env::lock_path(home, name)
     })?);
     removed.extend(dangling_links(&home.envs(), dry_run)?);
+    removed.extend(inside_environments(home, dry_run)?);
+    removed.extend(runs(home, dry_run)?);
+    for dir in ["checks", "scripts", "interpreters", "bundled"] {
+        removed.extend(stale_temporaries(&home.cache().join(dir), dry_run)?);
+    }
     let used = used_paths(home)?;
     removed.extend(crate::store::gc(home, &used, dry_run)?);
     removed.extend(crate::layers::base::gc(home, &used, dry_run)?);
@@ -101,4 +106,113 @@ fn used_paths(home: &crate::home::Home) -> Result<Vec<PathBuf>> {
         );
     }
     Ok(used)
+}
+
+/// Temporary files an interrupted atomic write left inside environments
+/// (the manifest, the `.pth`), removed under each environment's lock.
+fn inside_environments(home: &crate::home::Home, dry_run: bool) -> Result<Vec<PathBuf>> {
+    let mut removed = Vec::new();
+    for name in env::names(home)? {
+        let Some(_guard) = crate::lock::try_acquire(&env::lock_path(home, &name))? else {
+            continue;
+        };
+        let Ok(environment) = env::Environment::open(home, &name) else {
+            continue;
+        };
+        if !dry_run {
+            removed.extend(env::journal::recover(&environment)?);
+        }
+        for dir in [environment.root.clone(), environment.site_packages()] {
+            for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+                if entry
+                    .file_name()
+                    .to_string_lossy()
+                    .starts_with(atomic::TMP_PREFIX)
+                    && entry.path().is_file()
+                {
+                    if !dry_run {
+                        fs_err::remove_file(entry.path())?;
+                    }
+                    removed.push(entry.path());
+                }
+            }
+        }
+    }
+    Ok(removed)
+}
+
+/// What killed runs left under `<data>/runs/<id>/`: the per-run environment
+/// (unless it was kept), its temporary siblings, and run directories that
+/// never recorded a run. A run holds its environment's lock while it lives.
+fn runs(home: &crate::home::Home, dry_run: bool) -> Result<Vec<PathBuf>> {
+    let mut removed = Vec::new();
+    let runs_dir = crate::runner::record::runs_dir(home);
+    let kept: Vec<PathBuf> = env::names(home)?
+        .iter()
+        .filter_map(|n| std::fs::canonicalize(env::registry_entry(home, n)).ok())
+        .collect();
+    for entry in std::fs::read_dir(&runs_dir).into_iter().flatten().flatten() {
+        let dir = entry.path();
+        let id = entry.file_name().to_string_lossy().into_owned();
+        let name = format!("run-{id}");
+        let Some(_guard) = crate::lock::try_acquire(&env::lock_path(home, &name))? else {
+            continue;
+        };
+        removed.extend(leftovers(&dir, dry_run, |_| env::lock_path(home, &name))?);
+        let env_dir = dir.join("env");
+        let is_kept = std::fs::canonicalize(&env_dir).is_ok_and(|c| kept.contains(&c));
+        if env_dir.exists() && !is_kept {
+            if !dry_run {
+                atomic::remove_tree(&env_dir)?;
+            }
+            removed.push(env_dir);
+        }
+        let recorded = dir.join(crate::runner::record::RUN_FILE).is_file();
+        if !recorded {
+            if !dry_run {
+                atomic::remove_tree(&dir)?;
+            }
+            removed.push(dir);
+        }
+        if !dry_run {
+            let _ = std::fs::remove_file(env::lock_path(home, &name));
+        }
+    }
+    Ok(removed)
+}
+
+/// `.tmp.*` entries in a cache directory without locks (best-effort caches,
+/// the bundled fixtures), once they are old enough that no writer can still
+/// be at work on them.
+fn stale_temporaries(dir: &Path, dry_run: bool) -> Result<Vec<PathBuf>> {
+    const AGE: std::time::Duration = std::time::Duration::from_secs(600);
+    let mut removed = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        if !entry
+            .file_name()
+            .to_string_lossy()
+            .starts_with(atomic::TMP_PREFIX)
+        {
+            continue;
+        }
+        let old = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > AGE);
+        if !old {
+            continue;
+        }
+        let path = entry.path();
+        if !dry_run {
+            if path.is_dir() {
+                atomic::remove_tree(&path)?;
+            } else {
+                fs_err::remove_file(&path)?;
+            }
+        }
+        removed.push(path);
+    }
+    Ok(removed)
 }

@@ -58,6 +58,17 @@ pub fn run(settings: RunSettings, ctx: &Context) -> Result<u8> {
             (env, true)
         }
     };
+    // The per-run environment is locked while it lives, so `gc` leaves it
+    // alone; a killed run frees the lock and `gc` removes what it left.
+    let _guard = if per_run {
+        Some(crate::lock::acquire(
+            &env::lock_path(&ctx.home, &env.name),
+            &format!("environment `{}`", env.name),
+            &ctx.printer,
+        )?)
+    } else {
+        None
+    };
     let outcome = run_in(&env, &settings, &id, &run_dir, per_run, ctx);
     if per_run && !settings.keep {
         // Also after a failure or an interrupted runner.
@@ -281,6 +292,13 @@ pub fn settings(args: crate::cli::RunArgs, ctx: &Context) -> Result<RunSettings>
         user_site: args.compose.user_site || d.is_some_and(|d| d.user_site),
         config_file: config_file(args.config_file.clone())?,
     };
+    if args.runner.as_deref().is_some_and(|r| r.trim().is_empty()) {
+        return Err(
+            crate::error::UserError::new("--runner: the custom command is empty")
+                .hint("give a preset (tempest, stestr, testr, subunit) or a command")
+                .into(),
+        );
+    }
     let runner = Preset::parse(
         args.runner
             .as_deref()

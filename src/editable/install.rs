@@ -108,6 +108,8 @@ pub fn place(
             .into());
         }
     }
+    let targets: Vec<PathBuf> = files.iter().map(|(t, _, _)| t.clone()).collect();
+    crate::env::journal::record(&env.root, &targets)?;
     let mut written = Vec::new();
     for (target, bytes, executable) in &files {
         let path = env.root.join(target);
@@ -124,13 +126,15 @@ pub fn place(
             fs_err::set_permissions(&path, std::fs::Permissions::from_mode(mode))?;
             Ok(())
         })();
+        // The target itself goes too: a write that failed part-way (a full
+        // disk) leaves a partial file.
+        written.push(target.clone());
         if let Err(err) = result {
             for done in written.iter().rev() {
                 let _ = std::fs::remove_file(env.root.join(done));
             }
             return Err(err);
         }
-        written.push(target.clone());
     }
     Ok(Placement {
         files: written,

@@ -148,6 +148,46 @@ pub fn install_into(
     home: &Home,
     printer: &Printer,
 ) -> Result<Vec<DistRecord>> {
+    // Whatever fails (a refused second artifact, a full disk writing the
+    // `.pth` or the manifest), the environment is left as it was: the files
+    // placed so far are removed and the manifest restored.
+    for leftover in super::journal::recover(env)? {
+        printer.verbose(format!(
+            "removed {} (left by an interrupted install)",
+            leftover.display()
+        ));
+    }
+    let before = env.clone();
+    let mut placed: Vec<PathBuf> = Vec::new();
+    let result = install_all(
+        env,
+        interpreter,
+        artifacts,
+        options,
+        home,
+        printer,
+        &mut placed,
+    );
+    if result.is_err() {
+        for rel in placed.iter().rev() {
+            let _ = std::fs::remove_file(env.root.join(rel));
+        }
+        *env = before;
+        let _ = super::layers::write(env);
+    }
+    super::journal::clear(&env.root);
+    result
+}
+
+fn install_all(
+    env: &mut Environment,
+    interpreter: &Interpreter,
+    artifacts: &[(Artifact, LinkMode)],
+    options: &InstallOptions,
+    home: &Home,
+    printer: &Printer,
+    placed: &mut Vec<PathBuf>,
+) -> Result<Vec<DistRecord>> {
     let compile_bytecode = options.compile_bytecode;
     let tags = tags_for(interpreter);
     // Check every wheel's tags and every tree's metadata before installing
@@ -167,6 +207,7 @@ pub fn install_into(
                 *mode,
             ),
             Artifact::Tree(path) if editable::tree::only_setup_py(path) => {
+                editable::tree::check_setup_py_names_itself(path)?;
                 Ready::Legacy(path.clone())
             }
             Artifact::Tree(path) => Ready::Tree(Box::new(editable::tree::read(path)?)),
@@ -230,6 +271,7 @@ pub fn install_into(
             }
         };
         let Placement { files, layer } = placement;
+        placed.extend(files.iter().cloned());
         // Replace an installed version: its files that the new one did not
         // overwrite go, and so does its layer.
         if let Some(old) = take_dist(env, &record.name) {

@@ -58,6 +58,8 @@ pub fn write(env: &Environment) -> Result<()> {
                 Err(anyhow::Error::new(err).context(format!("failed to remove {}", path.display())))
             }
         }
+    } else if std::fs::read(&path).is_ok_and(|existing| existing == text.as_bytes()) {
+        Ok(())
     } else {
         crate::atomic::write_file(&path, text.as_bytes())
     }

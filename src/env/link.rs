@@ -144,9 +144,14 @@ pub fn place(
 
     // Refuse before writing: nothing may overwrite another distribution's
     // files or the environment's own.
-    for (target, _) in &plan {
+    // A file identical to the one planned is what an interrupted install of
+    // the same wheel left: overwriting it changes nothing.
+    for (target, source) in &plan {
         let path = env.root.join(target);
-        if std::fs::symlink_metadata(&path).is_ok() && !replaceable.contains(target) {
+        if std::fs::symlink_metadata(&path).is_ok()
+            && !replaceable.contains(target)
+            && !same_content(&path, source)
+        {
             return Err(UserError::new(format!(
                 "installing {} would overwrite {}, which belongs to something else in environment `{}`",
                 info.wheel,
@@ -157,6 +162,8 @@ pub fn place(
         }
     }
 
+    let targets: Vec<PathBuf> = plan.iter().map(|(t, _)| t.clone()).collect();
+    super::journal::record(&env.root, &targets)?;
     let mut written: Vec<PathBuf> = Vec::new();
     let result = (|| -> Result<()> {
         for (target, source) in &plan {
@@ -167,6 +174,9 @@ pub fn place(
             if std::fs::symlink_metadata(&path).is_ok() {
                 fs_err::remove_file(&path)?;
             }
+            // Counted as written before writing: a write that fails part-way
+            // (a full disk) leaves a partial file that the rollback removes.
+            written.push(target.clone());
             match source {
                 Source::Text(bytes, executable) => {
                     fs_err::write(&path, bytes)?;
@@ -174,7 +184,6 @@ pub fn place(
                 }
                 Source::Stored(src) => link_file(src, &path, mode, printer)?,
             }
-            written.push(target.clone());
         }
         Ok(())
     })();
@@ -232,11 +241,38 @@ fn link_file(src: &Path, dest: &Path, mode: LinkMode, printer: &Printer) -> Resu
     }
 }
 
+/// Whether the file at `path` already is what `source` would put there.
+fn same_content(path: &Path, source: &Source) -> bool {
+    match source {
+        Source::Stored(src) => {
+            if let Ok(link) = std::fs::read_link(path) {
+                return link == *src;
+            }
+            match (std::fs::read(path), std::fs::read(src)) {
+                (Ok(a), Ok(b)) => a == b,
+                _ => false,
+            }
+        }
+        Source::Text(bytes, _) => std::fs::read(path).is_ok_and(|existing| existing == *bytes),
+    }
+}
+
 fn copy_file(src: &Path, dest: &Path) -> Result<()> {
     use std::os::unix::fs::PermissionsExt;
     let options = fs_extra::file::CopyOptions::new();
-    fs_extra::file::copy(src, dest, &options)
-        .with_context(|| format!("failed to copy {} to {}", src.display(), dest.display()))?;
+    fs_extra::file::copy(src, dest, &options).map_err(|err| {
+        // fs_extra wraps the I/O error; say what it was ("No space left on
+        // device"), not that there was one.
+        let reason = match err.kind {
+            fs_extra::error::ErrorKind::Io(io) => io.to_string(),
+            _ => err.to_string(),
+        };
+        anyhow::anyhow!(
+            "failed to copy {} to {}: {reason}",
+            src.display(),
+            dest.display()
+        )
+    })?;
     // Store files are read-only; an installed copy is the user's to change.
     let executable = fs_err::metadata(src)?.permissions().mode() & 0o111 != 0;
     set_mode(dest, if executable { 0o755 } else { 0o644 })

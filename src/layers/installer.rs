@@ -206,6 +206,7 @@ impl Installer {
     /// last lines if it fails.
     fn run(&self, mut cmd: Command, printer: &Printer) -> Result<()> {
         printer.verbose(format!("running {:?}", cmd));
+        crate::runner::process::die_with_parent(&mut cmd);
         cmd.stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());

@@ -27,9 +27,23 @@ extern "C" fn forward(signal: libc::c_int) {
 
 const FORWARDED_SIGNALS: [libc::c_int; 3] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP];
 
+/// Make a child die with this process: a SIGKILLed tempest-env must not
+/// leave a runner or installer writing into directories `gc` may remove.
+pub fn die_with_parent(cmd: &mut Command) {
+    // SAFETY: prctl is async-signal-safe; it only sets the calling (child)
+    // process's parent-death signal.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
+            Ok(())
+        });
+    }
+}
+
 /// Run `cmd` to completion in its own process group.
 pub fn run_group(cmd: &mut Command) -> Result<(ExitStatus, Option<i32>)> {
     cmd.process_group(0);
+    die_with_parent(cmd);
     // SAFETY: installing a handler that only calls async-signal-safe
     // functions; the previous dispositions are restored below.
     let previous: Vec<libc::sighandler_t> = FORWARDED_SIGNALS
