@@ -50,7 +50,10 @@ fn site_scan(dirs: &[PathBuf], origin: Origin) -> Result<ScanResult> {
         .collect();
     Ok(scan::scan_with(
         &scan::effective_path(&sites)?,
-        scan::ScanOptions { files: false },
+        scan::ScanOptions {
+            files: false,
+            plugins_only_details: false,
+        },
     ))
 }
 

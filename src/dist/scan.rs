@@ -442,11 +442,19 @@ pub struct ScanOptions {
     /// Without it, `files` is empty and `top_level` comes from
     /// `top_level.txt` alone.
     pub files: bool,
+    /// Read `top_level.txt` and `direct_url.json` only for distributions
+    /// that declare `tempest.test_plugins` entry points: a quick look at the
+    /// plugins of a base with hundreds of distributions skips two file reads
+    /// for each of the others.
+    pub plugins_only_details: bool,
 }
 
 impl Default for ScanOptions {
     fn default() -> Self {
-        Self { files: true }
+        Self {
+            files: true,
+            plugins_only_details: false,
+        }
     }
 }
 
@@ -590,7 +598,14 @@ impl Scanner {
             if !self.seen_metadata.insert(info.path.clone()) {
                 continue;
             }
-            match read_info(&info, &project, ScanOptions { files: false }) {
+            match read_info(
+                &info,
+                &project,
+                ScanOptions {
+                    files: false,
+                    plugins_only_details: false,
+                },
+            ) {
                 Ok((dist, problems)) => {
                     let dist = Distribution {
                         kind: MetadataKind::EggLink,
@@ -703,10 +718,23 @@ fn read_info(info: &Found, site_dir: &Path, options: ScanOptions) -> Result<Read
         }
     };
     let eps = optional("entry_points.txt");
-    let top_level = optional("top_level.txt");
+    let details = !options.plugins_only_details
+        || eps
+            .as_deref()
+            .is_some_and(|t| t.contains(crate::dist::entry_points::TEMPEST_GROUP));
+    let top_level = if details {
+        optional("top_level.txt")
+    } else {
+        None
+    };
     let (requires, listing, direct_url) = if is_dist_info {
         let record = options.files.then(|| optional("RECORD")).flatten();
-        (None, record, optional("direct_url.json"))
+        let direct_url = if details {
+            optional("direct_url.json")
+        } else {
+            None
+        };
+        (None, record, direct_url)
     } else {
         let installed = options
             .files
@@ -1298,7 +1326,10 @@ mod tests {
         // Without file lists, nothing but top_level.txt is read.
         let light = scan_with(
             &two_sites(&tmp.path().join("again")),
-            ScanOptions { files: false },
+            ScanOptions {
+                files: false,
+                plugins_only_details: false,
+            },
         );
         assert!(light.dists.iter().all(|d| d.files.is_empty()));
         let stestr = light.dists.iter().find(|d| d.name == "stestr").unwrap();

@@ -27,7 +27,10 @@ pub fn scripts(layer: &Path) -> Result<Vec<Script>> {
             dir: layer.to_path_buf(),
             origin: Origin::Base,
         }])?,
-        scan::ScanOptions { files: false },
+        scan::ScanOptions {
+            files: false,
+            plugins_only_details: false,
+        },
     );
     let mut out = Vec::new();
     for group in ["console_scripts", "gui_scripts"] {

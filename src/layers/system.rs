@@ -111,7 +111,10 @@ pub fn layers(
         // File lists are read only for the plugins being hidden.
         Some(scan::scan_with(
             &scan::effective_path(&sites)?,
-            scan::ScanOptions { files: false },
+            scan::ScanOptions {
+                files: false,
+                plugins_only_details: false,
+            },
         ))
     } else {
         None

@@ -103,7 +103,13 @@ pub fn scan_subject(
     };
     let path = scan::effective_path_with(&sites, &options)?;
     Ok((
-        scan::scan_with(&path, scan::ScanOptions { files: false }),
+        scan::scan_with(
+            &path,
+            scan::ScanOptions {
+                files: false,
+                plugins_only_details: true,
+            },
+        ),
         known,
     ))
 }
