@@ -188,7 +188,8 @@ fn shadowed_modules(scan: &ScanResult, plugins: &[&Distribution], problems: &mut
                 let owner = scan
                     .dists
                     .iter()
-                    .find(|d| d.site_dir == *earlier && d.top_level.iter().any(|t| t == top))
+                    .filter(|d| d.site_dir == *earlier)
+                    .find(|d| owns_top_level(d, top))
                     .map(|d| format!("{} {}", d.name, d.version))
                     .unwrap_or_else(|| "an unknown distribution".into());
                 problems.push(Finding {
@@ -203,6 +204,19 @@ fn shadowed_modules(scan: &ScanResult, plugins: &[&Distribution], problems: &mut
             }
         }
     }
+}
+
+/// Whether `dist` provides the top-level name `top`: its `top_level`, or
+/// (when the scan skipped it) its `top_level.txt` read now.
+fn owns_top_level(dist: &Distribution, top: &str) -> bool {
+    if dist.top_level.iter().any(|t| t == top) {
+        return true;
+    }
+    std::fs::read_to_string(dist.metadata_path.join("top_level.txt")).is_ok_and(|text| {
+        crate::dist::egg_info::top_level(&text)
+            .iter()
+            .any(|t| t == top)
+    })
 }
 
 /// Whether `module` exists in `dist`: listed in its RECORD, or present where
