@@ -218,6 +218,15 @@ fn discovery_problems_are_found_by_listing() {
     assert!(report["target_probes"].as_u64().unwrap() >= 1);
     assert_found(&report, &["broken-import-tempest-plugin"]);
 
+    // A test module that does not import breaks discovery for everybody.
+    let set = set_with(&["broken-test-module"]);
+    let report = bisect(
+        "test_alpha_arithmetic",
+        &set,
+        &["--probe", "list", "--target-plugin", "alpha-tempest-plugin"],
+    );
+    assert_found(&report, &["broken-test-module-tempest-plugin"]);
+
     // Two distributions with one entry-point name: only one's tests.
     let set = set_with(&["dup-entrypoint-a", "dup-entrypoint-b"]);
     let report = bisect(
