@@ -148,11 +148,38 @@ impl Environment {
 /// Scan what the environment's python will see: its own site-packages and,
 /// through the generated `.pth`, every layer in order.
 pub fn scan(env: &Environment) -> Result<crate::dist::scan::ScanResult> {
-    let path = crate::dist::scan::effective_path(&[crate::dist::scan::SiteDir {
-        dir: env.site_packages(),
-        origin: crate::dist::scan::Origin::Env,
-    }])?;
-    Ok(crate::dist::scan::scan(&path))
+    use crate::dist::scan;
+    // Whether `.pth` files starting with `.` are read depends on the
+    // interpreter's version (gh-113659); the manifest records it.
+    let version: Vec<u32> = env
+        .manifest
+        .interpreter
+        .version
+        .split('.')
+        .map(|p| {
+            p.chars()
+                .take_while(char::is_ascii_digit)
+                .collect::<String>()
+                .parse()
+                .unwrap_or(0)
+        })
+        .collect();
+    let options = scan::PathOptions {
+        known: &[],
+        skip_hidden_pth: scan::skips_hidden_pth(
+            version.first().copied().unwrap_or(3),
+            version.get(1).copied().unwrap_or(0),
+            version.get(2).copied().unwrap_or(0),
+        ),
+    };
+    let path = scan::effective_path_with(
+        &[scan::SiteDir {
+            dir: env.site_packages(),
+            origin: scan::Origin::Env,
+        }],
+        &options,
+    )?;
+    Ok(scan::scan(&path))
 }
 
 /// Every registered environment name, sorted; temporaries are skipped.
