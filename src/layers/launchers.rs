@@ -96,15 +96,36 @@ fn write_launchers(env: &Environment, scripts: &[Script], replace: bool) -> Resu
         }
         let rel = scheme.scripts.join(&script.name);
         let path = env.root.join(&rel);
-        if !replace && std::fs::symlink_metadata(&path).is_ok() {
-            continue;
+        let text = launcher::script(&python, &script.module, script.attr.as_deref());
+        if replace {
+            let _ = std::fs::remove_file(&path);
         }
-        fs_err::write(
-            &path,
-            launcher::script(&python, &script.module, script.attr.as_deref()),
-        )?;
-        use std::os::unix::fs::PermissionsExt;
-        fs_err::set_permissions(&path, std::fs::Permissions::from_mode(0o755))?;
+        // One open that creates the file executable, or finds the name
+        // taken (the environment's own script wins): environments get
+        // dozens of launchers, and each saved syscall counts.
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o755)
+            .open(&path);
+        let mut file = match file {
+            Ok(file) => file,
+            Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(err) => {
+                return Err(
+                    anyhow::Error::new(err).context(format!("failed to create {}", path.display()))
+                );
+            }
+        };
+        if let Err(err) = file.write_all(text.as_bytes()) {
+            // No partial launcher is left behind (a full disk).
+            let _ = std::fs::remove_file(&path);
+            return Err(
+                anyhow::Error::new(err).context(format!("failed to write {}", path.display()))
+            );
+        }
         written.push(rel);
     }
     Ok(written)
