@@ -131,9 +131,9 @@ fn run_matches_tempest_in_a_plain_venv() {
     );
 }
 
-#[test]
-#[ignore = "needs PyPI"]
-fn all_plugin_runs_the_system_wide_set() {
+/// An interpreter made for the test whose system set holds `packages` from
+/// PyPI and the valet fixture plugin.
+fn system_set(packages: &[&str]) -> (TestContext, std::path::PathBuf) {
     assert!(require_tool("uv"));
     let ctx = TestContext::new();
     let (python, site) = system_python(&ctx.work.path().join("syspy"));
@@ -142,11 +142,18 @@ fn all_plugin_runs_the_system_wide_set() {
         .arg(&python)
         .arg("--target")
         .arg(&site)
-        .args([TEMPEST, "barbican-tempest-plugin"])
+        .args(packages)
         .arg(fixture_wheel("valet"))
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
+    (ctx, python)
+}
+
+#[test]
+#[ignore = "needs PyPI"]
+fn all_plugin_runs_the_system_wide_set() {
+    let (ctx, python) = system_set(&[TEMPEST, "barbican-tempest-plugin"]);
     let run = ctx
         .cmd()
         .args(["run", "--all-plugin", "--python"])
@@ -195,19 +202,7 @@ fn all_plugin_runs_the_system_wide_set() {
 #[test]
 #[ignore = "needs PyPI"]
 fn the_legacy_runner_presets_work() {
-    assert!(require_tool("uv"));
-    let ctx = TestContext::new();
-    let (python, site) = system_python(&ctx.work.path().join("syspy"));
-    let out = Command::new("uv")
-        .args(["pip", "install", "-q", "--python"])
-        .arg(&python)
-        .arg("--target")
-        .arg(&site)
-        .args([TEMPEST, "testrepository", "python-subunit", "os-testr"])
-        .arg(fixture_wheel("valet"))
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
+    let (ctx, python) = system_set(&[TEMPEST, "testrepository", "python-subunit", "os-testr"]);
     // testr (testrepository), as `./run_tempest.sh -N -- valet` ran it.
     let testr = ctx
         .cmd()
