@@ -203,6 +203,7 @@ fn marker_environment(markers: &BTreeMap<String, String>) -> Option<MarkerEnviro
 /// name and marker matter here and URL parsing can panic too; and the parse
 /// itself runs behind `catch_unwind`.
 pub fn parse_requirement(text: &str) -> Result<Requirement, String> {
+    crate::dist::requirement::precheck(text)?;
     let trimmed = text.trim();
     let name_len = trimmed
         .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))

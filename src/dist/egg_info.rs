@@ -95,6 +95,7 @@ fn check_requirement(requirement: &str) -> Result<(), String> {
     if requirement.contains('@') {
         return Ok(());
     }
+    crate::dist::requirement::precheck(requirement)?;
     pep508_rs::Requirement::<pep508_rs::VerbatimUrl>::from_str(requirement)
         .map(drop)
         .map_err(|err| err.message.to_string())

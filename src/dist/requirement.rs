@@ -4,8 +4,19 @@
 
 use std::str::FromStr;
 
+/// What must hold before any text reaches `pep508_rs`: 0.9 slices strings
+/// at byte offsets and panics inside a multi-byte character (found by
+/// fuzzing), and requirement strings are ASCII in practice.
+pub fn precheck(text: &str) -> Result<(), String> {
+    match text.chars().find(|c| !c.is_ascii()) {
+        Some(c) => Err(format!("it contains the non-ASCII character {c:?}")),
+        None => Ok(()),
+    }
+}
+
 /// A parsed requirement, or why it is not one.
 pub fn parse(text: &str) -> Result<pep508_rs::Requirement, String> {
+    precheck(text)?;
     let owned = text.to_string();
     match std::panic::catch_unwind(move || pep508_rs::Requirement::from_str(&owned)) {
         Ok(Ok(requirement)) => Ok(requirement),
@@ -33,7 +44,13 @@ mod tests {
             name("tempest>=40 ; python_version >= '3.8'").as_deref(),
             Some("tempest")
         );
-        for junk in ["not a requirement!", "", "==1.0", "a-_b x"] {
+        for junk in [
+            "not a requirement!",
+            "",
+            "==1.0",
+            "a-_b x",
+            "r; extra == \"\"\u{fffd}\"",
+        ] {
             assert!(parse(junk).is_err(), "{junk:?}");
         }
     }
