@@ -12,7 +12,7 @@ shift || true
 targets=("$@")
 if [ "${#targets[@]}" -eq 0 ]; then
     # Most exposed to hostile input first.
-    targets=(subunit record metadata entry_points setup_cfg pyproject manifest
+    targets=(subunit subunit_crc record metadata entry_points setup_cfg pyproject manifest
         definition egg_info requirement wheel_file wheel_filename pth pyvenv_cfg)
 fi
 
@@ -31,7 +31,7 @@ for target in "${targets[@]}"; do
         failed+=("$target")
         tail -n 30 "corpus/$target.log"
     fi
-    grep -E '^(stat::number_of_executed_units|stat::peak_rss_mb|==[0-9]+== ERROR|SUMMARY|panicked)' \
+    grep -a -E '^(stat::number_of_executed_units|stat::peak_rss_mb|==[0-9]+== ERROR|SUMMARY|panicked)' \
         "corpus/$target.log" || true
 done
 
