@@ -3,7 +3,7 @@
 //! imported.
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde::Serialize;
 
@@ -229,11 +229,12 @@ fn module_exists(dist: &Distribution, module: &str) -> bool {
     if dist.files.iter().any(|f| *f == as_file || *f == as_package) {
         return true;
     }
+    // The scan reads `direct_url.json` (and `.egg-link`) for plugins into
+    // `editable_location`; a `src/` layout keeps its packages one level down.
     let mut roots: Vec<PathBuf> = vec![dist.site_dir.clone()];
-    roots.extend(dist.editable_location.clone());
-    if let Some(tree) = editable_tree(&dist.metadata_path) {
+    if let Some(tree) = &dist.editable_location {
+        roots.push(tree.clone());
         roots.push(tree.join("src"));
-        roots.push(tree);
     }
     roots.iter().any(|root| {
         let base = root.join(&rel);
@@ -256,45 +257,4 @@ fn module_exists(dist: &Distribution, module: &str) -> bool {
             })
         })
     })
-}
-
-/// The source tree of an editable install, from its PEP 610 `direct_url.json`.
-fn editable_tree(metadata: &Path) -> Option<PathBuf> {
-    let text = std::fs::read_to_string(metadata.join("direct_url.json")).ok()?;
-    let value: serde_json::Value = serde_json::from_str(&text).ok()?;
-    if value["dir_info"]["editable"] != serde_json::Value::Bool(true) {
-        return None;
-    }
-    let url = value["url"].as_str()?.strip_prefix("file://")?;
-    Some(PathBuf::from(percent_decode(url)))
-}
-
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%'
-            && let Some(hex) = text.get(i + 1..i + 3)
-            && let Ok(byte) = u8::from_str_radix(hex, 16)
-        {
-            out.push(byte);
-            i += 3;
-            continue;
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn decodes_file_urls() {
-        assert_eq!(percent_decode("/a%20b/c%2Fd"), "/a b/c/d");
-        assert_eq!(percent_decode("/x%zz%4"), "/x%zz%4");
-    }
 }
