@@ -19,10 +19,7 @@ pub fn extract(home: &Home) -> Result<PathBuf> {
         hasher.update((bytes.len() as u64).to_le_bytes());
         hasher.update(bytes);
     }
-    let hash: String = hasher.finalize()[..8]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let hash = crate::digest::hex(&hasher.finalize()[..8]);
     let dir = home.cache().join("bundled").join(hash);
     if dir.is_dir() {
         return Ok(dir);

@@ -8,6 +8,7 @@ pub mod bundled;
 pub mod cli;
 pub mod commands;
 pub mod definition;
+pub mod digest;
 pub mod dist;
 pub mod doctor;
 pub mod editable;

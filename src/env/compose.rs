@@ -234,7 +234,6 @@ pub fn requirement_name(requirement: &str) -> String {
 /// views by the directory's state), the verdicts are fixed by those keys and
 /// the interpreter, and are cached.
 fn check_cache_key(env: &Environment, interpreter: &Interpreter) -> Option<String> {
-    use sha2::Digest;
     let layers_hashed = env.manifest.layers.iter().all(|l| {
         matches!(
             l.kind,
@@ -254,8 +253,7 @@ fn check_cache_key(env: &Environment, interpreter: &Interpreter) -> Option<Strin
         "layers": env.manifest.layers.iter().map(|l| (&l.path, &l.hash)).collect::<Vec<_>>(),
         "markers": interpreter.info.markers,
     });
-    let digest = sha2::Sha256::digest(key.to_string().as_bytes());
-    Some(digest[..12].iter().map(|b| format!("{b:02x}")).collect())
+    Some(crate::digest::short_sha256(key.to_string().as_bytes(), 12))
 }
 
 /// Warn about (or with `strict`, fail on) unmet requirements of visible

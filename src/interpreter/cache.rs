@@ -8,7 +8,6 @@ use std::process::{Command, Stdio};
 
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use super::{InterpreterError, InterpreterInfo};
 
@@ -23,12 +22,8 @@ struct CacheEntry {
     info: InterpreterInfo,
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 fn script_hash() -> String {
-    hex(&Sha256::digest(QUERY_SCRIPT.as_bytes())[..8])
+    crate::digest::short_sha256(QUERY_SCRIPT.as_bytes(), 8)
 }
 
 fn stamp(path: &Path) -> Result<(i128, u64)> {
@@ -39,8 +34,8 @@ fn stamp(path: &Path) -> Result<(i128, u64)> {
 
 /// The cache file for one canonical executable path.
 pub fn entry_path(dir: &Path, executable: &Path) -> PathBuf {
-    let digest = Sha256::digest(executable.as_os_str().as_encoded_bytes());
-    dir.join(format!("{}.json", hex(&digest[..12])))
+    let name = crate::digest::short_sha256(executable.as_os_str().as_encoded_bytes(), 12);
+    dir.join(format!("{name}.json"))
 }
 
 /// Query `executable` (already canonical), from the cache when still valid.

@@ -12,7 +12,6 @@ use std::time::SystemTime;
 
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use super::installer::{IndexOptions, Installer, InstallerChoice};
 use crate::atomic;
@@ -74,10 +73,6 @@ fn lock_path(home: &Home, hash: &str) -> PathBuf {
     home.cache().join("locks").join(format!("base-{hash}.lock"))
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// The inputs that decide a base, as a stable hash.
 fn inputs_hash(
     spec: &BaseSpec,
@@ -96,7 +91,7 @@ fn inputs_hash(
         "installer": installer.name(),
         "on_top_of": on_top_of,
     });
-    hex(&Sha256::digest(key.to_string().as_bytes()))[..16].to_string()
+    crate::digest::short_sha256(key.to_string().as_bytes(), 8)
 }
 
 /// The base for `spec`, building it if no environment has asked for it yet.

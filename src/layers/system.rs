@@ -61,7 +61,6 @@ impl Selection {
 /// version is a new dist-info directory). Cached answers about the
 /// directory (scripts, requirement verdicts) are keyed by it.
 pub fn state_key(dir: &Path, extra: &str) -> Option<String> {
-    use sha2::Digest;
     use std::os::unix::fs::MetadataExt;
     let meta = std::fs::metadata(dir).ok()?;
     let key = format!(
@@ -70,13 +69,9 @@ pub fn state_key(dir: &Path, extra: &str) -> Option<String> {
         meta.mtime(),
         meta.mtime_nsec()
     );
-    let digest = sha2::Sha256::digest(key.as_bytes());
     Some(format!(
         "dir:{}",
-        digest[..12]
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect::<String>()
+        crate::digest::short_sha256(key.as_bytes(), 12)
     ))
 }
 
