@@ -173,12 +173,16 @@ pub fn add_requirements(
     )?;
     let first = requirement_name(&requirements[0]);
     add_layer(env, LayerKind::Plugin, &layer, Some(first))?;
-    let scanned = crate::dist::scan::scan(&crate::dist::scan::effective_path(&[
-        crate::dist::scan::SiteDir {
+    let scanned = crate::dist::scan::scan_with(
+        &crate::dist::scan::effective_path(&[crate::dist::scan::SiteDir {
             dir: layer.site(),
             origin: crate::dist::scan::Origin::Base,
+        }])?,
+        crate::dist::scan::ScanOptions {
+            files: false,
+            plugins_only_details: false,
         },
-    ])?);
+    );
     for requirement in requirements {
         let wanted = crate::dist::name::normalize(&requirement_name(requirement));
         if let Some(dist) = scanned

@@ -179,7 +179,15 @@ pub fn scan(env: &Environment) -> Result<crate::dist::scan::ScanResult> {
         }],
         &options,
     )?;
-    Ok(scan::scan(&path))
+    // Callers need names, versions, requirements and entry points: no file
+    // lists (RECORD can be large, and a base has hundreds).
+    Ok(scan::scan_with(
+        &path,
+        scan::ScanOptions {
+            files: false,
+            plugins_only_details: false,
+        },
+    ))
 }
 
 /// Every registered environment name, sorted; temporaries are skipped.
