@@ -71,7 +71,7 @@ pub fn install(
             .transpose()?
             .flatten();
         let spec = ComposeSpec::default();
-        compose::add_requirements(
+        let scripts = compose::add_requirements(
             &mut env,
             &interpreter,
             &spec,
@@ -80,6 +80,8 @@ pub fn install(
             &ctx.home,
             &ctx.printer,
         )?;
+        let layer = env.manifest.layers.len() - 1;
+        compose::write_launchers(&mut env, vec![(layer, scripts)])?;
         env::layers::write(&env)?;
         env.save()?;
     }

@@ -15,6 +15,7 @@ use crate::home::Home;
 use crate::interpreter::Interpreter;
 use crate::layers::base::{self, Base, BaseSpec};
 use crate::layers::installer::{IndexOptions, InstallerChoice};
+use crate::layers::launchers::Script;
 use crate::layers::system::{self, Selection};
 use crate::printer::Printer;
 
@@ -54,6 +55,8 @@ pub fn compose(
     home: &Home,
     printer: &Printer,
 ) -> Result<()> {
+    // Launchers are written once every layer is known (see `write_launchers`).
+    let mut pending: Vec<(usize, Vec<Script>)> = Vec::new();
     let base = if spec.base.is_empty() {
         None
     } else {
@@ -64,7 +67,8 @@ pub fn compose(
             None,
             printer,
         )?;
-        add_layer(env, LayerKind::Base, &base, None)?;
+        let scripts = add_layer(env, LayerKind::Base, &base, None)?;
+        pending.push((env.manifest.layers.len() - 1, scripts));
         Some(base)
     };
     let requirements: Vec<String> = spec
@@ -76,7 +80,7 @@ pub fn compose(
         })
         .collect();
     if !requirements.is_empty() {
-        add_requirements(
+        let scripts = add_requirements(
             env,
             interpreter,
             spec,
@@ -85,6 +89,7 @@ pub fn compose(
             home,
             printer,
         )?;
+        pending.push((env.manifest.layers.len() - 1, scripts));
     }
     let mut artifacts: Vec<(Artifact, LinkMode)> = Vec::new();
     if spec.seed {
@@ -112,7 +117,7 @@ pub fn compose(
     if !spec.system.is_empty() {
         let root = env.root.clone();
         let dest = env.dest.clone();
-        for mut layer in system::layers(&root, &dest, interpreter, &spec.system, printer)? {
+        for layer in system::layers(&root, &dest, interpreter, &spec.system, printer)? {
             // Launchers are read from the real directory (a view links to it).
             let source = if layer.path.starts_with(&dest) {
                 root.join(layer.path.strip_prefix(&dest).unwrap_or(&layer.path))
@@ -121,40 +126,59 @@ pub fn compose(
             };
             let scripts =
                 crate::layers::launchers::scripts_cached(home, &source, layer.hash.as_deref())?;
-            layer.files = crate::layers::launchers::write_scripts(env, &scripts)?;
             printer.verbose(format!("system layer {}", layer.path.display()));
             env.manifest.layers.push(layer);
+            pending.push((env.manifest.layers.len() - 1, scripts));
         }
     }
+    write_launchers(env, pending)?;
     super::layers::write(env)?;
-    env.save()?;
+    if env.root == env.dest {
+        // Being built, the environment gets its manifest when `create`
+        // finishes it.
+        env.save()?;
+    }
     check_requirements(env, interpreter, spec.strict, home, printer)
 }
 
-/// A layer for a base or plugin layer, with launchers for its scripts.
+/// Write the launchers of the layers at these indexes of the manifest, in
+/// order, and record each layer's files.
+pub fn write_launchers(env: &mut Environment, pending: Vec<(usize, Vec<Script>)>) -> Result<()> {
+    let (indexes, scripts): (Vec<usize>, Vec<Vec<Script>>) = pending.into_iter().unzip();
+    let written = crate::layers::launchers::write_layers(env, &scripts)?;
+    for (index, files) in indexes.into_iter().zip(written) {
+        if let Some(layer) = env.manifest.layers.get_mut(index) {
+            layer.files = files;
+        }
+    }
+    Ok(())
+}
+
+/// A layer for a base or plugin layer; returns its scripts, for launchers.
 fn add_layer(
     env: &mut Environment,
     kind: LayerKind,
     base: &Base,
     dist: Option<String>,
-) -> Result<()> {
+) -> Result<Vec<Script>> {
     // A base records its scripts when it is built: no scan here.
-    let files = match &base.info.scripts {
-        Some(scripts) => crate::layers::launchers::write_scripts(env, scripts)?,
-        None => crate::layers::launchers::write(env, &base.site())?,
+    let scripts = match &base.info.scripts {
+        Some(scripts) => scripts.clone(),
+        None => crate::layers::launchers::scripts(&base.site())?,
     };
     env.manifest.layers.push(LayerRecord {
         kind,
         path: base.site(),
         dist,
         hash: Some(base.info.hash.clone()),
-        files,
+        files: Vec::new(),
     });
-    Ok(())
+    Ok(scripts)
 }
 
 /// Plugins given as requirements: a layer with only what the base lacks,
-/// resolved at versions consistent with the base's.
+/// resolved at versions consistent with the base's. Returns the layer's
+/// scripts, for [`write_launchers`].
 pub fn add_requirements(
     env: &mut Environment,
     interpreter: &Interpreter,
@@ -163,7 +187,7 @@ pub fn add_requirements(
     base: Option<&Base>,
     home: &Home,
     printer: &Printer,
-) -> Result<()> {
+) -> Result<Vec<Script>> {
     let layer = base::ensure(
         home,
         &spec.base_spec(requirements.to_vec()),
@@ -172,7 +196,7 @@ pub fn add_requirements(
         printer,
     )?;
     let first = requirement_name(&requirements[0]);
-    add_layer(env, LayerKind::Plugin, &layer, Some(first))?;
+    let scripts = add_layer(env, LayerKind::Plugin, &layer, Some(first))?;
     let scanned = crate::dist::scan::scan_with(
         &crate::dist::scan::effective_path(&[crate::dist::scan::SiteDir {
             dir: layer.site(),
@@ -225,7 +249,7 @@ pub fn add_requirements(
             printer.status(format!("{requirement} is already in the base"));
         }
     }
-    Ok(())
+    Ok(scripts)
 }
 
 /// The distribution name of a requirement (checked when it was resolved).

@@ -52,6 +52,64 @@ pub fn script(python: &Path, module: &str, attr: Option<&str>) -> String {
     )
 }
 
+/// One script for many launchers, each a hard link to it: `entries` are
+/// (launcher name, module, attribute path), and the name the script was
+/// started by picks the entry point. It does what [`script`] does for each:
+/// `from module import head`, then call the attribute path.
+pub fn dispatcher<'a>(
+    python: &Path,
+    entries: impl IntoIterator<Item = (&'a str, &'a str, Option<&'a str>)>,
+) -> String {
+    let mut table = String::new();
+    for (name, module, attr) in entries {
+        // A JSON string is a valid Python string literal: hostile names and
+        // modules stay data.
+        let quote = |s: &str| serde_json::Value::from(s).to_string();
+        table.push_str(&format!(
+            "    {}: ({}, {}),\n",
+            quote(name),
+            quote(module),
+            quote(attr.unwrap_or(""))
+        ));
+    }
+    format!(
+        r#"{shebang}# -*- coding: utf-8 -*-
+# Written by tempest-env. The launchers of this environment's layers are
+# hard links to this file; the name one is started by picks its entry point.
+import re
+import sys
+
+SCRIPTS = {{
+{table}}}
+
+
+def _entry_point():
+    sys.argv[0] = re.sub(r"(-script\.pyw|\.exe)?$", "", sys.argv[0])
+    name = sys.argv[0].rsplit("/", 1)[-1]
+    if name not in SCRIPTS:
+        sys.exit("%s: no console script is named %r; start it through one of its links"
+                 % (__file__, name))
+    module, attrs = SCRIPTS[name]
+    import importlib
+    target = importlib.import_module(module)
+    for i, attr in enumerate(attrs.split(".") if attrs else ()):
+        try:
+            target = getattr(target, attr)
+        except AttributeError:
+            if i:
+                raise
+            # As `from module import attr` does for a submodule.
+            target = importlib.import_module(module + "." + attr)
+    return target
+
+
+if __name__ == "__main__":
+    sys.exit(_entry_point()())
+"#,
+        shebang = shebang(python)
+    )
+}
+
 /// Rewrite a `#!python` (or `#!pythonw`) first line to run `python`; other
 /// scripts are returned unchanged.
 pub fn rewrite_script(contents: &[u8], python: &Path) -> Vec<u8> {
@@ -115,6 +173,20 @@ mod tests {
         assert!(text.contains("sys.exit(main())"));
         let nested = script(Path::new("/p"), "m", Some("App.run"));
         assert!(nested.contains("from m import App\n") && nested.contains("sys.exit(App.run())"));
+    }
+
+    #[test]
+    fn dispatcher_quotes_its_table_as_data() {
+        let text = dispatcher(
+            Path::new("/e/bin/python"),
+            [
+                ("tempest", "tempest.cmd.main", Some("main")),
+                ("odd\"name", "m\n", None),
+            ],
+        );
+        assert!(text.starts_with("#!/e/bin/python\n"));
+        assert!(text.contains("    \"tempest\": (\"tempest.cmd.main\", \"main\"),\n"));
+        assert!(text.contains("    \"odd\\\"name\": (\"m\\n\", \"\"),\n"));
     }
 
     #[test]

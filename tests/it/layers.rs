@@ -127,6 +127,73 @@ fn a_base_is_built_once_with_uv() {
 }
 
 #[test]
+fn layer_launchers_are_links_to_one_dispatcher_that_runs_each_entry_point() {
+    let ctx = TestContext::new();
+    let links = wheelhouse(&ctx);
+    let out = ctx
+        .cmd()
+        .args([
+            "create",
+            "d",
+            "--base",
+            "tempest",
+            "--base",
+            "alpha-tempest-plugin",
+        ])
+        .args(&base_args(&links, "pip")[1..])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let bin = ctx.env_dir("d").join("bin");
+    use std::os::unix::fs::MetadataExt;
+    let inode = |name: &str| std::fs::metadata(bin.join(name)).unwrap().ino();
+    let dispatcher = inode(".tempest-env-launcher");
+    assert_eq!(inode("tempest"), dispatcher);
+    assert_eq!(inode("alpha-tool"), dispatcher);
+    // The name each is started by picks its entry point, run by the
+    // environment's python.
+    let out = Command::new(bin.join("alpha-tool"))
+        .args(["one", "two"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        stdout(&out),
+        "alpha-tool 1.2.0: one two\n",
+        "{}",
+        stderr(&out)
+    );
+    let out = Command::new(bin.join("tempest"))
+        .arg("--version")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success() && stdout(&out).contains("47.0.0+standin"),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    // Started under its own name, it refuses.
+    let out = Command::new(bin.join(".tempest-env-launcher"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("no console script is named"),
+        "{}",
+        stderr(&out)
+    );
+    // The manifest records each launcher with its layer.
+    let files: Vec<String> = base_layers(&ctx.env_dir("d"))[0]["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap().to_string())
+        .collect();
+    assert!(files.contains(&"bin/tempest".to_string()), "{files:?}");
+    assert!(files.contains(&"bin/alpha-tool".to_string()), "{files:?}");
+}
+
+#[test]
 fn constraints_are_part_of_the_base_identity() {
     let ctx = TestContext::new();
     let links = wheelhouse(&ctx);
