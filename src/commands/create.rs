@@ -22,6 +22,7 @@ pub fn run(settings: CreateSettings, ctx: &Context) -> Result<u8> {
     let interpreter =
         crate::interpreter::find(settings.python.as_deref(), &ctx.home, &ctx.printer)?;
     let options = CreateOptions {
+        ephemeral: false,
         name: settings.name,
         path: settings.path,
         prompt: settings.prompt,

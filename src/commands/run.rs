@@ -51,6 +51,7 @@ pub fn run(settings: RunSettings, ctx: &Context) -> Result<u8> {
                 prompt: None,
                 clear: false,
                 register: settings.keep,
+                ephemeral: !settings.keep,
             };
             let env = env::create(&ctx.home, &options, &interpreter, &ctx.printer, |env| {
                 compose::compose(env, &interpreter, spec, &ctx.home, &ctx.printer)
@@ -95,7 +96,8 @@ fn run_in(
     ctx: &Context,
 ) -> Result<u8> {
     let p = &ctx.printer;
-    let workspace = crate::runner::workspace::prepare(env, settings.policy.config_file.as_deref())?;
+    let workspace =
+        crate::runner::workspace::prepare(env, settings.policy.config_file.as_deref(), per_run)?;
     fs_err::create_dir_all(run_dir)?;
     let stream_file = run_dir.join("pipeline.subunit");
     let invocation = preset::invocation(

@@ -26,6 +26,11 @@ pub struct CreateOptions {
     /// Register an environment made at `path` under its name (per-run
     /// environments are not, unless kept).
     pub register: bool,
+    /// Used once and removed (a per-run environment that is not kept, a
+    /// bisect probe): no activation scripts, `CACHEDIR.TAG` or `.gitignore`,
+    /// which nobody reads in its lifetime and which cost a file each to
+    /// create and again to remove.
+    pub ephemeral: bool,
 }
 
 /// The tag that tells backup tools the directory is a cache.
@@ -74,7 +79,14 @@ pub fn create(
         .prompt
         .clone()
         .unwrap_or_else(|| options.name.clone());
-    let manifest = write_layout(tmp.path(), &target, &options.name, &prompt, interpreter)?;
+    let manifest = write_layout(
+        tmp.path(),
+        &target,
+        &options.name,
+        &prompt,
+        interpreter,
+        options.ephemeral,
+    )?;
     let mut env = Environment {
         name: options.name.clone(),
         root: tmp.path().to_path_buf(),
@@ -173,6 +185,7 @@ fn write_layout(
     name: &str,
     prompt: &str,
     interpreter: &Interpreter,
+    ephemeral: bool,
 ) -> Result<Manifest> {
     let info = &interpreter.info;
     let scheme = &info.scheme;
@@ -200,11 +213,17 @@ fn write_layout(
         )
     })?;
     for alias in ["python3".to_string(), info.versioned_name()] {
-        symlink("python", bin.join(&alias))
-            .with_context(|| format!("failed to link {}", bin.join(&alias).display()))?;
+        // A hard link to the `python` symlink is the same symlink without a
+        // new inode; where hard links are refused, a symlink to `python`.
+        let path = bin.join(&alias);
+        std::fs::hard_link(bin.join("python"), &path)
+            .or_else(|_| symlink("python", &path))
+            .with_context(|| format!("failed to link {}", path.display()))?;
     }
-    for (file, text) in activate::scripts(target, prompt) {
-        fs_err::write(bin.join(file), text)?;
+    if !ephemeral {
+        for (file, text) in activate::scripts(target, prompt) {
+            fs_err::write(bin.join(file), text)?;
+        }
     }
 
     fs_err::create_dir_all(dir.join(&scheme.purelib))?;
@@ -213,11 +232,13 @@ fn write_layout(
         symlink("lib", dir.join("lib64"))
             .with_context(|| format!("failed to link {}", dir.join("lib64").display()))?;
     }
-    fs_err::write(dir.join("CACHEDIR.TAG"), CACHEDIR_TAG)?;
-    fs_err::write(
-        dir.join(".gitignore"),
-        "# Created by tempest-env: nothing in an environment belongs in git.\n*\n",
-    )?;
+    if !ephemeral {
+        fs_err::write(dir.join("CACHEDIR.TAG"), CACHEDIR_TAG)?;
+        fs_err::write(
+            dir.join(".gitignore"),
+            "# Created by tempest-env: nothing in an environment belongs in git.\n*\n",
+        )?;
+    }
 
     let manifest = Manifest {
         format_version: FORMAT_VERSION,

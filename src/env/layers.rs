@@ -61,7 +61,7 @@ pub fn write(env: &Environment) -> Result<()> {
     } else if std::fs::read(&path).is_ok_and(|existing| existing == text.as_bytes()) {
         Ok(())
     } else {
-        crate::atomic::write_file(&path, text.as_bytes())
+        env.write_file(&path, text.as_bytes())
     }
 }
 

@@ -139,9 +139,21 @@ impl Environment {
         self.root.join(manifest::FILE_NAME)
     }
 
-    /// Write the manifest back, atomically.
+    /// Write the manifest back.
     pub fn save(&self) -> Result<()> {
-        crate::atomic::write_file(&self.manifest_path(), self.manifest.to_json().as_bytes())
+        self.write_file(&self.manifest_path(), self.manifest.to_json().as_bytes())
+    }
+
+    /// Write a file of the environment: atomically once it is live, directly
+    /// while `create` builds it (the whole temporary directory is renamed
+    /// into place, so nothing in it is seen half-written).
+    pub fn write_file(&self, path: &Path, bytes: &[u8]) -> Result<()> {
+        if self.root == self.dest {
+            crate::atomic::write_file(path, bytes)
+        } else {
+            fs_err::write(path, bytes)?;
+            Ok(())
+        }
     }
 }
 

@@ -209,6 +209,7 @@ impl Prober {
             prompt: None,
             clear: false,
             register: false,
+            ephemeral: true,
         };
         let printer = &self.printer;
         let made = env::create(&self.home, &options, &self.interpreter, printer, |env| {
@@ -230,7 +231,8 @@ impl Prober {
         filter: Option<&str>,
         dir: &Path,
     ) -> Result<Outcome> {
-        let workspace = crate::runner::workspace::prepare(env, self.policy.config_file.as_deref())?;
+        let workspace =
+            crate::runner::workspace::prepare(env, self.policy.config_file.as_deref(), true)?;
         let stream_file = dir.join("pipeline.subunit");
         let invocation = preset::invocation(
             &self.runner,

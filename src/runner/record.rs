@@ -64,16 +64,18 @@ pub fn write(
     manifest: &str,
 ) -> Result<()> {
     fs_err::create_dir_all(dir)?;
+    // Nothing reads a run directory before it has run.json, so these are
+    // written directly.
     if let Some(stream) = stream {
-        crate::atomic::write_file(&dir.join(STREAM_FILE), stream)?;
+        fs_err::write(dir.join(STREAM_FILE), stream)?;
     }
     if let Some(results) = results {
-        crate::atomic::write_file(
-            &dir.join(RESULTS_FILE),
+        fs_err::write(
+            dir.join(RESULTS_FILE),
             serde_json::to_string_pretty(results)?.as_bytes(),
         )?;
     }
-    crate::atomic::write_file(&dir.join(MANIFEST_FILE), manifest.as_bytes())?;
+    fs_err::write(dir.join(MANIFEST_FILE), manifest.as_bytes())?;
     // Written last: a run directory with run.json is complete.
     crate::atomic::write_file(
         &dir.join(RUN_FILE),

@@ -38,11 +38,22 @@ pub fn tempest_location(env: &Environment) -> Result<PathBuf> {
 
 /// Write the workspace in `env` (its configuration is rewritten on every
 /// run; `.stestr/` history is kept). With `config_file`, the user's own
-/// tempest.conf is used as is and no `etc/tempest.conf` is written.
-pub fn prepare(env: &Environment, config_file: Option<&Path>) -> Result<Workspace> {
+/// tempest.conf is used as is and no `etc/tempest.conf` is written. `fresh`:
+/// the environment was made for this run alone (and is locked by it), so
+/// its files are written directly rather than through a temporary file.
+pub fn prepare(env: &Environment, config_file: Option<&Path>, fresh: bool) -> Result<Workspace> {
+    let write = |path: &Path, bytes: &[u8]| -> Result<()> {
+        if fresh {
+            fs_err::write(path, bytes)?;
+            Ok(())
+        } else {
+            crate::atomic::write_file(path, bytes)
+        }
+    };
     let top_dir = tempest_location(env)?;
     let test_path = top_dir.join("tempest").join("test_discover");
     let dir = env.root.join("workspace");
+    fs_err::create_dir_all(&dir)?;
     for sub in ["etc", "logs", "tempest_lock"] {
         fs_err::create_dir_all(dir.join(sub))?;
     }
@@ -51,28 +62,28 @@ pub fn prepare(env: &Environment, config_file: Option<&Path>) -> Result<Workspac
         test_path.display(),
         top_dir.display()
     );
-    crate::atomic::write_file(&dir.join(".stestr.conf"), stestr.as_bytes())?;
+    write(&dir.join(".stestr.conf"), stestr.as_bytes())?;
     // An empty stestr repository, as `stestr init` makes it: real tempest
     // refuses to list or run without one.
     let repo = dir.join(".stestr");
     if !repo.join("format").is_file() {
         fs_err::create_dir_all(&repo)?;
-        crate::atomic::write_file(&repo.join("format"), b"1\n")?;
-        crate::atomic::write_file(&repo.join("next-stream"), b"0\n")?;
+        write(&repo.join("format"), b"1\n")?;
+        write(&repo.join("next-stream"), b"0\n")?;
     }
     let testr = format!(
         "[DEFAULT]\ntest_command=${{PYTHON:-python}} -m subunit.run discover -t {} {} $LISTOPT $IDOPTION\ntest_id_option=--load-list $IDFILE\ntest_list_option=--list\ngroup_regex=([^\\.]*\\.)*\n",
         top_dir.display(),
         test_path.display()
     );
-    crate::atomic::write_file(&dir.join(".testr.conf"), testr.as_bytes())?;
+    write(&dir.join(".testr.conf"), testr.as_bytes())?;
     if config_file.is_none() {
         let conf = format!(
             "# Written by tempest-env for this environment's runs.\n[DEFAULT]\nlog_dir = {}\nlog_file = tempest.log\n\n[oslo_concurrency]\nlock_path = {}\n",
             dir.join("logs").display(),
             dir.join("tempest_lock").display()
         );
-        crate::atomic::write_file(&dir.join("etc").join("tempest.conf"), conf.as_bytes())?;
+        write(&dir.join("etc").join("tempest.conf"), conf.as_bytes())?;
     }
     Ok(Workspace {
         dir,

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::common::{TestContext, fixtures, stderr, stdout};
+use crate::common::{TestContext, fixtures, python_version, stderr, stdout};
 
 const LIST_GROUPS: &str =
     "valet.tests.tempest.tests.api.test_groups.ValetGroupsTest.test_list_groups";
@@ -171,6 +171,27 @@ fn a_failing_test_fails_the_run_and_diff_names_it() {
 }
 
 #[test]
+fn a_per_run_environment_has_only_what_the_run_uses() {
+    let ctx = TestContext::new();
+    // The runner looks at its own environment while it lives.
+    let look = "python -c 'import os, sys; v = os.environ[\"VIRTUAL_ENV\"]; print(\"SEEN=\" + \" \".join(sorted(os.listdir(v))) + \" | \" + \" \".join(sorted(n for n in os.listdir(os.path.join(v, \"bin\")) if n.startswith((\"activate\", \"python\", \"tempest\")))))'";
+    let out = ctx
+        .cmd()
+        .args(["run", "--def", "demo", "--runner", look])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let seen = stdout(&out);
+    let seen = seen.lines().find_map(|l| l.strip_prefix("SEEN=")).unwrap();
+    assert_eq!(
+        seen,
+        "bin lib lib64 pyvenv.cfg tempest-env.json workspace | python python3 python3.11 tempest"
+            .replace("3.11", &python_version()),
+        "no activation scripts, CACHEDIR.TAG or .gitignore in an environment nobody keeps"
+    );
+}
+
+#[test]
 fn keep_keeps_the_environment_under_a_name() {
     let ctx = TestContext::new();
     let out = ctx
@@ -188,6 +209,10 @@ fn keep_keeps_the_environment_under_a_name() {
     let path = ctx.cmd().args(["path", name]).output().unwrap();
     let path = stdout(&path).trim().to_string();
     assert!(Path::new(&path).join("workspace/.stestr.conf").is_file());
+    // Kept, it is a whole environment: it can be activated.
+    for file in ["bin/activate", "bin/activate.fish", "CACHEDIR.TAG"] {
+        assert!(Path::new(&path).join(file).is_file(), "{file}");
+    }
     // It can be run in again.
     let again = ctx
         .cmd()
