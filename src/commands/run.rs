@@ -123,11 +123,12 @@ fn run_in(
         _ => Vec::new(),
     };
     // dash starts in a fraction of bash's time; only pipelines that need
-    // pipefail get bash.
+    // pipefail get bash. `/bin/sh` by its path: the runner's PATH starts
+    // with the environment's bin, and a search costs an exec per entry.
     let shell = if invocation.shell.contains("pipefail") {
         "bash"
     } else {
-        "sh"
+        "/bin/sh"
     };
     let mut cmd = Command::new(shell);
     cmd.arg("-c")
@@ -164,7 +165,7 @@ fn run_in(
             } else {
                 "stestr"
             };
-            let out = Command::new("sh")
+            let out = Command::new("/bin/sh")
                 .arg("-c")
                 .arg(format!("{tool} last --subunit"))
                 .current_dir(&invocation.cwd)
