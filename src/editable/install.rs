@@ -118,7 +118,11 @@ pub fn place(
                 fs_err::create_dir_all(parent)?;
             }
             if std::fs::symlink_metadata(&path).is_ok() {
-                fs_err::remove_file(&path)?;
+                if replaceable.contains(target) {
+                    crate::env::journal::set_aside(&env.root, target)?;
+                } else {
+                    fs_err::remove_file(&path)?;
+                }
             }
             fs_err::write(&path, bytes)?;
             use std::os::unix::fs::PermissionsExt;

@@ -172,8 +172,21 @@ pub fn install_into(
         for rel in placed.iter().rev() {
             let _ = std::fs::remove_file(env.root.join(rel));
         }
+        // An empty dist-info directory left behind would still be found
+        // (with no metadata) by importlib.metadata.
+        super::journal::prune_empty_dirs(env, &placed);
+        // A replaced version's files go back where they were.
+        if let Err(err) = super::journal::restore_aside(&env.root) {
+            printer.warn(format!(
+                "could not put back the files of the version being replaced in environment `{}`: {err:#}",
+                env.name
+            ));
+        }
         *env = before;
         let _ = super::layers::write(env);
+    } else {
+        // Committed: the manifest names the new files.
+        super::journal::discard_aside(&env.root)?;
     }
     super::journal::clear(&env.root);
     result
@@ -282,7 +295,9 @@ fn install_all(
                 .filter(|f| !kept.contains(f))
                 .cloned()
                 .collect();
-            remove_files(env, &stale)?;
+            // Set aside, not removed: a failure later in this install puts
+            // them back.
+            drop_files(env, &stale, true)?;
             printer.status(format!(
                 "Replaced {} {} with {}",
                 old.name, old.version, record.version
@@ -306,6 +321,7 @@ fn install_all(
         env.manifest.distributions.push(record.clone());
         installed.push(record);
     }
+    crate::failpoint::hit("install-before-commit");
     super::layers::write(env)?;
     env.save()?;
     Ok(installed)
@@ -421,41 +437,30 @@ fn take_dist(env: &mut Environment, dist: &str) -> Option<DistRecord> {
 
 /// Remove env-relative files, then any directories they leave empty.
 fn remove_files(env: &Environment, files: &[PathBuf]) -> Result<()> {
-    let mut dirs = std::collections::BTreeSet::new();
+    drop_files(env, files, false)
+}
+
+/// Remove `files` (or with `aside`, move them aside for a rollback), then
+/// the directories they leave empty.
+fn drop_files(env: &Environment, files: &[PathBuf], aside: bool) -> Result<()> {
     for rel in files {
         let path = env.root.join(rel);
-        match std::fs::remove_file(&path) {
-            Ok(()) => {}
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
-            Err(err) => {
-                return Err(
-                    anyhow::Error::new(err).context(format!("failed to remove {}", path.display()))
-                );
+        if aside {
+            if std::fs::symlink_metadata(&path).is_ok() {
+                super::journal::set_aside(&env.root, rel)?;
+            }
+        } else {
+            match std::fs::remove_file(&path) {
+                Ok(()) => {}
+                Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+                Err(err) => {
+                    return Err(anyhow::Error::new(err)
+                        .context(format!("failed to remove {}", path.display())));
+                }
             }
         }
-        let mut parent = rel.parent();
-        while let Some(dir) = parent {
-            if dir.as_os_str().is_empty() {
-                break;
-            }
-            dirs.insert(dir.to_path_buf());
-            parent = dir.parent();
-        }
     }
-    // Deepest first; a directory that is not empty stays.
-    let keep: HashSet<PathBuf> = [
-        env.manifest.interpreter.scheme.purelib.clone(),
-        env.manifest.interpreter.scheme.platlib.clone(),
-        env.manifest.interpreter.scheme.scripts.clone(),
-    ]
-    .into_iter()
-    .flat_map(|p| p.ancestors().map(Path::to_path_buf).collect::<Vec<_>>())
-    .collect();
-    for dir in dirs.iter().rev() {
-        if !keep.contains(dir) {
-            let _ = std::fs::remove_dir(env.root.join(dir));
-        }
-    }
+    super::journal::prune_empty_dirs(env, files);
     Ok(())
 }
 

@@ -172,7 +172,12 @@ pub fn place(
                 fs_err::create_dir_all(parent)?;
             }
             if std::fs::symlink_metadata(&path).is_ok() {
-                fs_err::remove_file(&path)?;
+                if replaceable.contains(target) {
+                    super::journal::set_aside(&env.root, target)?;
+                } else {
+                    // What an interrupted install of this wheel left.
+                    fs_err::remove_file(&path)?;
+                }
             }
             // Counted as written before writing: a write that fails part-way
             // (a full disk) leaves a partial file that the rollback removes.

@@ -1,7 +1,7 @@
 //! Installing plugin artifacts: wheels to spec through the store, every link
 //! mode, editable source trees, replacement and uninstall.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::common::{
@@ -441,6 +441,129 @@ fn a_newer_version_replaces_the_installed_one_and_uninstall_removes_it() {
     assert_eq!(
         after.keys().collect::<Vec<_>>(),
         before.keys().collect::<Vec<_>>()
+    );
+}
+
+/// An environment with alpha and bravo 1.0.0 copied in, and bravo 2.0.0.
+fn with_bravo_one(ctx: &TestContext) -> (PathBuf, PathBuf) {
+    let out_dir = ctx.work.path().join("wheels");
+    let v1 = build_wheel(
+        &fixtures().join("plugins/bravo"),
+        &out_dir.join("1"),
+        Some("1.0.0"),
+    );
+    let v2 = build_wheel(
+        &fixtures().join("plugins/bravo"),
+        &out_dir.join("2"),
+        Some("2.0.0"),
+    );
+    let env = ctx.create("upg");
+    ctx.cmd()
+        .args(["install", "upg", "--link-mode", "copy"])
+        .arg(fixture_wheel("alpha"))
+        .arg(&v1)
+        .assert()
+        .success();
+    (env, v2)
+}
+
+/// The environment's files with size, mode and modification time, and its
+/// directories by name alone (their size and times change when entries
+/// move through them).
+fn files_of(env: &Path) -> std::collections::BTreeMap<PathBuf, (char, u64, u32, i64, i64)> {
+    let mut files = tree(env);
+    for (kind, size, _, secs, nanos) in files.values_mut() {
+        if *kind == 'd' {
+            (*size, *secs, *nanos) = (0, 0, 0);
+        }
+    }
+    files
+}
+
+#[test]
+fn a_failed_replacement_puts_the_old_version_back_untouched() {
+    let ctx = TestContext::new();
+    let (env, v2) = with_bravo_one(&ctx);
+    let before = files_of(&env);
+    // A second artifact that would overwrite alpha's package fails the
+    // install after bravo 2.0.0 has replaced 1.0.0's files.
+    let intruder = ctx.work.path().join("intruder");
+    std::fs::create_dir_all(intruder.join("alpha_tempest_plugin")).unwrap();
+    std::fs::write(
+        intruder.join("pyproject.toml"),
+        "[project]\nname = \"intruder\"\nversion = \"0.1\"\n",
+    )
+    .unwrap();
+    std::fs::write(intruder.join("alpha_tempest_plugin/__init__.py"), "").unwrap();
+    let intruder = build_wheel(&intruder, &ctx.work.path().join("w3"), None);
+    let out = ctx
+        .cmd()
+        .args(["install", "upg", "--link-mode", "copy"])
+        .arg(&v2)
+        .arg(&intruder)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("would overwrite"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("Replaced bravo-tempest-plugin 1.0.0 with 2.0.0"),
+        "the replacement had happened before the failure: {}",
+        stderr(&out)
+    );
+    // Every file of 1.0.0 is back, the same files (times and all).
+    assert_eq!(files_of(&env), before);
+    let m = manifest(&env);
+    let bravo = m["distributions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["name"] == "bravo-tempest-plugin")
+        .unwrap();
+    assert_eq!(bravo["version"], "1.0.0");
+}
+
+#[test]
+fn a_replacement_killed_before_it_commits_is_undone_by_the_next_command() {
+    use std::io::BufRead;
+    let ctx = TestContext::new();
+    let (env, v2) = with_bravo_one(&ctx);
+    let before = files_of(&env);
+    let mut child = ctx
+        .std_cmd()
+        .args(["install", "upg", "--link-mode", "copy"])
+        .arg(&v2)
+        .env("TEMPEST_ENV_FAILPOINT", "install-before-commit")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    assert!(
+        lines.any(|l| l.is_ok_and(|l| l.contains("failpoint install-before-commit"))),
+        "the install reached its commit point"
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // Killed with 2.0.0's files in place and 1.0.0's set aside.
+    assert!(env.join(".tempest-env-replaced").is_dir());
+    assert_ne!(files_of(&env), before);
+    ctx.cmd().arg("gc").assert().success();
+    assert_eq!(files_of(&env), before);
+    assert_eq!(visible_plugins(&env), ["alpha_tests", "bravo_tests"]);
+    // And the replacement goes through when it is not killed.
+    ctx.cmd()
+        .args(["install", "upg", "--link-mode", "copy"])
+        .arg(&v2)
+        .assert()
+        .success();
+    assert!(!env.join(".tempest-env-replaced").exists());
+    let m = manifest(&env);
+    assert!(
+        m["distributions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["name"] == "bravo-tempest-plugin" && d["version"] == "2.0.0")
     );
 }
 
