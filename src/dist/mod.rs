@@ -9,3 +9,4 @@ pub mod name;
 pub mod pth;
 pub mod requirement;
 pub mod scan;
+pub mod site_path;
