@@ -130,15 +130,43 @@ fn run_in(
     } else {
         "/bin/sh"
     };
-    let mut cmd = Command::new(shell);
-    cmd.arg("-c")
-        .arg(&invocation.shell)
-        .current_dir(&invocation.cwd)
-        .env_clear()
-        .envs(&vars);
+    // A command that needs no shell is executed directly, found on the
+    // runner's PATH (the environment's bin first).
+    let direct = preset::argv(&invocation.shell);
+    let mut cmd = match &direct {
+        Some(words) => {
+            let mut cmd = Command::new(&words[0]);
+            cmd.args(&words[1..]);
+            cmd
+        }
+        None => {
+            let mut cmd = Command::new(shell);
+            cmd.arg("-c").arg(&invocation.shell);
+            cmd
+        }
+    };
+    cmd.current_dir(&invocation.cwd).env_clear().envs(&vars);
     let started = std::time::SystemTime::now();
     let clock = Instant::now();
-    let (status, interrupted) = crate::runner::process::run_group(&mut cmd)?;
+    let (status, interrupted) = match crate::runner::process::run_group(&mut cmd) {
+        Ok(done) => done,
+        Err(err)
+            if direct.is_some()
+                && err.chain().any(|e| {
+                    e.downcast_ref::<std::io::Error>()
+                        .is_some_and(|e| e.kind() == std::io::ErrorKind::NotFound)
+                }) =>
+        {
+            let program = direct.as_ref().map_or("", |w| w[0].as_str());
+            return Err(crate::error::UserError::new(format!(
+                "runner `{program}` not found in environment `{}`",
+                env.name
+            ))
+            .hint("the runner runs with the environment's bin first on PATH: name a program it or the system has, or add what provides it (--base, --plugin)")
+            .into());
+        }
+        Err(err) => return Err(err),
+    };
     let duration = clock.elapsed();
     let code = crate::process::exit_code(status);
     if settings.list {
@@ -165,9 +193,8 @@ fn run_in(
             } else {
                 "stestr"
             };
-            let out = Command::new("/bin/sh")
-                .arg("-c")
-                .arg(format!("{tool} last --subunit"))
+            let out = Command::new(tool)
+                .args(["last", "--subunit"])
                 .current_dir(&invocation.cwd)
                 .env_clear()
                 .envs(&vars)

@@ -192,6 +192,39 @@ fn a_per_run_environment_has_only_what_the_run_uses() {
 }
 
 #[test]
+fn a_runner_that_is_not_there_is_bad_input_and_leaves_nothing() {
+    let ctx = TestContext::new();
+    let out = ctx
+        .cmd()
+        .args([
+            "run",
+            "--def",
+            "demo",
+            "--runner",
+            "no-such-runner --flag {filter}",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("error: runner `no-such-runner` not found in environment `run-"),
+        "{err}"
+    );
+    assert!(err.contains("hint: "), "{err}");
+    // The per-run environment and its run directory are gone.
+    let runs = ctx.home.path().join("data/runs");
+    let left: Vec<_> = std::fs::read_dir(&runs)
+        .map(|d| d.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "{left:?}");
+    assert!(
+        std::fs::read_dir(ctx.envs_dir()).unwrap().next().is_none(),
+        "no environment is registered"
+    );
+}
+
+#[test]
 fn keep_keeps_the_environment_under_a_name() {
     let ctx = TestContext::new();
     let out = ctx
