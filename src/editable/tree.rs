@@ -185,8 +185,24 @@ fn requirements_txt(root: &Path) -> Result<Vec<String>> {
 }
 
 /// The newest tag reachable from HEAD, if git knows one and it is a PEP 440
-/// version (what pbr would start from).
+/// version (what pbr would start from). Asked once per tree per process:
+/// `bisect` and `sanity` compose the same trees into every probe.
 fn git_version(root: &Path) -> Option<String> {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    static ASKED: OnceLock<Mutex<HashMap<PathBuf, Option<String>>>> = OnceLock::new();
+    let asked = ASKED.get_or_init(Default::default);
+    if let Some(known) = asked.lock().ok().and_then(|m| m.get(root).cloned()) {
+        return known;
+    }
+    let found = ask_git_version(root);
+    if let Ok(mut m) = asked.lock() {
+        m.insert(root.to_path_buf(), found.clone());
+    }
+    found
+}
+
+fn ask_git_version(root: &Path) -> Option<String> {
     let out = Command::new("git")
         .args(["describe", "--tags", "--abbrev=0"])
         .current_dir(root)
@@ -205,4 +221,40 @@ pub fn check_dir(path: &Path) -> Result<()> {
         return Err(UserError::new(format!("{} is not a directory", path.display())).into());
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn git(dir: &Path, args: &[&str]) {
+        let ok = Command::new("git")
+            .args(["-c", "user.name=t", "-c", "user.email=t@example.org"])
+            .args(args)
+            .current_dir(dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "git {args:?}");
+    }
+
+    #[test]
+    fn the_git_version_is_asked_once_per_tree() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        git(root, &["init", "-q"]);
+        std::fs::write(root.join("f"), "x").unwrap();
+        git(root, &["add", "f"]);
+        git(root, &["commit", "-q", "-m", "c"]);
+        git(root, &["tag", "1.2.3"]);
+        assert_eq!(git_version(root).as_deref(), Some("1.2.3"));
+        // The tag goes; this process keeps the answer it had.
+        git(root, &["tag", "-d", "1.2.3"]);
+        assert_eq!(ask_git_version(root), None);
+        assert_eq!(git_version(root).as_deref(), Some("1.2.3"));
+        // A tag that is not a PEP 440 version is not one.
+        git(root, &["tag", "release-candidate"]);
+        assert_eq!(ask_git_version(root), None);
+    }
 }
