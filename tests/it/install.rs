@@ -380,17 +380,7 @@ fn unusable_artifacts_are_refused_with_a_reason() {
 #[test]
 fn a_newer_version_replaces_the_installed_one_and_uninstall_removes_it() {
     let ctx = TestContext::new();
-    let out_dir = ctx.work.path().join("wheels");
-    let v1 = build_wheel(
-        &fixtures().join("plugins/bravo"),
-        &out_dir.join("1"),
-        Some("1.0.0"),
-    );
-    let v2 = build_wheel(
-        &fixtures().join("plugins/bravo"),
-        &out_dir.join("2"),
-        Some("2.0.0"),
-    );
+    let (v1, v2) = bravo_wheels(&ctx);
     let env = ctx.create("upg");
     let before = tree(&env);
     ctx.cmd()
@@ -444,19 +434,22 @@ fn a_newer_version_replaces_the_installed_one_and_uninstall_removes_it() {
     );
 }
 
+/// Wheels of bravo 1.0.0 and 2.0.0.
+fn bravo_wheels(ctx: &TestContext) -> (PathBuf, PathBuf) {
+    let out_dir = ctx.work.path().join("wheels");
+    let build = |version: &str| {
+        build_wheel(
+            &fixtures().join("plugins/bravo"),
+            &out_dir.join(version),
+            Some(version),
+        )
+    };
+    (build("1.0.0"), build("2.0.0"))
+}
+
 /// An environment with alpha and bravo 1.0.0 copied in, and bravo 2.0.0.
 fn with_bravo_one(ctx: &TestContext) -> (PathBuf, PathBuf) {
-    let out_dir = ctx.work.path().join("wheels");
-    let v1 = build_wheel(
-        &fixtures().join("plugins/bravo"),
-        &out_dir.join("1"),
-        Some("1.0.0"),
-    );
-    let v2 = build_wheel(
-        &fixtures().join("plugins/bravo"),
-        &out_dir.join("2"),
-        Some("2.0.0"),
-    );
+    let (v1, v2) = bravo_wheels(ctx);
     let env = ctx.create("upg");
     ctx.cmd()
         .args(["install", "upg", "--link-mode", "copy"])
