@@ -41,8 +41,11 @@ pub struct RunSettings {
 pub fn run(settings: RunSettings, ctx: &Context) -> Result<u8> {
     let id = record::new_id();
     let run_dir = record::runs_dir(&ctx.home).join(&id);
-    let (env, per_run) = match &settings.target {
-        Target::Env(name) => (Environment::open(&ctx.home, name)?, false),
+    // The per-run environment is locked from its creation until it is
+    // removed, so `gc` leaves it alone; a killed run frees the lock and `gc`
+    // removes what it left.
+    let (env, _guard) = match &settings.target {
+        Target::Env(name) => (Environment::open(&ctx.home, name)?, None),
         Target::Compose { python, spec } => {
             let interpreter = crate::interpreter::find(python.as_deref(), &ctx.home, &ctx.printer)?;
             let options = CreateOptions {
@@ -53,23 +56,15 @@ pub fn run(settings: RunSettings, ctx: &Context) -> Result<u8> {
                 register: settings.keep,
                 ephemeral: !settings.keep,
             };
-            let env = env::create(&ctx.home, &options, &interpreter, &ctx.printer, |env| {
-                compose::compose(env, &interpreter, spec, &ctx.home, &ctx.printer)
-            })?;
-            (env, true)
+            let (env, lock) =
+                env::create_held(&ctx.home, &options, &interpreter, &ctx.printer, |env| {
+                    compose::compose(env, &interpreter, spec, &ctx.home, &ctx.printer)
+                })?;
+            (env, Some(lock))
         }
     };
-    // The per-run environment is locked while it lives, so `gc` leaves it
-    // alone; a killed run frees the lock and `gc` removes what it left.
-    let _guard = if per_run {
-        Some(crate::lock::acquire(
-            &env::lock_path(&ctx.home, &env.name),
-            &format!("environment `{}`", env.name),
-            &ctx.printer,
-        )?)
-    } else {
-        None
-    };
+    let per_run = _guard.is_some();
+    crate::failpoint::hit("run-after-create");
     let outcome = run_in(&env, &settings, &id, &run_dir, per_run, ctx);
     if per_run && !settings.keep {
         // Also after a failure or an interrupted runner.

@@ -46,6 +46,18 @@ pub fn create(
     printer: &Printer,
     fill: impl FnOnce(&mut Environment) -> Result<()>,
 ) -> Result<Environment> {
+    create_held(home, options, interpreter, printer, fill).map(|(env, _lock)| env)
+}
+
+/// [`create`], keeping the environment's lock: a per-run environment is
+/// used at once, and `gc` must never see it unlocked in between.
+pub fn create_held(
+    home: &Home,
+    options: &CreateOptions,
+    interpreter: &Interpreter,
+    printer: &Printer,
+    fill: impl FnOnce(&mut Environment) -> Result<()>,
+) -> Result<(Environment, crate::lock::LockGuard)> {
     name::validate(&options.name)?;
     let entry = registry_entry(home, &options.name);
     let target = match &options.path {
@@ -54,7 +66,7 @@ pub fn create(
         None => entry.clone(),
     };
     fs_err::create_dir_all(home.envs())?;
-    let _lock = crate::lock::acquire(
+    let lock = crate::lock::acquire(
         &lock_path(home, &options.name),
         &format!("environment `{}`", options.name),
         printer,
@@ -117,7 +129,7 @@ pub fn create(
     }
     env.root = target;
     printer.verbose(format!("created {}", env.root.display()));
-    Ok(env)
+    Ok((env, lock))
 }
 
 /// The existing environment that `create` would replace, refusing anything at

@@ -16,7 +16,7 @@ pub mod name;
 pub mod pyvenv_cfg;
 
 pub use activate::sh_quote;
-pub use create::{CreateOptions, create};
+pub use create::{CreateOptions, create, create_held};
 pub use manifest::{Manifest, ManifestError};
 
 use std::path::{Path, PathBuf};

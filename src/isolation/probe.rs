@@ -212,13 +212,17 @@ impl Prober {
             ephemeral: true,
         };
         let printer = &self.printer;
-        let made = env::create(&self.home, &options, &self.interpreter, printer, |env| {
+        // Locked from creation to removal.
+        let made = env::create_held(&self.home, &options, &self.interpreter, printer, |env| {
             compose::compose(env, &self.interpreter, &spec, &self.home, printer)
         });
-        let outcome = made.and_then(|env| self.run_in(&env, action, filter, &dir));
+        let (outcome, lock) = match made {
+            Ok((env, lock)) => (self.run_in(&env, action, filter, &dir), Some(lock)),
+            Err(err) => (Err(err), None),
+        };
         let _ = crate::atomic::remove_tree(&dir);
-
         let _ = std::fs::remove_file(env::lock_path(&self.home, &name));
+        drop(lock);
         let mut outcome = outcome?;
         outcome.total_time = clock.elapsed();
         Ok(outcome)

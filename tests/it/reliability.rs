@@ -538,6 +538,39 @@ fn gc_removes_what_killed_runs_left() {
     assert!(after.is_empty(), "gc left per-run environments: {after:?}");
 }
 
+#[test]
+fn gc_leaves_a_per_run_environment_alone_from_its_creation_on() {
+    use std::io::BufRead;
+    let ctx = TestContext::new();
+    let mut child = ctx
+        .std_cmd()
+        .args(["run", "--def", "demo", "--runner", "true"])
+        .env("TEMPEST_ENV_FAILPOINT", "run-after-create")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    assert!(lines.any(|l| l.is_ok_and(|l| l.contains("failpoint run-after-create"))));
+    // Created, not yet running: the run holds its lock, so gc keeps it.
+    let runs = ctx.home.path().join("data/runs");
+    let envs = || -> Vec<PathBuf> {
+        read_dir(&runs)
+            .iter()
+            .map(|r| r.join("env"))
+            .filter(|e| e.exists())
+            .collect()
+    };
+    assert_eq!(envs().len(), 1);
+    let out = ctx.cmd().arg("gc").output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(envs().len(), 1, "gc removed a live run's environment");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    ctx.cmd().arg("gc").assert().success();
+    assert!(envs().is_empty());
+}
+
 /// The summary line of a run: `N passed, N failed, N skipped`.
 fn summary(out: &std::process::Output) -> String {
     stdout(out)
