@@ -46,6 +46,17 @@ macro_rules! bail_user {
 
 /// True when any cause in the chain is bad input rather than a failure of
 /// tempest-env or the machine.
+/// The first 80 characters of `text`, with `…` when there is more: what an
+/// error message quotes of a huge line.
+pub fn preview(text: &str) -> String {
+    const MAX: usize = 80;
+    let mut short: String = text.chars().take(MAX).collect();
+    if text.chars().nth(MAX).is_some() {
+        short.push('…');
+    }
+    short
+}
+
 pub fn is_user_error(err: &anyhow::Error) -> bool {
     err.chain().any(|cause| {
         cause.is::<UserError>()

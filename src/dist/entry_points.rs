@@ -5,6 +5,8 @@
 
 use std::fmt::Write as _;
 
+use crate::error::preview;
+
 /// The group tempest loads its plugins from (through stevedore).
 pub const TEMPEST_GROUP: &str = "tempest.test_plugins";
 
@@ -181,15 +183,6 @@ fn is_dotted_identifier(text: &str) -> bool {
 fn is_extra_name(text: &str) -> bool {
     text.chars()
         .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-}
-
-fn preview(text: &str) -> String {
-    const MAX: usize = 80;
-    let mut short: String = text.chars().take(MAX).collect();
-    if text.chars().nth(MAX).is_some() {
-        short.push('…');
-    }
-    short
 }
 
 #[cfg(test)]

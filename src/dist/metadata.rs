@@ -6,6 +6,7 @@
 use std::fmt::Write as _;
 
 use crate::dist::name;
+use crate::error::preview;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MetadataError {
@@ -57,18 +58,6 @@ pub fn headers(text: &str) -> Result<Vec<(String, String)>, MetadataError> {
         out.push((key.to_string(), value.trim().to_string()));
     }
     Ok(out)
-}
-
-/// The first characters of a line, for error messages about huge lines.
-fn preview(line: &str) -> String {
-    const MAX: usize = 80;
-    if line.chars().count() <= MAX {
-        line.to_string()
-    } else {
-        let mut short: String = line.chars().take(MAX).collect();
-        short.push('…');
-        short
-    }
 }
 
 /// The fields of core metadata that tempest-env uses.

@@ -5,6 +5,7 @@
 //! comments, multi-line values continued by indented lines).
 
 use crate::dist::entry_points::{self, EntryPoint, EntryPointsError};
+use crate::error::preview;
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct SetupCfg {
@@ -224,15 +225,6 @@ fn read(text: &str) -> Result<Vec<ConfigSection>, SetupCfgError> {
         in_value = true;
     }
     Ok(sections)
-}
-
-fn preview(text: &str) -> String {
-    const MAX: usize = 80;
-    let mut short: String = text.chars().take(MAX).collect();
-    if text.chars().nth(MAX).is_some() {
-        short.push('…');
-    }
-    short
 }
 
 #[cfg(test)]
