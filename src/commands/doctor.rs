@@ -16,13 +16,7 @@ pub fn run(
     let mut findings = doctor::caller(std::env::vars());
     if let Some(name) = name {
         let env = Environment::open(&ctx.home, name)?;
-        let exe = env
-            .manifest
-            .interpreter
-            .executable
-            .to_string_lossy()
-            .into_owned();
-        let interpreter = crate::interpreter::find(Some(&exe), &ctx.home, &ctx.printer).ok();
+        let interpreter = env.interpreter(&ctx.home, &ctx.printer).ok();
         findings.extend(doctor::environment(&env, interpreter.as_ref(), plugin)?);
     }
     match format {

@@ -27,13 +27,7 @@ pub fn install(
 ) -> Result<u8> {
     let artifacts = ops::resolve_artifacts(raw)?;
     let (_guard, mut env) = locked(name, ctx)?;
-    let executable = env
-        .manifest
-        .interpreter
-        .executable
-        .to_string_lossy()
-        .into_owned();
-    let interpreter = crate::interpreter::find(Some(&executable), &ctx.home, &ctx.printer)?;
+    let interpreter = env.interpreter(&ctx.home, &ctx.printer)?;
     let (requirements, files): (Vec<Artifact>, Vec<Artifact>) = artifacts
         .into_iter()
         .partition(|a| matches!(a, Artifact::Requirement(_)));

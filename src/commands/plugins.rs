@@ -26,15 +26,7 @@ pub fn run(settings: PluginsSettings, ctx: &Context) -> Result<u8> {
         None => None,
     };
     let interpreter = match (&env, &settings.python) {
-        (Some(env), _) => {
-            let exe = env
-                .manifest
-                .interpreter
-                .executable
-                .to_string_lossy()
-                .into_owned();
-            crate::interpreter::find(Some(&exe), &ctx.home, &ctx.printer).ok()
-        }
+        (Some(env), _) => env.interpreter(&ctx.home, &ctx.printer).ok(),
         (None, python) => Some(crate::interpreter::find(
             python.as_deref(),
             &ctx.home,

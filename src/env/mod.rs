@@ -139,6 +139,17 @@ impl Environment {
         self.root.join(manifest::FILE_NAME)
     }
 
+    /// The interpreter the environment was made with, found (and queried,
+    /// or read from the cache) again.
+    pub fn interpreter(
+        &self,
+        home: &Home,
+        printer: &crate::printer::Printer,
+    ) -> Result<crate::interpreter::Interpreter> {
+        let executable = self.manifest.interpreter.executable.to_string_lossy();
+        crate::interpreter::find(Some(&executable), home, printer)
+    }
+
     /// Write the manifest back.
     pub fn save(&self) -> Result<()> {
         self.write_file(&self.manifest_path(), self.manifest.to_json().as_bytes())
