@@ -68,25 +68,19 @@ pub fn compare(
     let b = together.results.as_ref().unwrap_or(&empty);
     let changes = diff(a, b);
     let mut rows: BTreeMap<String, TestRow> = BTreeMap::new();
+    fn row(rows: &mut BTreeMap<String, TestRow>, id: String) -> &mut TestRow {
+        rows.entry(id.clone()).or_insert(TestRow {
+            id,
+            alone: None,
+            together: None,
+            changed: false,
+        })
+    }
     for (id, status) in alone.statuses() {
-        rows.entry(id.clone())
-            .or_insert(TestRow {
-                id,
-                alone: None,
-                together: None,
-                changed: false,
-            })
-            .alone = Some(status);
+        row(&mut rows, id).alone = Some(status);
     }
     for (id, status) in together.statuses() {
-        rows.entry(id.clone())
-            .or_insert(TestRow {
-                id,
-                alone: None,
-                together: None,
-                changed: false,
-            })
-            .together = Some(status);
+        row(&mut rows, id).together = Some(status);
     }
     for change in &changes {
         if let Some(row) = rows.get_mut(&change.id) {
