@@ -32,13 +32,22 @@ fn base_args(links: &Path, installer: &str) -> Vec<String> {
     ]
 }
 
-fn base_layers(env: &Path) -> Vec<serde_json::Value> {
+/// The manifest's layers of one kind (`base`, `plugin`, `system`), in order.
+fn layers(env: &Path, kind: &str) -> Vec<serde_json::Value> {
     manifest(env)["layers"]
         .as_array()
         .unwrap()
         .iter()
-        .filter(|l| l["kind"] == "base")
+        .filter(|l| l["kind"] == kind)
         .cloned()
+        .collect()
+}
+
+/// The paths of the environment's system layers.
+fn system_paths(env: &Path) -> Vec<String> {
+    layers(env, "system")
+        .iter()
+        .map(|l| l["path"].as_str().unwrap().to_string())
         .collect()
 }
 
@@ -66,7 +75,7 @@ fn check_base_is_built_once(installer: &str) {
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
-    let layer = &base_layers(&env)[0];
+    let layer = &layers(&env, "base")[0];
     let site = PathBuf::from(layer["path"].as_str().unwrap());
     assert!(site.join("tempest/__init__.py").exists());
     assert!(
@@ -94,7 +103,10 @@ fn check_base_is_built_once(installer: &str) {
         "{}",
         stderr(&second)
     );
-    assert_eq!(base_layers(&ctx.env_dir("two"))[0]["hash"], layer["hash"]);
+    assert_eq!(
+        layers(&ctx.env_dir("two"), "base")[0]["hash"],
+        layer["hash"]
+    );
     let listed: serde_json::Value = serde_json::from_slice(
         &ctx.cmd()
             .args(["base", "list", "--format", "json"])
@@ -183,7 +195,7 @@ fn layer_launchers_are_links_to_one_dispatcher_that_runs_each_entry_point() {
         stderr(&out)
     );
     // The manifest records each launcher with its layer.
-    let files: Vec<String> = base_layers(&ctx.env_dir("d"))[0]["files"]
+    let files: Vec<String> = layers(&ctx.env_dir("d"), "base")[0]["files"]
         .as_array()
         .unwrap()
         .iter()
@@ -216,8 +228,8 @@ fn constraints_are_part_of_the_base_identity() {
         .args(base_args(&links, "pip"))
         .assert()
         .success();
-    let h1 = base_layers(&ctx.env_dir("c1"))[0]["hash"].clone();
-    let h2 = base_layers(&ctx.env_dir("c2"))[0]["hash"].clone();
+    let h1 = layers(&ctx.env_dir("c1"), "base")[0]["hash"].clone();
+    let h2 = layers(&ctx.env_dir("c2"), "base")[0]["hash"].clone();
     assert_ne!(h1, h2);
     // An impossible constraint fails with the installer's own last lines,
     // and leaves no environment and no base behind.
@@ -263,13 +275,7 @@ fn a_plugin_requirement_adds_only_what_the_base_lacks() {
         .success();
     let env = ctx.env_dir("req");
     let m = manifest(&env);
-    let plugin_layer = m["layers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|l| l["kind"] == "plugin")
-        .unwrap()
-        .clone();
+    let plugin_layer = layers(&env, "plugin")[0].clone();
     let site = PathBuf::from(plugin_layer["path"].as_str().unwrap());
     let mut names: Vec<String> = std::fs::read_dir(&site)
         .unwrap()
@@ -368,15 +374,7 @@ fn all_plugin_sees_what_a_system_site_packages_venv_sees() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(visible_plugins(&venv), ours);
     // The system set is stated in the manifest and shown.
-    let m = manifest(&ctx.env_dir("all"));
-    let system: Vec<&str> = m["layers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|l| l["kind"] == "system")
-        .map(|l| l["path"].as_str().unwrap())
-        .collect();
-    assert_eq!(system, [site.to_str().unwrap()]);
+    assert_eq!(system_paths(&ctx.env_dir("all")), [site.to_str().unwrap()]);
     let shown = stdout(&ctx.cmd().args(["show", "all"]).output().unwrap());
     assert!(
         shown.contains(&format!("system    {}", site.display())),
@@ -416,15 +414,10 @@ fn all_plugin_from_inside_another_venv_uses_the_base_interpreters_set() {
         .env("VIRTUAL_ENV", &venv)
         .assert()
         .success();
-    let m = manifest(&ctx.env_dir("inner"));
-    let system: Vec<&str> = m["layers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|l| l["kind"] == "system")
-        .map(|l| l["path"].as_str().unwrap())
-        .collect();
-    assert_eq!(system, [site.to_str().unwrap()]);
+    assert_eq!(
+        system_paths(&ctx.env_dir("inner")),
+        [site.to_str().unwrap()]
+    );
 }
 
 #[test]
