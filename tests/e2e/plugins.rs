@@ -4,10 +4,8 @@
 
 use std::process::Command;
 
-use serde_json::Value;
-
 use super::TEMPEST;
-use crate::common::{TestContext, stderr, stdout};
+use crate::common::{TestContext, plugins_json, stderr, stdout};
 
 fn barbican_env(ctx: &TestContext) -> std::path::PathBuf {
     let out = ctx
@@ -24,19 +22,6 @@ fn barbican_env(ctx: &TestContext) -> std::path::PathBuf {
         .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     ctx.env_dir("barb")
-}
-
-fn plugins_json(ctx: &TestContext, args: &[&str]) -> (Value, Option<i32>) {
-    let out = ctx
-        .cmd()
-        .arg("plugins")
-        .args(args)
-        .args(["--format", "json"])
-        .output()
-        .unwrap();
-    let value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}{}", stdout(&out), stderr(&out)));
-    (value, out.status.code())
 }
 
 #[test]
@@ -59,7 +44,7 @@ fn reports_what_real_tempest_lists() {
         .collect();
     expected.sort();
     let (report, code) = plugins_json(&ctx, &["barb"]);
-    assert_eq!(code, Some(0));
+    assert_eq!(code, 0);
     let mut names: Vec<String> = report["plugins"]
         .as_array()
         .unwrap()
@@ -77,7 +62,7 @@ fn check_loads_a_real_plugin_with_real_oslo_config() {
     let ctx = TestContext::new();
     barbican_env(&ctx);
     let (report, code) = plugins_json(&ctx, &["barb", "--check"]);
-    assert_eq!(code, Some(0), "{report:#}");
+    assert_eq!(code, 0, "{report:#}");
     let check = &report["check"];
     assert_eq!(check["config_backend"], "oslo.config");
     assert_eq!(check["ok"], true);

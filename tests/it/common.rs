@@ -271,3 +271,17 @@ pub fn pip_target(dir: &Path, wheels: &[PathBuf]) {
         .expect("pip runs");
     assert!(out.status.success(), "{}", stderr(&out));
 }
+
+/// `tempest-env plugins ARGS --format json`: the report and the exit code.
+pub fn plugins_json(ctx: &TestContext, args: &[&str]) -> (serde_json::Value, i32) {
+    let out = ctx
+        .cmd()
+        .arg("plugins")
+        .args(args)
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    let value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}{}", stdout(&out), stderr(&out)));
+    (value, out.status.code().unwrap_or(-1))
+}

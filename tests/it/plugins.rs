@@ -9,22 +9,9 @@ use std::process::Command;
 use serde_json::Value;
 
 use crate::common::{
-    TestContext, build_wheel, fixture_wheel, fixtures, pip_target, stderr, stdout, system_python,
+    TestContext, build_wheel, fixture_wheel, fixtures, pip_target, plugins_json, stderr, stdout,
+    system_python,
 };
-
-/// `tempest-env plugins ARGS --format json`: the report and the exit code.
-fn plugins_json(ctx: &TestContext, args: &[&str]) -> (Value, i32) {
-    let out = ctx
-        .cmd()
-        .arg("plugins")
-        .args(args)
-        .args(["--format", "json"])
-        .output()
-        .unwrap();
-    let value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}{}", stdout(&out), stderr(&out)));
-    (value, out.status.code().unwrap_or(-1))
-}
 
 /// The sorted entry-point names of a report.
 fn names(report: &Value) -> Vec<String> {
