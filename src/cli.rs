@@ -6,6 +6,9 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap_complete::engine::ArgValueCompleter;
+
+use crate::completion::{definition_names, environment_names, runner_presets};
 
 /// Python environments for Tempest plugins: created in milliseconds, holding
 /// exactly the plugins asked for.
@@ -157,9 +160,9 @@ pub struct ComposeArgs {
     #[arg(long)]
     pub compile_bytecode: bool,
 
-    /// A requirement of the shared base layer; `--base` alone means
-    /// `tempest`. Repeatable.
-    #[arg(long = "base", value_name = "REQ", num_args = 0..=1, default_missing_value = "tempest")]
+    /// A requirement of the shared base layer (`--base tempest`,
+    /// `--base tempest==47.0.0`). Repeatable.
+    #[arg(long = "base", value_name = "REQ")]
     pub base: Vec<String>,
 
     /// A constraints file for the base (OpenStack's upper-constraints.txt).
@@ -221,6 +224,7 @@ pub enum InstallerArg {
 #[derive(Debug, Args)]
 pub struct InstallArgs {
     /// The environment.
+    #[arg(add = ArgValueCompleter::new(environment_names))]
     pub name: String,
     /// Wheel files or plugin source trees.
     #[arg(required = true, value_name = "ARTIFACT")]
@@ -236,6 +240,7 @@ pub struct InstallArgs {
 #[derive(Debug, Args)]
 pub struct UninstallArgs {
     /// The environment.
+    #[arg(add = ArgValueCompleter::new(environment_names))]
     pub name: String,
     /// Distribution names.
     #[arg(required = true, value_name = "DIST")]
@@ -251,6 +256,7 @@ pub struct ListArgs {
 #[derive(Debug, Args)]
 pub struct ShowArgs {
     /// The environment.
+    #[arg(add = ArgValueCompleter::new(environment_names))]
     pub name: String,
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
@@ -259,6 +265,7 @@ pub struct ShowArgs {
 #[derive(Debug, Args)]
 pub struct NameArg {
     /// The environment.
+    #[arg(add = ArgValueCompleter::new(environment_names))]
     pub name: String,
 }
 
@@ -266,15 +273,22 @@ pub struct NameArg {
 pub struct RemoveArgs {
     /// The environments.
     #[arg(required = true)]
+    #[arg(add = ArgValueCompleter::new(environment_names))]
     pub names: Vec<String>,
 }
 
 #[derive(Debug, Args)]
 pub struct ExecArgs {
     /// The environment.
+    #[arg(add = ArgValueCompleter::new(environment_names))]
     pub name: String,
-    /// The command and its arguments.
-    #[arg(last = true, required = true, value_name = "CMD")]
+    /// The command and its arguments (`--` before them is optional).
+    #[arg(
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        required = true,
+        value_name = "CMD"
+    )]
     pub command: Vec<OsString>,
 }
 
@@ -287,6 +301,9 @@ pub struct GcArgs {
 
 #[derive(Debug, Args)]
 pub struct CompletionsArgs {
+    /// bash, zsh, fish, elvish or powershell. Load with
+    /// `source <(tempest-env completions bash)` (zsh alike), or
+    /// `tempest-env completions fish | source`.
     pub shell: clap_complete::Shell,
 }
 
@@ -318,11 +335,12 @@ pub struct RunArgs {
     pub posargs: Vec<String>,
 
     /// Run in this existing environment.
-    #[arg(long, value_name = "NAME", conflicts_with = "definition")]
+    #[arg(long, value_name = "NAME", conflicts_with = "definition",
+          add = ArgValueCompleter::new(environment_names))]
     pub env: Option<String>,
 
     /// Compose the per-run environment from this definition.
-    #[arg(long = "def", value_name = "NAME")]
+    #[arg(long = "def", value_name = "NAME", add = ArgValueCompleter::new(definition_names))]
     pub definition: Option<String>,
 
     #[command(flatten)]
@@ -330,7 +348,7 @@ pub struct RunArgs {
 
     /// tempest, stestr, testr, subunit, or a command with `{filter}` and
     /// `{posargs}` placeholders (default: the definition's, else tempest).
-    #[arg(long, value_name = "PRESET|CMD")]
+    #[arg(long, value_name = "PRESET|CMD", add = ArgValueCompleter::new(runner_presets))]
     pub runner: Option<String>,
 
     /// List the tests instead of running them.
@@ -387,6 +405,7 @@ pub struct DiffArgs {
 #[derive(Debug, Args)]
 pub struct PluginsArgs {
     /// The environment (default: the interpreter as it is, see --python).
+    #[arg(add = ArgValueCompleter::new(environment_names))]
     pub name: Option<String>,
     /// Look at the interpreter's system-wide set, as `--all-plugin` sees it.
     #[arg(long, conflicts_with = "name")]
@@ -409,6 +428,7 @@ pub struct PluginsArgs {
 #[derive(Debug, Args)]
 pub struct DoctorArgs {
     /// The environment to examine (default: only the calling environment).
+    #[arg(add = ArgValueCompleter::new(environment_names))]
     pub name: Option<String>,
     /// The plugin (entry-point or distribution name) whose visibility to
     /// explain.

@@ -7,6 +7,7 @@ pub mod atomic;
 pub mod bundled;
 pub mod cli;
 pub mod commands;
+pub mod completion;
 pub mod definition;
 pub mod digest;
 pub mod dist;
@@ -44,6 +45,10 @@ pub struct Context {
 }
 
 pub fn run_cli(args: impl IntoIterator<Item = OsString>) -> ExitCode {
+    let args: Vec<OsString> = args.into_iter().collect();
+    if completion::complete_if_asked(&args) {
+        return ExitCode::SUCCESS;
+    }
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(err) => {

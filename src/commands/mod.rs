@@ -18,10 +18,9 @@ mod run;
 mod show;
 
 use anyhow::Result;
-use clap::CommandFactory;
 
 use crate::Context;
-use crate::cli::{BaseCommand, Cli, Command, Format, LinkModeArg};
+use crate::cli::{BaseCommand, Command, Format, LinkModeArg};
 use crate::env::manifest::LinkMode;
 
 /// Human output or JSON for scripts.
@@ -115,8 +114,8 @@ pub fn dispatch(command: Command, ctx: &Context) -> Result<u8> {
         ),
         Command::Diff(args) => results::diff(&args.run_a, &args.run_b, args.format.into(), ctx),
         Command::Completions(args) => {
-            let mut stdout = std::io::stdout();
-            clap_complete::generate(args.shell, &mut Cli::command(), "tempest-env", &mut stdout);
+            let mut stdout = std::io::stdout().lock();
+            crate::completion::write_registration(&args.shell.to_string(), &mut stdout)?;
             Ok(0)
         }
         Command::GenerateMan(args) => {

@@ -24,6 +24,7 @@ fn wheelhouse(ctx: &TestContext) -> PathBuf {
 fn base_args(links: &Path, installer: &str) -> Vec<String> {
     vec![
         "--base".into(),
+        "tempest".into(),
         "--find-links".into(),
         links.display().to_string(),
         "--offline".into(),
@@ -132,10 +133,10 @@ fn a_base_is_built_once_with_pip() {
 }
 
 #[test]
+#[ignore = "needs uv on PATH (.ci/run installs it); run with --ignored"]
 fn a_base_is_built_once_with_uv() {
-    if require_tool("uv") {
-        check_base_is_built_once("uv");
-    }
+    require_tool("uv");
+    check_base_is_built_once("uv");
 }
 
 #[test]
@@ -152,7 +153,7 @@ fn layer_launchers_are_links_to_one_dispatcher_that_runs_each_entry_point() {
             "--base",
             "alpha-tempest-plugin",
         ])
-        .args(&base_args(&links, "pip")[1..])
+        .args(&base_args(&links, "pip")[2..])
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));

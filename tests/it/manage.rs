@@ -114,6 +114,28 @@ fn exec_runs_inside_the_environment() {
 }
 
 #[test]
+fn exec_takes_the_command_with_or_without_a_separator() {
+    let ctx = TestContext::new();
+    let env = ctx.create("bare");
+    let prefix = "import sys; print(sys.prefix, sys.argv[1:])";
+    for separator in [&[][..], &["--"][..]] {
+        let out = ctx
+            .cmd()
+            .args(["exec", "bare"])
+            .args(separator)
+            .args(["python", "-c", prefix, "-x", "--flag"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert_eq!(
+            stdout(&out).trim(),
+            format!("{} ['-x', '--flag']", env.display()),
+            "separator {separator:?}"
+        );
+    }
+}
+
+#[test]
 fn exec_passes_exit_codes_and_signals_through() {
     let ctx = TestContext::new();
     ctx.create("codes");

@@ -791,6 +791,7 @@ fn a_held_lock_is_waited_on_with_a_message_and_given_up_on() {
             "create",
             name,
             "--base",
+            "tempest",
             "--find-links",
             &links,
             "--offline",
