@@ -53,20 +53,22 @@ impl Printer {
     /// A status line on stderr, hidden by `-q`.
     pub fn status(&self, line: impl AsRef<str>) {
         if self.verbosity >= Verbosity::Normal {
-            eprintln!("{}", line.as_ref());
+            emit(line.as_ref());
         }
     }
 
     /// A detail line on stderr, shown only with `-v`.
     pub fn verbose(&self, line: impl AsRef<str>) {
         if self.is_verbose() {
-            eprintln!("{}", self.paint("2", line.as_ref()));
+            emit(&self.paint("2", line.as_ref()));
         }
     }
 
+    /// `warning: ...` on one line, whatever the message holds.
     pub fn warn(&self, line: impl AsRef<str>) {
         if self.verbosity >= Verbosity::Normal {
-            eprintln!("{} {}", self.paint("1;33", "warning:"), line.as_ref());
+            let text = line.as_ref().trim_end().replace('\n', "; ");
+            emit(&format!("{} {text}", self.paint("1;33", "warning:")));
         }
     }
 
@@ -82,21 +84,25 @@ impl Printer {
                     parts.push(text.replace('\n', " "));
                 }
             }
-            eprintln!("{} {}", self.paint("1;31", "error:"), parts.join(": "));
+            emit(&format!(
+                "{} {}",
+                self.paint("1;31", "error:"),
+                parts.join(": ")
+            ));
             if let Some(hint) = crate::error::hint(err) {
-                eprintln!("{} {hint}", self.paint("1;36", "hint:"));
+                emit(&format!("{} {hint}", self.paint("1;36", "hint:")));
             }
             return;
         }
         let mut causes = err.chain();
         if let Some(top) = causes.next() {
-            eprintln!("{} {top}", self.paint("1;31", "error:"));
+            emit(&format!("{} {top}", self.paint("1;31", "error:")));
         }
         for cause in causes {
-            eprintln!("  {} {cause}", self.paint("1", "Caused by:"));
+            emit(&format!("  {} {cause}", self.paint("1", "Caused by:")));
         }
         if let Some(hint) = crate::error::hint(err) {
-            eprintln!("{} {hint}", self.paint("1;36", "hint:"));
+            emit(&format!("{} {hint}", self.paint("1;36", "hint:")));
         }
     }
 
@@ -107,4 +113,13 @@ impl Printer {
             text.to_string()
         }
     }
+}
+
+/// One line on stderr in one write: stderr is unbuffered, and a line written
+/// in pieces can interleave with a child's output on the same terminal.
+fn emit(line: &str) {
+    let mut buf = String::with_capacity(line.len() + 1);
+    buf.push_str(line);
+    buf.push('\n');
+    let _ = std::io::stderr().lock().write_all(buf.as_bytes());
 }

@@ -38,7 +38,7 @@ fn uv(args: &[&str], home: &Path) -> std::process::Output {
 #[test]
 #[ignore = "needs PyPI"]
 fn run_matches_tempest_in_a_plain_venv() {
-    assert!(require_tool("uv"));
+    require_tool("uv");
     let ctx = TestContext::new();
     let valet = fixture_wheel("valet");
     let inline = |extra: &[&str]| {
@@ -134,7 +134,7 @@ fn run_matches_tempest_in_a_plain_venv() {
 /// An interpreter made for the test whose system set holds `packages` from
 /// PyPI and the valet fixture plugin.
 fn system_set(packages: &[&str]) -> (TestContext, std::path::PathBuf) {
-    assert!(require_tool("uv"));
+    require_tool("uv");
     let ctx = TestContext::new();
     let (python, site) = system_python(&ctx.work.path().join("syspy"));
     let out = Command::new("uv")
@@ -277,7 +277,7 @@ fn the_legacy_runner_presets_work() {
 #[test]
 #[ignore = "needs PyPI"]
 fn a_setup_py_only_plugin_goes_through_the_installer_editable() {
-    assert!(require_tool("uv"));
+    require_tool("uv");
     let ctx = TestContext::new();
     let tree = ctx.work.path().join("legacy");
     std::fs::create_dir_all(tree.join("legacy_plugin")).unwrap();
