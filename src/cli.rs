@@ -148,9 +148,9 @@ pub struct ComposeArgs {
     #[arg(long = "plugin", value_name = "ARTIFACT")]
     pub plugins: Vec<String>,
 
-    /// How installed wheels are made visible.
-    #[arg(long, value_enum, default_value_t)]
-    pub link_mode: LinkModeArg,
+    /// How installed wheels are made visible (default: pth).
+    #[arg(long, value_enum, value_name = "MODE")]
+    pub link_mode: Option<LinkModeArg>,
 
     /// Install pip (from the interpreter's bundled ensurepip wheel).
     #[arg(long)]
@@ -181,9 +181,10 @@ pub struct ComposeArgs {
     #[arg(long)]
     pub offline: bool,
 
-    /// Which installer builds bases and resolves requirements.
-    #[arg(long, value_enum, default_value_t)]
-    pub installer: InstallerArg,
+    /// Which installer builds bases and resolves requirements (default:
+    /// auto).
+    #[arg(long, value_enum, value_name = "INSTALLER")]
+    pub installer: Option<InstallerArg>,
 
     /// Make the interpreter's system-wide site-packages a layer, as tox's
     /// `sitepackages = True` does.

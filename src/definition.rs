@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::Result;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::UserError;
 
@@ -22,7 +22,7 @@ const BUILT_IN: &[(&str, &str)] = &[
 
 /// One definition. Paths are relative to the file that defines them; a path
 /// starting with `@fixtures/` names tempest-env's bundled fixtures.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Definition {
     #[serde(default)]
@@ -56,6 +56,24 @@ pub struct Definition {
     pub pass_env: Vec<String>,
     #[serde(default)]
     pub isolated_env: bool,
+    /// `pth`, `symlink`, `hardlink` or `copy`, as `--link-mode`.
+    #[serde(default)]
+    pub link_mode: Option<String>,
+    #[serde(default)]
+    pub seed: bool,
+    #[serde(default)]
+    pub compile_bytecode: bool,
+    #[serde(default)]
+    pub find_links: Vec<String>,
+    #[serde(default)]
+    pub index_url: Option<String>,
+    #[serde(default)]
+    pub offline: bool,
+    /// `auto`, `uv` or `pip`, as `--installer`.
+    #[serde(default)]
+    pub installer: Option<String>,
+    #[serde(default)]
+    pub strict: bool,
 }
 
 /// A definition and where it came from.

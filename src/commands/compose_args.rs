@@ -2,6 +2,7 @@
 //! [`ComposeSpec`], checking every artifact before anything is built.
 
 use anyhow::Result;
+use clap::ValueEnum;
 
 use crate::Context;
 use crate::cli::{ComposeArgs, InstallerArg};
@@ -19,6 +20,11 @@ pub fn any_given(args: &ComposeArgs) -> bool {
     args.python.is_some()
         || !args.plugins.is_empty()
         || args.seed
+        || args.compile_bytecode
+        || args.link_mode.is_some()
+        || args.installer.is_some()
+        || args.offline
+        || args.strict
         || !args.base.is_empty()
         || args.constraints.is_some()
         || !args.find_links.is_empty()
@@ -43,6 +49,15 @@ pub fn spec_with(
 ) -> Result<ComposeSpec> {
     let mut plugins: Vec<String> = Vec::new();
     let mut base = args.base;
+    let mut link_mode = args.link_mode;
+    let mut installer = args.installer;
+    let mut seed = args.seed;
+    let mut compile_bytecode = args.compile_bytecode;
+    let mut strict = args.strict;
+    let mut find_links: Vec<std::path::PathBuf> =
+        args.find_links.into_iter().map(absolute).collect();
+    let mut index_url = args.index_url;
+    let mut offline = args.offline;
     let mut constraints = args.constraints.map(absolute);
     let mut selection = Selection {
         all_plugin: args.all_plugin,
@@ -73,6 +88,26 @@ pub fn spec_with(
         }
         selection.include.extend(d.system_plugins.iter().cloned());
         selection.exclude.extend(d.exclude_plugins.iter().cloned());
+        if link_mode.is_none()
+            && let Some(raw) = &d.link_mode
+        {
+            link_mode = Some(definition_value(def, "link-mode", raw)?);
+        }
+        if installer.is_none()
+            && let Some(raw) = &d.installer
+        {
+            installer = Some(definition_value(def, "installer", raw)?);
+        }
+        seed |= d.seed;
+        compile_bytecode |= d.compile_bytecode;
+        strict |= d.strict;
+        offline |= d.offline;
+        for dir in &d.find_links {
+            find_links.push(absolute(def.resolve_path(dir, &ctx.home)?.into()));
+        }
+        if index_url.is_none() {
+            index_url = d.index_url.clone();
+        }
     }
     plugins.extend(args.plugins);
     for dir in &selection.extra_dirs {
@@ -86,22 +121,41 @@ pub fn spec_with(
     }
     Ok(ComposeSpec {
         artifacts: crate::env::install::resolve_artifacts(&plugins)?,
-        link_mode: args.link_mode.into(),
-        seed: args.seed,
-        compile_bytecode: args.compile_bytecode,
+        link_mode: link_mode.unwrap_or_default().into(),
+        seed,
+        compile_bytecode,
         base,
         constraints,
         index: IndexOptions {
-            find_links: args.find_links.into_iter().map(absolute).collect(),
-            index_url: args.index_url,
-            offline: args.offline,
+            find_links,
+            index_url,
+            offline,
         },
-        installer: match args.installer {
+        installer: match installer.unwrap_or_default() {
             InstallerArg::Auto => InstallerChoice::Auto,
             InstallerArg::Uv => InstallerChoice::Uv,
             InstallerArg::Pip => InstallerChoice::Pip,
         },
         system: selection,
-        strict: args.strict,
+        strict,
+    })
+}
+
+/// A definition's value for an option that takes one of a set of words,
+/// read as the option would read it.
+fn definition_value<T: ValueEnum>(def: &Named, key: &str, raw: &str) -> Result<T> {
+    T::from_str(raw, false).map_err(|_| {
+        let words: Vec<String> = T::value_variants()
+            .iter()
+            .filter_map(|v| v.to_possible_value().map(|p| p.get_name().to_string()))
+            .collect();
+        crate::error::UserError::new(format!(
+            "definition `{}` ({}): `{key} = \"{raw}\"` is not one of {}",
+            def.name,
+            def.source,
+            words.join(", ")
+        ))
+        .hint(format!("`{key}` takes the values `--{key}` takes"))
+        .into()
     })
 }

@@ -280,3 +280,15 @@ pub fn plugins_json(ctx: &TestContext, args: &[&str]) -> (serde_json::Value, i32
         .unwrap_or_else(|e| panic!("{e}: {}{}", stdout(&out), stderr(&out)));
     (value, out.status.code().unwrap_or(-1))
 }
+
+/// A directory of the stand-in tempest and fixture plugin wheels, for
+/// offline installer runs (`--find-links DIR --offline`).
+pub fn wheelhouse(ctx: &TestContext) -> PathBuf {
+    let dir = ctx.work.path().join("wheelhouse");
+    std::fs::create_dir_all(&dir).unwrap();
+    for name in ["tempest-standin", "valet", "alpha", "bravo"] {
+        let wheel = fixture_wheel(name);
+        std::fs::copy(&wheel, dir.join(wheel.file_name().unwrap())).unwrap();
+    }
+    dir
+}

@@ -6,21 +6,11 @@ use std::process::Command;
 
 use crate::common::{
     TestContext, fixture_wheel, manifest, pip_target, require_tool, stderr, stdout, system_python,
-    tree, visible_plugins,
+    tree, visible_plugins, wheelhouse,
 };
 
 /// A find-links directory with the stand-in (as `tempest`) and fixture
 /// plugin wheels.
-fn wheelhouse(ctx: &TestContext) -> PathBuf {
-    let dir = ctx.work.path().join("wheelhouse");
-    std::fs::create_dir_all(&dir).unwrap();
-    for name in ["tempest-standin", "valet", "alpha", "bravo"] {
-        let wheel = fixture_wheel(name);
-        std::fs::copy(&wheel, dir.join(wheel.file_name().unwrap())).unwrap();
-    }
-    dir
-}
-
 fn base_args(links: &Path, installer: &str) -> Vec<String> {
     vec![
         "--base".into(),

@@ -5,6 +5,7 @@ mod bad_input;
 mod bad_wheels;
 mod common;
 mod create;
+mod definitions;
 mod discovery;
 mod doctor;
 mod install;
