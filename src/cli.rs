@@ -79,6 +79,10 @@ pub enum Command {
     Bisect(Box<crate::isolation_cli::BisectArgs>),
     /// Per-test status with a plugin alone against with the whole set.
     Compare(Box<crate::isolation_cli::CompareArgs>),
+    /// Write a lock: an environment recorded exactly (interpreter, every
+    /// distribution in the order Python sees it, wheel hashes), for
+    /// `create --from` on another machine.
+    Lock(LockArgs),
     /// Remove what crashed or interrupted commands left behind, and store
     /// entries and bases no environment uses.
     Gc(GcArgs),
@@ -130,6 +134,17 @@ pub struct CreateArgs {
     /// Rebuild the environment if it exists.
     #[arg(long)]
     pub clear: bool,
+
+    /// Rebuild exactly the environment a lock records (`tempest-env lock`),
+    /// then compare: every difference is one line, and exit 1 unless
+    /// --allow-differences. Only --python, --find-links, --index-url,
+    /// --offline and --installer may be added.
+    #[arg(long, value_name = "LOCK")]
+    pub from: Option<PathBuf>,
+
+    /// With --from: report differences from the lock but exit 0.
+    #[arg(long, requires = "from")]
+    pub allow_differences: bool,
 
     #[command(flatten)]
     pub compose: ComposeArgs,
@@ -291,6 +306,16 @@ pub struct ExecArgs {
         value_name = "CMD"
     )]
     pub command: Vec<OsString>,
+}
+
+#[derive(Debug, Args)]
+pub struct LockArgs {
+    /// The environment to lock.
+    #[arg(add = ArgValueCompleter::new(environment_names))]
+    pub name: String,
+    /// Write the lock here instead of to stdout.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -22,6 +22,7 @@ pub mod isolation;
 pub mod isolation_cli;
 pub mod layers;
 pub mod lock;
+pub mod lockfile;
 pub mod man;
 pub mod plugins;
 pub mod printer;

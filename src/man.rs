@@ -31,6 +31,10 @@ pub const EXAMPLES: &[(&str, &[(&str, &str)])] = &[
                 "tempest-env create sys --all-plugin",
                 "the system-wide plugin set, as tox's all-plugin",
             ),
+            (
+                "tempest-env create nt2 --from nt.lock --find-links wheels --offline",
+                "rebuild a locked environment, offline",
+            ),
         ],
     ),
     (
@@ -157,6 +161,13 @@ pub const EXAMPLES: &[(&str, &[(&str, &str)])] = &[
             "tempest-env compare --def demo valet",
             "alone against together",
         )],
+    ),
+    (
+        "lock",
+        &[
+            ("tempest-env lock nt -o nt.lock", "record `nt` exactly"),
+            ("tempest-env lock nt", "print the lock"),
+        ],
     ),
     (
         "gc",

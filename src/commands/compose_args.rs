@@ -36,6 +36,35 @@ pub fn any_given(args: &ComposeArgs) -> bool {
         || !args.exclude_plugin.is_empty()
 }
 
+/// Refuse composition options beside `option` (which brings its own
+/// composition); the interpreter and where packages come from may be given.
+pub fn only_index_options(args: &ComposeArgs, option: &str) -> Result<()> {
+    let given: Vec<&str> = [
+        (!args.plugins.is_empty(), "--plugin"),
+        (!args.base.is_empty(), "--base"),
+        (args.constraints.is_some(), "--constraints"),
+        (args.all_plugin, "--all-plugin"),
+        (!args.system_site.is_empty(), "--system-site"),
+        (args.user_site, "--user-site"),
+        (!args.system_plugin.is_empty(), "--system-plugin"),
+        (!args.exclude_plugin.is_empty(), "--exclude-plugin"),
+        (args.seed, "--seed"),
+        (args.link_mode.is_some(), "--link-mode"),
+    ]
+    .into_iter()
+    .filter_map(|(given, name)| given.then_some(name))
+    .collect();
+    if given.is_empty() {
+        return Ok(());
+    }
+    Err(crate::error::UserError::new(format!(
+        "{option} brings the whole composition; {} cannot be added to it",
+        given.join(", ")
+    ))
+    .hint("only --python, --find-links, --index-url, --offline and --installer go with it")
+    .into())
+}
+
 pub fn spec(args: ComposeArgs) -> Result<ComposeSpec> {
     spec_with(args, None, None)
 }

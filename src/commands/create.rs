@@ -7,6 +7,8 @@ use anyhow::Result;
 use crate::Context;
 use crate::env::compose::{self, ComposeSpec};
 use crate::env::{self, CreateOptions};
+use crate::lockfile::Lock;
+use crate::lockfile::rebuild::{self, RebuildOptions};
 
 pub struct CreateSettings {
     pub name: String,
@@ -15,12 +17,35 @@ pub struct CreateSettings {
     pub prompt: Option<String>,
     pub clear: bool,
     pub compose: ComposeSpec,
+    /// Rebuild from a lock instead of `compose`.
+    pub from: Option<FromLock>,
+}
+
+pub struct FromLock {
+    pub lock: Lock,
+    pub allow_differences: bool,
 }
 
 pub fn run(settings: CreateSettings, ctx: &Context) -> Result<u8> {
     env::name::validate(&settings.name)?;
-    let interpreter =
-        crate::interpreter::find(settings.python.as_deref(), &ctx.home, &ctx.printer)?;
+    let python = settings.python.clone().or_else(|| {
+        settings
+            .from
+            .as_ref()
+            .map(|from| rebuild::python_request(&from.lock))
+    });
+    let interpreter = crate::interpreter::find(python.as_deref(), &ctx.home, &ctx.printer)?;
+    let compose = match &settings.from {
+        Some(from) => rebuild::spec(
+            &from.lock,
+            &interpreter,
+            &RebuildOptions {
+                index: settings.compose.index.clone(),
+                installer: settings.compose.installer,
+            },
+        )?,
+        None => settings.compose,
+    };
     let options = CreateOptions {
         ephemeral: false,
         name: settings.name,
@@ -30,13 +55,7 @@ pub fn run(settings: CreateSettings, ctx: &Context) -> Result<u8> {
         register: true,
     };
     let env = env::create(&ctx.home, &options, &interpreter, &ctx.printer, |env| {
-        compose::compose(
-            env,
-            &interpreter,
-            &settings.compose,
-            &ctx.home,
-            &ctx.printer,
-        )
+        compose::compose(env, &interpreter, &compose, &ctx.home, &ctx.printer)
     })?;
     ctx.printer.status(format!(
         "Created environment `{}` (Python {} at {}) in {}",
@@ -49,5 +68,38 @@ pub fn run(settings: CreateSettings, ctx: &Context) -> Result<u8> {
         "Activate with: source {}",
         env::sh_quote(&env.bin().join("activate").to_string_lossy())
     ));
-    Ok(0)
+    match settings.from {
+        Some(from) => compare_with_lock(&env, &interpreter, &from, ctx),
+        None => Ok(0),
+    }
+}
+
+/// Lock what was built and compare it with the lock it was built from.
+fn compare_with_lock(
+    env: &env::Environment,
+    interpreter: &crate::interpreter::Interpreter,
+    from: &FromLock,
+    ctx: &Context,
+) -> Result<u8> {
+    let built = crate::lockfile::record::environment(env, interpreter)?;
+    let differences = rebuild::differences(&from.lock, &built);
+    if differences.is_empty() {
+        ctx.printer.status(format!(
+            "`{}` matches the lock: {} distributions, same versions, sources and hashes",
+            env.name,
+            built.distributions.len()
+        ));
+        return Ok(0);
+    }
+    for line in &differences {
+        ctx.printer.warn(format!("differs from the lock: {line}"));
+    }
+    if from.allow_differences {
+        return Ok(0);
+    }
+    ctx.printer.status(format!(
+        "{} difference(s) from the lock; --allow-differences accepts them",
+        differences.len()
+    ));
+    Ok(crate::error::EXIT_FAILURE)
 }

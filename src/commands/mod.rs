@@ -11,6 +11,7 @@ pub mod gc;
 mod install;
 mod isolation;
 mod list;
+mod lock;
 mod plugins;
 mod remove;
 mod results;
@@ -55,6 +56,14 @@ pub fn dispatch(command: Command, ctx: &Context) -> Result<u8> {
     match command {
         Command::Create(args) => {
             let args = *args;
+            let from = match args.from {
+                Some(path) => Some(create::FromLock {
+                    lock: compose_args::only_index_options(&args.compose, "--from")
+                        .and_then(|()| crate::lockfile::rebuild::read(&path))?,
+                    allow_differences: args.allow_differences,
+                }),
+                None => None,
+            };
             create::run(
                 create::CreateSettings {
                     name: args.name,
@@ -63,10 +72,12 @@ pub fn dispatch(command: Command, ctx: &Context) -> Result<u8> {
                     prompt: args.prompt,
                     clear: args.clear,
                     compose: compose_args::spec(args.compose)?,
+                    from,
                 },
                 ctx,
             )
         }
+        Command::Lock(args) => lock::run(&args.name, args.output.as_deref(), ctx),
         Command::Base(BaseCommand::List(args)) => base::list(args.format.into(), ctx),
         Command::Base(BaseCommand::Remove { hash }) => base::remove(&hash, ctx),
         Command::Install(args) => install::install(

@@ -11,6 +11,7 @@ mod doctor;
 mod install;
 mod isolation;
 mod layers;
+mod lockfile;
 mod manage;
 mod meta;
 mod plugins;

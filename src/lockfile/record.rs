@@ -1,0 +1,188 @@
+//! Make a lock from an environment: its interpreter, every distribution its
+//! python sees in order (with where each comes from and, for wheels, their
+//! sha256), and the composition choices the distributions do not imply.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Result;
+
+use super::{
+    FORMAT_VERSION, Lock, LockedComposition, LockedDistribution, LockedInterpreter, Source,
+};
+use crate::dist::name;
+use crate::dist::scan::Distribution;
+use crate::env::Environment;
+use crate::env::manifest::{DistRecord, LayerKind, LinkMode};
+use crate::interpreter::Interpreter;
+use crate::layers::base;
+
+/// The lock of `env`, whose python is `interpreter`.
+pub fn environment(env: &Environment, interpreter: &Interpreter) -> Result<Lock> {
+    let scanned = crate::env::scan(env)?;
+    let system_dirs = system_dirs(env);
+    let mut composition = composition(env)?;
+    composition.system_dirs = system_dirs
+        .iter()
+        .map(|(_, original)| original.display().to_string())
+        .collect();
+    let mut distributions = Vec::new();
+    for dist in scanned.visible() {
+        let locked = distribution(env, dist, &system_dirs);
+        // pip in the environment itself comes from `--seed`.
+        if matches!(locked.source, Source::Env | Source::Wheel)
+            && locked.name.eq_ignore_ascii_case("pip")
+        {
+            composition.seed = true;
+        }
+        distributions.push(locked);
+    }
+    Ok(Lock {
+        format: FORMAT_VERSION,
+        tempest_env: env!("CARGO_PKG_VERSION").to_string(),
+        environment: env.name.clone(),
+        interpreter: interpreter_of(interpreter),
+        composition,
+        distributions,
+        run: None,
+    })
+}
+
+pub fn interpreter_of(interpreter: &Interpreter) -> LockedInterpreter {
+    let info = &interpreter.info;
+    let tags = crate::env::install::tags_for(interpreter);
+    LockedInterpreter {
+        implementation: info.implementation.clone(),
+        version: info.version.clone(),
+        platform: info.platform.clone(),
+        tag: tags.sample(1).into_iter().next().unwrap_or_default(),
+        libc: format!("{} {}", info.libc.0, info.libc.1)
+            .trim()
+            .to_string(),
+    }
+}
+
+/// The base layer's inputs, and whether the system set and user site are
+/// layers.
+fn composition(env: &Environment) -> Result<LockedComposition> {
+    let mut composition = LockedComposition::default();
+    for layer in &env.manifest.layers {
+        match layer.kind {
+            LayerKind::Base => {
+                if let Some(parent) = layer.path.parent()
+                    && let Some(base) = base::open(parent)?
+                    && base.info.on_top_of.is_none()
+                {
+                    composition.base = base.info.requirements.clone();
+                    composition.constraints_sha256 = base.info.constraints_sha256.clone();
+                    composition.installer = Some(base.info.installer.clone());
+                    composition.index_url = base.info.index.index_url.clone();
+                }
+            }
+            LayerKind::System => composition.system_set = true,
+            LayerKind::User => composition.user_site = true,
+            LayerKind::Plugin | LayerKind::Editable => {}
+        }
+    }
+    Ok(composition)
+}
+
+/// Each system layer's directory in the environment, with the directory it
+/// shows: itself, or for a view (links hiding some plugins) the directory
+/// its links point into.
+fn system_dirs(env: &Environment) -> Vec<(PathBuf, PathBuf)> {
+    env.manifest
+        .layers
+        .iter()
+        .filter(|layer| layer.kind == LayerKind::System)
+        .map(|layer| {
+            let original = view_target(&env.root, &layer.path).unwrap_or(layer.path.clone());
+            (layer.path.clone(), original)
+        })
+        .collect()
+}
+
+fn view_target(root: &Path, layer: &Path) -> Option<PathBuf> {
+    // A view lives inside the environment; a whole system directory does not.
+    let relative = layer
+        .strip_prefix(&root.canonicalize().ok()?)
+        .ok()
+        .or_else(|| layer.strip_prefix(root).ok())?;
+    let view = root.join(relative);
+    std::fs::read_dir(view)
+        .ok()?
+        .flatten()
+        .find_map(|entry| std::fs::read_link(entry.path()).ok())
+        .and_then(|target| target.parent().map(Path::to_path_buf))
+}
+
+fn distribution(
+    env: &Environment,
+    dist: &Distribution,
+    system_dirs: &[(PathBuf, PathBuf)],
+) -> LockedDistribution {
+    let mut locked = LockedDistribution {
+        name: dist.name.clone(),
+        version: dist.version.clone(),
+        source: Source::Env,
+        sha256: None,
+        origin: None,
+        link_mode: None,
+    };
+    // The layer it was found in decides its source; what tempest-env itself
+    // installed (into the environment or as a store layer) has a record.
+    let layer = env
+        .manifest
+        .layers
+        .iter()
+        .filter(|layer| dist.site_dir.starts_with(&layer.path))
+        .max_by_key(|layer| layer.path.as_os_str().len());
+    let record = installed_record(env, dist);
+    match (layer.map(|l| l.kind), record) {
+        (None | Some(LayerKind::Plugin | LayerKind::Editable), Some(record)) => {
+            if record.mode == LinkMode::Editable {
+                locked.source = Source::Editable;
+                locked.origin = Some(record.source.display().to_string());
+            } else {
+                locked.source = Source::Wheel;
+                locked.sha256 = record.sha256.clone();
+                locked.origin = record
+                    .source
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned());
+                locked.link_mode = Some(record.mode.as_str().to_string());
+            }
+        }
+        (Some(LayerKind::Base | LayerKind::Plugin), _) => {
+            let on_top = layer
+                .and_then(|l| l.path.parent())
+                .and_then(|dir| base::open(dir).ok().flatten())
+                .is_some_and(|b| b.info.on_top_of.is_some());
+            locked.source = if on_top {
+                Source::PluginLayer
+            } else {
+                Source::Base
+            };
+        }
+        (Some(LayerKind::System), _) => {
+            locked.source = Source::System;
+            let shown = system_dirs
+                .iter()
+                .find(|(layer, _)| dist.site_dir.starts_with(layer))
+                .map_or(dist.site_dir.clone(), |(_, original)| original.clone());
+            locked.origin = Some(shown.display().to_string());
+        }
+        (Some(LayerKind::User), _) => locked.source = Source::User,
+        _ => {}
+    }
+    locked
+}
+
+/// The record tempest-env keeps of an artifact it installed, if `dist` is
+/// one.
+fn installed_record<'a>(env: &'a Environment, dist: &Distribution) -> Option<&'a DistRecord> {
+    let wanted = dist.normalized_name();
+    env.manifest
+        .distributions
+        .iter()
+        .find(|record| name::normalize(&record.name) == wanted && record.version == dist.version)
+}
