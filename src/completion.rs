@@ -4,18 +4,16 @@
 //!
 //! `tempest-env completions SHELL` prints a small registration script that
 //! calls the binary back with `TEMPEST_ENV_COMPLETE=SHELL` set; the binary
-//! then answers from [`complete_if_asked`] before parsing anything. A static
+//! then answers (`crate::run_cli`) before parsing anything. A static
 //! script could not offer names that only exist at completion time.
 
 use std::ffi::{OsStr, OsString};
 use std::io::Write;
 
 use anyhow::{Result, anyhow};
-use clap::CommandFactory;
 use clap_complete::engine::CompletionCandidate;
-use clap_complete::env::{CompleteEnv, Shells};
+use clap_complete::env::Shells;
 
-use crate::cli::Cli;
 use crate::home::Home;
 
 /// The variable the registration scripts set when they call back.
@@ -23,21 +21,6 @@ pub const VAR: &str = "TEMPEST_ENV_COMPLETE";
 
 /// The name the scripts register for: the binary as it is typed.
 const BIN: &str = "tempest-env";
-
-/// Answer a completion request and return true, or return false when this
-/// is an ordinary run.
-pub fn complete_if_asked(args: &[OsString]) -> bool {
-    if std::env::var_os(VAR).is_none() {
-        return false;
-    }
-    let cwd = std::env::current_dir().ok();
-    // A failed completion offers nothing; it must never print an error into
-    // the user's command line.
-    CompleteEnv::with_factory(Cli::command)
-        .var(VAR)
-        .try_complete(args.iter().cloned(), cwd.as_deref())
-        .unwrap_or(true)
-}
 
 /// Write the registration script for `shell`.
 pub fn write_registration(shell: &str, out: &mut dyn Write) -> Result<()> {

@@ -47,7 +47,7 @@ pub struct Context {
 
 pub fn run_cli(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     let args: Vec<OsString> = args.into_iter().collect();
-    if completion::complete_if_asked(&args) {
+    if complete_if_asked(&args) {
         return ExitCode::SUCCESS;
     }
     let cli = match Cli::try_parse_from(args) {
@@ -87,4 +87,19 @@ pub fn run_cli(args: impl IntoIterator<Item = OsString>) -> ExitCode {
             })
         }
     }
+}
+
+/// Answer a shell's completion request (see [`completion`]) and return
+/// true, or return false when this is an ordinary run.
+fn complete_if_asked(args: &[OsString]) -> bool {
+    if std::env::var_os(completion::VAR).is_none() {
+        return false;
+    }
+    let cwd = std::env::current_dir().ok();
+    // A failed completion offers nothing; it must never print an error into
+    // the user's command line.
+    clap_complete::env::CompleteEnv::with_factory(<Cli as clap::CommandFactory>::command)
+        .var(completion::VAR)
+        .try_complete(args.iter().cloned(), cwd.as_deref())
+        .unwrap_or(true)
 }
