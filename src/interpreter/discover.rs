@@ -85,6 +85,19 @@ fn query(resolved: &Resolved, home: &Home, printer: &Printer) -> Result<super::I
     }
 }
 
+/// The query's answer; an interpreter too old for the query itself (Python
+/// 2 has no `-I`) is told apart from a broken one by its `--version`.
+fn query_or_too_old(
+    resolved: &Resolved,
+    home: &Home,
+    printer: &Printer,
+) -> Result<super::InterpreterInfo> {
+    query(resolved, home, printer).map_err(|err| match resolved {
+        Resolved::Real(path) => old_version(path).unwrap_or(err),
+        Resolved::Wrapper(_) => err,
+    })
+}
+
 fn pyenv_root() -> Option<PathBuf> {
     std::env::var_os("PYENV_ROOT")
         .map(PathBuf::from)
@@ -105,7 +118,7 @@ pub fn find(raw: Option<&str>, home: &Home, printer: &Printer) -> Result<Interpr
                 return Err(not_found().into());
             }
             let resolved = resolve(path).ok_or_else(not_found)?;
-            query(&resolved, home, printer)?
+            query_or_too_old(&resolved, home, printer)?
         }
         PythonRequest::Default | PythonRequest::Name(_) => {
             let resolved = request
@@ -114,9 +127,13 @@ pub fn find(raw: Option<&str>, home: &Home, printer: &Printer) -> Result<Interpr
                 .filter_map(|name| which(name))
                 .find_map(|candidate| resolve(&candidate))
                 .ok_or_else(not_found)?;
-            query(&resolved, home, printer)?
+            query_or_too_old(&resolved, home, printer)?
         }
-        PythonRequest::Version(_) => find_version(&request, home, printer).ok_or_else(not_found)?,
+        PythonRequest::Version(_) => match find_version(&request, home, printer) {
+            Found::Yes(info) => info,
+            Found::TooOld(err) => return Err(err),
+            Found::No => return Err(not_found().into()),
+        },
     };
     Ok(Interpreter {
         request: request.to_string(),
@@ -125,13 +142,18 @@ pub fn find(raw: Option<&str>, home: &Home, printer: &Printer) -> Result<Interpr
     })
 }
 
+/// What looking for a version found.
+enum Found {
+    Yes(super::InterpreterInfo),
+    /// Only interpreters of that version too old for tempest-env: the error
+    /// that says so, with the version and path of the first.
+    TooOld(anyhow::Error),
+    No,
+}
+
 /// The first interpreter whose version matches: on PATH first, then among
 /// pyenv's installed versions.
-fn find_version(
-    request: &PythonRequest,
-    home: &Home,
-    printer: &Printer,
-) -> Option<super::InterpreterInfo> {
+fn find_version(request: &PythonRequest, home: &Home, printer: &Printer) -> Found {
     let names = request.executable_names();
     let on_path = names.iter().flat_map(|name| {
         path_dirs()
@@ -144,6 +166,7 @@ fn find_version(
         .map(|root| pyenv::installed(&root, &names, Some(&prefix)))
         .unwrap_or_default();
     let mut seen = BTreeSet::new();
+    let mut too_old = None;
     for candidate in on_path.chain(from_pyenv) {
         let Some(resolved) = resolve(&candidate) else {
             continue;
@@ -153,15 +176,71 @@ fn find_version(
         {
             continue;
         }
-        let Ok(info) = query(&resolved, home, printer) else {
-            continue;
+        let info = match query_or_too_old(&resolved, home, printer) {
+            Ok(info) => info,
+            Err(err) => {
+                if too_old.is_none() && is_too_old_match(&err, request) {
+                    too_old = Some(err);
+                }
+                continue;
+            }
         };
         let (major, minor, micro, ..) = info.version_info;
         if request.matches_version((major, minor, micro)) {
-            return Some(info);
+            return Found::Yes(info);
         }
     }
-    None
+    too_old.map_or(Found::No, Found::TooOld)
+}
+
+/// `TooOld` for an interpreter whose `--version` names a version below the
+/// minimum.
+fn old_version(path: &Path) -> Option<anyhow::Error> {
+    let out = std::process::Command::new(path)
+        .arg("--version")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    // Python 2 prints its version on stderr.
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let version = text.trim().strip_prefix("Python ")?.to_string();
+    let mut parts = version.split('.').filter_map(|p| p.parse::<u32>().ok());
+    let (major, minor) = (parts.next()?, parts.next()?);
+    ((major, minor) < super::MIN_VERSION).then(|| {
+        InterpreterError::TooOld {
+            path: path.to_path_buf(),
+            version,
+        }
+        .into()
+    })
+}
+
+/// Whether `err` says an interpreter of the requested version exists but is
+/// too old.
+fn is_too_old_match(err: &anyhow::Error, request: &PythonRequest) -> bool {
+    let Some(InterpreterError::TooOld { version, .. }) = err.downcast_ref::<InterpreterError>()
+    else {
+        return false;
+    };
+    let parts: Vec<u32> = version
+        .split('.')
+        .map(|p| {
+            p.chars()
+                .take_while(char::is_ascii_digit)
+                .collect::<String>()
+        })
+        .filter_map(|p| p.parse().ok())
+        .collect();
+    match parts.as_slice() {
+        [major, minor, rest @ ..] => {
+            request.matches_version((*major, *minor, rest.first().copied().unwrap_or(0)))
+        }
+        _ => false,
+    }
 }
 
 /// `3.11.7 (/path), 3.12.1 (/path)`: every interpreter that can be found,
