@@ -130,7 +130,7 @@ pub fn find(raw: Option<&str>, home: &Home, printer: &Printer) -> Result<Interpr
             query_or_too_old(&resolved, home, printer)?
         }
         PythonRequest::Version(_) => match find_version(&request, home, printer) {
-            Found::Yes(info) => info,
+            Found::Yes(info) => *info,
             Found::TooOld(err) => return Err(err),
             Found::No => return Err(not_found().into()),
         },
@@ -144,7 +144,7 @@ pub fn find(raw: Option<&str>, home: &Home, printer: &Printer) -> Result<Interpr
 
 /// What looking for a version found.
 enum Found {
-    Yes(super::InterpreterInfo),
+    Yes(Box<super::InterpreterInfo>),
     /// Only interpreters of that version too old for tempest-env: the error
     /// that says so, with the version and path of the first.
     TooOld(anyhow::Error),
@@ -187,7 +187,7 @@ fn find_version(request: &PythonRequest, home: &Home, printer: &Printer) -> Foun
         };
         let (major, minor, micro, ..) = info.version_info;
         if request.matches_version((major, minor, micro)) {
-            return Found::Yes(info);
+            return Found::Yes(Box::new(info));
         }
     }
     too_old.map_or(Found::No, Found::TooOld)
