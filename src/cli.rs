@@ -180,26 +180,8 @@ pub struct ComposeArgs {
     #[arg(long = "base", value_name = "REQ")]
     pub base: Vec<String>,
 
-    /// A constraints file for the base (OpenStack's upper-constraints.txt).
-    #[arg(long, value_name = "FILE")]
-    pub constraints: Option<PathBuf>,
-
-    /// A directory of wheels for the installer. Repeatable.
-    #[arg(long, value_name = "DIR")]
-    pub find_links: Vec<PathBuf>,
-
-    /// The package index for the installer.
-    #[arg(long, value_name = "URL")]
-    pub index_url: Option<String>,
-
-    /// Never use the network (only --find-links and the installer's cache).
-    #[arg(long)]
-    pub offline: bool,
-
-    /// Which installer builds bases and resolves requirements (default:
-    /// auto).
-    #[arg(long, value_enum, value_name = "INSTALLER")]
-    pub installer: Option<InstallerArg>,
+    #[command(flatten)]
+    pub installer: InstallerArgs,
 
     /// Make the interpreter's system-wide site-packages a layer, as tox's
     /// `sitepackages = True` does.
@@ -228,6 +210,32 @@ pub struct ComposeArgs {
     pub strict: bool,
 }
 
+/// Where the installer backend gets packages, and which backend: shared
+/// by `create`, `run` and `install`.
+#[derive(Debug, Args)]
+pub struct InstallerArgs {
+    /// A constraints file for the base (OpenStack's upper-constraints.txt).
+    #[arg(long, value_name = "FILE")]
+    pub constraints: Option<PathBuf>,
+
+    /// A directory of wheels for the installer. Repeatable.
+    #[arg(long, value_name = "DIR")]
+    pub find_links: Vec<PathBuf>,
+
+    /// The package index for the installer.
+    #[arg(long, value_name = "URL")]
+    pub index_url: Option<String>,
+
+    /// Never use the network (only --find-links and the installer's cache).
+    #[arg(long)]
+    pub offline: bool,
+
+    /// Which installer builds bases and resolves requirements (default:
+    /// auto).
+    #[arg(long, value_enum, value_name = "INSTALLER")]
+    pub installer: Option<InstallerArg>,
+}
+
 #[derive(Debug, Clone, Copy, Default, ValueEnum)]
 pub enum InstallerArg {
     /// uv when it is on PATH, else the interpreter's pip.
@@ -242,7 +250,8 @@ pub struct InstallArgs {
     /// The environment.
     #[arg(add = ArgValueCompleter::new(environment_names))]
     pub name: String,
-    /// Wheel files or plugin source trees.
+    /// Wheel files, plugin source trees, or requirements (resolved by the
+    /// installer on top of the environment's base).
     #[arg(required = true, value_name = "ARTIFACT")]
     pub artifacts: Vec<String>,
     /// How installed wheels are made visible.
@@ -251,6 +260,8 @@ pub struct InstallArgs {
     /// Compile bytecode now rather than on first import.
     #[arg(long)]
     pub compile_bytecode: bool,
+    #[command(flatten)]
+    pub installer: InstallerArgs,
 }
 
 #[derive(Debug, Args)]

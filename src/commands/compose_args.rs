@@ -5,7 +5,7 @@ use anyhow::Result;
 use clap::ValueEnum;
 
 use crate::Context;
-use crate::cli::{ComposeArgs, InstallerArg};
+use crate::cli::{ComposeArgs, InstallerArg, InstallerArgs};
 use crate::definition::Named;
 use crate::env::compose::ComposeSpec;
 use crate::layers::installer::{IndexOptions, InstallerChoice};
@@ -22,13 +22,13 @@ pub fn any_given(args: &ComposeArgs) -> bool {
         || args.seed
         || args.compile_bytecode
         || args.link_mode.is_some()
-        || args.installer.is_some()
-        || args.offline
+        || args.installer.installer.is_some()
+        || args.installer.offline
         || args.strict
         || !args.base.is_empty()
-        || args.constraints.is_some()
-        || !args.find_links.is_empty()
-        || args.index_url.is_some()
+        || args.installer.constraints.is_some()
+        || !args.installer.find_links.is_empty()
+        || args.installer.index_url.is_some()
         || args.all_plugin
         || !args.system_site.is_empty()
         || args.user_site
@@ -42,7 +42,7 @@ pub fn only_index_options(args: &ComposeArgs, option: &str) -> Result<()> {
     let given: Vec<&str> = [
         (!args.plugins.is_empty(), "--plugin"),
         (!args.base.is_empty(), "--base"),
-        (args.constraints.is_some(), "--constraints"),
+        (args.installer.constraints.is_some(), "--constraints"),
         (args.all_plugin, "--all-plugin"),
         (!args.system_site.is_empty(), "--system-site"),
         (args.user_site, "--user-site"),
@@ -79,15 +79,19 @@ pub fn spec_with(
     let mut plugins: Vec<String> = Vec::new();
     let mut base = args.base;
     let mut link_mode = args.link_mode;
-    let mut installer = args.installer;
+    let mut installer = args.installer.installer;
     let mut seed = args.seed;
     let mut compile_bytecode = args.compile_bytecode;
     let mut strict = args.strict;
-    let mut find_links: Vec<std::path::PathBuf> =
-        args.find_links.into_iter().map(absolute).collect();
-    let mut index_url = args.index_url;
-    let mut offline = args.offline;
-    let mut constraints = args.constraints.map(absolute);
+    let mut find_links: Vec<std::path::PathBuf> = args
+        .installer
+        .find_links
+        .into_iter()
+        .map(absolute)
+        .collect();
+    let mut index_url = args.installer.index_url;
+    let mut offline = args.installer.offline;
+    let mut constraints = args.installer.constraints.map(absolute);
     let mut selection = Selection {
         all_plugin: args.all_plugin,
         extra_dirs: args.system_site.into_iter().map(absolute).collect(),
@@ -160,13 +164,42 @@ pub fn spec_with(
             index_url,
             offline,
         },
-        installer: match installer.unwrap_or_default() {
-            InstallerArg::Auto => InstallerChoice::Auto,
-            InstallerArg::Uv => InstallerChoice::Uv,
-            InstallerArg::Pip => InstallerChoice::Pip,
-        },
+        installer: choice(installer.unwrap_or_default()),
         system: selection,
         strict,
+    })
+}
+
+fn choice(arg: InstallerArg) -> InstallerChoice {
+    match arg {
+        InstallerArg::Auto => InstallerChoice::Auto,
+        InstallerArg::Uv => InstallerChoice::Uv,
+        InstallerArg::Pip => InstallerChoice::Pip,
+    }
+}
+
+/// `install`'s installer options: the parts of a composition that say
+/// where packages come from (no base, no system set).
+pub fn installing(args: InstallerArgs) -> Result<ComposeSpec> {
+    let constraints = args.constraints.map(absolute);
+    if let Some(file) = &constraints
+        && !file.is_file()
+    {
+        return Err(crate::error::UserError::new(format!(
+            "--constraints {}: no such file",
+            file.display()
+        ))
+        .into());
+    }
+    Ok(ComposeSpec {
+        constraints,
+        index: IndexOptions {
+            find_links: args.find_links.into_iter().map(absolute).collect(),
+            index_url: args.index_url,
+            offline: args.offline,
+        },
+        installer: choice(args.installer.unwrap_or_default()),
+        ..ComposeSpec::default()
     })
 }
 

@@ -23,6 +23,7 @@ pub fn install(
     raw: &[String],
     mode: LinkMode,
     compile_bytecode: bool,
+    installing: ComposeSpec,
     ctx: &Context,
 ) -> Result<u8> {
     let artifacts = ops::resolve_artifacts(raw)?;
@@ -35,7 +36,8 @@ pub fn install(
         let all: Vec<(Artifact, LinkMode)> = files.into_iter().map(|a| (a, mode)).collect();
         let options = ops::InstallOptions {
             compile_bytecode,
-            ..Default::default()
+            index: installing.index.clone(),
+            installer: installing.installer,
         };
         ops::install_into(
             &mut env,
@@ -64,11 +66,10 @@ pub fn install(
             .map(crate::layers::base::open)
             .transpose()?
             .flatten();
-        let spec = ComposeSpec::default();
         let scripts = compose::add_requirements(
             &mut env,
             &interpreter,
-            &spec,
+            &installing,
             &requirements,
             base.as_ref(),
             &ctx.home,

@@ -85,6 +85,7 @@ pub fn dispatch(command: Command, ctx: &Context) -> Result<u8> {
             &args.artifacts,
             args.link_mode.into(),
             args.compile_bytecode,
+            compose_args::installing(args.installer)?,
             ctx,
         ),
         Command::Uninstall(args) => install::uninstall(&args.name, &args.dists, ctx),

@@ -290,6 +290,59 @@ fn a_plugin_requirement_adds_only_what_the_base_lacks() {
     );
 }
 
+#[test]
+fn install_takes_the_installer_options_for_a_requirement() {
+    let ctx = TestContext::new();
+    let links = wheelhouse(&ctx);
+    ctx.cmd()
+        .args(["create", "inst"])
+        .args(base_args(&links, "pip"))
+        .assert()
+        .success();
+    // Offline with only the wheelhouse: without --find-links the installer
+    // cannot find the plugin, with it the plugin becomes a layer.
+    let without = ctx
+        .cmd()
+        .args([
+            "install",
+            "inst",
+            "alpha-tempest-plugin",
+            "--offline",
+            "--installer",
+            "pip",
+        ])
+        .output()
+        .unwrap();
+    assert!(!without.status.success(), "{}", stdout(&without));
+    assert!(visible_plugins(&ctx.env_dir("inst")).is_empty());
+    let constraints = ctx.work.path().join("c.txt");
+    std::fs::write(&constraints, "alpha-tempest-plugin==1.2.0\n").unwrap();
+    let out = ctx
+        .cmd()
+        .args(["install", "inst", "alpha-tempest-plugin"])
+        .args(base_args(&links, "pip")[2..].iter())
+        .arg("--constraints")
+        .arg(&constraints)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(visible_plugins(&ctx.env_dir("inst")), ["alpha_tests"]);
+    assert_eq!(layers(&ctx.env_dir("inst"), "plugin").len(), 1);
+    // A constraints file that does not exist is bad input.
+    let out = ctx
+        .cmd()
+        .args([
+            "install",
+            "inst",
+            "bravo-tempest-plugin",
+            "--constraints",
+            "nope.txt",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+}
+
 /// An interpreter whose system site-packages holds the stand-in and three
 /// fixture plugins (dist-info, installed by pip) and a Debian-style
 /// egg-info plugin.
