@@ -48,6 +48,53 @@ pub fn only_setup_py(root: &Path) -> bool {
     !cfg_names_it && !pyproject_names_it
 }
 
+/// Fields of `[project]` that tempest-env reads; when the build backend
+/// computes any of them, only the backend can say what they are.
+const READ_FIELDS: &[&str] = &[
+    "version",
+    "dependencies",
+    "entry-points",
+    "scripts",
+    "gui-scripts",
+    "requires-python",
+];
+
+/// Whether the tree's metadata can only come from its build backend: only
+/// `setup.py` describes it, `[project]` declares a field tempest-env reads
+/// `dynamic` (setuptools `attr:`, setuptools-scm, hatch-vcs, flit), or a
+/// setuptools `setup.cfg` computes its version (`attr:`, `file:`) or has
+/// none and is not a pbr tree (pbr's version is read from git natively).
+/// Such trees are installed by the installer, which runs the backend, so
+/// their version is the true one, never a made-up `0.0.0`.
+pub fn needs_backend(root: &Path) -> bool {
+    if only_setup_py(root) {
+        return true;
+    }
+    let cfg = std::fs::read_to_string(root.join("setup.cfg"))
+        .ok()
+        .and_then(|text| SetupCfg::parse(&text).ok())
+        .filter(|cfg| cfg.name.is_some());
+    if let Some(cfg) = cfg {
+        return match cfg.version.as_deref().map(str::trim) {
+            Some(v) => v.starts_with("attr:") || v.starts_with("file:"),
+            None => !is_pbr(root),
+        };
+    }
+    std::fs::read_to_string(root.join("pyproject.toml"))
+        .ok()
+        .and_then(|text| Pyproject::parse(&text).ok())
+        .filter(|p| p.name.is_some())
+        .is_some_and(|p| p.dynamic.iter().any(|f| READ_FIELDS.contains(&f.as_str())))
+}
+
+/// A pbr tree: `setup.py` passes `pbr=True`, or the build system needs pbr.
+fn is_pbr(root: &Path) -> bool {
+    let setup_py = std::fs::read_to_string(root.join("setup.py")).unwrap_or_default();
+    let compact: String = setup_py.split_whitespace().collect();
+    let pyproject = std::fs::read_to_string(root.join("pyproject.toml")).unwrap_or_default();
+    compact.contains("pbr=True") || pyproject.contains("\"pbr")
+}
+
 /// A `setup.py` that names no distribution would be installed as `UNKNOWN`
 /// (and have `UNKNOWN.egg-info` written into the tree): refuse it before the
 /// installer runs. Without executing it, a `name=` argument is what is looked
@@ -113,7 +160,15 @@ pub fn read(root: &Path) -> Result<SourceTree> {
         SourceTree {
             import_root: root.clone(),
             name,
-            version: project.version.clone().unwrap_or_else(|| "0.0.0".into()),
+            // A computed version goes through the backend (see
+            // `needs_backend`); no version at all is not a valid project.
+            version: project.version.clone().ok_or_else(|| {
+                bad(
+                    &root,
+                    "pyproject.toml [project] has no `version` and does not list it in `dynamic`"
+                        .into(),
+                )
+            })?,
             summary: None,
             requires_python: project.requires_python.clone(),
             requires: project.dependencies.clone(),
@@ -237,6 +292,78 @@ mod tests {
             .status()
             .is_ok_and(|s| s.success());
         assert!(ok, "git {args:?}");
+    }
+
+    fn tree(files: &[(&str, &str)]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, text) in files {
+            std::fs::write(dir.path().join(name), text).unwrap();
+        }
+        dir
+    }
+
+    #[test]
+    fn computed_metadata_needs_the_backend_and_static_metadata_does_not() {
+        let project = |extra: &str| format!("[project]\nname = \"p\"\n{extra}\n");
+        let cases: &[(&[(&str, &str)], bool)] = &[
+            (&[("pyproject.toml", &project("version = \"1.0\""))], false),
+            (
+                &[("pyproject.toml", &project("dynamic = [\"version\"]"))],
+                true,
+            ),
+            (
+                &[(
+                    "pyproject.toml",
+                    &project("version = \"1\"\ndynamic = [\"dependencies\"]"),
+                )],
+                true,
+            ),
+            // A computed description is not read: the static rest is enough.
+            (
+                &[(
+                    "pyproject.toml",
+                    &project("version = \"1\"\ndynamic = [\"description\"]"),
+                )],
+                false,
+            ),
+            (
+                &[("setup.cfg", "[metadata]\nname = p\nversion = 1.0\n")],
+                false,
+            ),
+            (
+                &[(
+                    "setup.cfg",
+                    "[metadata]\nname = p\nversion = attr: p.__version__\n",
+                )],
+                true,
+            ),
+            (
+                &[(
+                    "setup.cfg",
+                    "[metadata]\nname = p\nversion = file: VERSION\n",
+                )],
+                true,
+            ),
+            (
+                &[
+                    ("setup.cfg", "[metadata]\nname = p\n"),
+                    ("setup.py", "setup()\n"),
+                ],
+                true,
+            ),
+            (
+                &[
+                    ("setup.cfg", "[metadata]\nname = p\n"),
+                    ("setup.py", "setup(pbr = True)\n"),
+                ],
+                false,
+            ),
+            (&[("setup.py", "setup(name='p')\n")], true),
+        ];
+        for (files, expected) in cases {
+            let dir = tree(files);
+            assert_eq!(needs_backend(dir.path()), *expected, "{files:?}");
+        }
     }
 
     #[test]

@@ -208,7 +208,8 @@ fn install_all(
     enum Ready {
         Wheel(PathBuf, WheelFilename, LinkMode),
         Tree(Box<editable::tree::SourceTree>),
-        /// A tree only `setup.py` describes: the installer makes it editable.
+        /// A tree whose metadata only its build backend knows: the
+        /// installer makes it editable.
         Legacy(PathBuf),
     }
     let mut ready = Vec::new();
@@ -219,8 +220,10 @@ fn install_all(
                 check_compatible(path, &tags, interpreter)?,
                 *mode,
             ),
-            Artifact::Tree(path) if editable::tree::only_setup_py(path) => {
-                editable::tree::check_setup_py_names_itself(path)?;
+            Artifact::Tree(path) if editable::tree::needs_backend(path) => {
+                if editable::tree::only_setup_py(path) {
+                    editable::tree::check_setup_py_names_itself(path)?;
+                }
                 Ready::Legacy(path.clone())
             }
             Artifact::Tree(path) => Ready::Tree(Box::new(editable::tree::read(path)?)),

@@ -80,6 +80,7 @@ fn real_tempest_base_with_a_real_plugin() {
         "the plugin stays in its own environment"
     );
 }
+mod artifacts;
 mod devstack;
 mod plugins;
 mod run;

@@ -1,0 +1,71 @@
+//! Source trees whose metadata only their build backend knows: the version
+//! reported is the one the backend computes (from the package, from a git
+//! tag), never a made-up `0.0.0`. The backends come from PyPI (the
+//! installer's build isolation), hence end to end.
+
+use std::path::Path;
+use std::process::Command;
+
+use crate::common::{TestContext, fixtures, plugins_json, require_tool, stderr};
+
+fn git(dir: &Path, args: &[&str]) {
+    let out = Command::new("git")
+        .args(["-c", "user.name=t", "-c", "user.email=t@example.org"])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "git {args:?}: {}", stderr(&out));
+}
+
+/// A copy of `fixtures/dynamic/NAME`, committed and tagged `tag` in a git
+/// repository of its own when a tag is given.
+fn tree(ctx: &TestContext, name: &str, tag: Option<&str>) -> std::path::PathBuf {
+    let dest = ctx.work.path().join(name);
+    let out = Command::new("cp")
+        .arg("-r")
+        .arg(fixtures().join("dynamic").join(name))
+        .arg(&dest)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    if let Some(tag) = tag {
+        git(&dest, &["init", "-q"]);
+        git(&dest, &["add", "."]);
+        git(&dest, &["commit", "-q", "-m", "release"]);
+        git(&dest, &["tag", tag]);
+    }
+    dest
+}
+
+#[test]
+#[ignore = "needs PyPI"]
+fn computed_versions_are_the_backends_for_every_kind_of_tree() {
+    require_tool("uv");
+    let ctx = TestContext::new();
+    let cases = [
+        ("attr", None, "attr-tempest-plugin", "1.4.2"),
+        ("cfg-attr", None, "cfg-attr-tempest-plugin", "2.0.1"),
+        ("scm", Some("2.3.0"), "scm-tempest-plugin", "2.3.0"),
+        ("hatch", Some("3.1.0"), "hatch-tempest-plugin", "3.1.0"),
+        ("flit", None, "flit-tempest-plugin", "0.7.0"),
+        // pbr's version is read natively from the tag: no backend runs.
+        ("pbr", Some("5.0.0"), "pbr-tempest-plugin", "5.0.0"),
+    ];
+    for (name, tag, dist, version) in cases {
+        let src = tree(&ctx, name, tag);
+        let env = format!("dyn-{name}");
+        let out = ctx
+            .cmd()
+            .args(["create", &env, "--plugin"])
+            .arg(&src)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{name}: {}", stderr(&out));
+        let (report, code) = plugins_json(&ctx, &[env.as_str()]);
+        assert_eq!(code, 0, "{name}: {report}");
+        let plugin = &report["plugins"][0];
+        assert_eq!(plugin["dist"], dist, "{name}: {report}");
+        assert_eq!(plugin["version"], version, "{name}: {report}");
+    }
+}
