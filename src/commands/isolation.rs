@@ -148,7 +148,7 @@ impl Set {
         }
         let artifact = |a: &Artifact| match a {
             Artifact::Tree(path) | Artifact::Wheel(path) => path.display().to_string(),
-            Artifact::Requirement(r) => r.clone(),
+            Artifact::Requirement(r) | Artifact::Sdist(r) => r.clone(),
         };
         let skip = if use_def { self.from_definition } else { 0 };
         for a in p.common.iter().skip(skip.min(p.common.len())) {

@@ -27,6 +27,9 @@ use crate::wheel::{WheelError, record};
 pub enum Artifact {
     Wheel(PathBuf),
     Tree(PathBuf),
+    /// A source distribution (a path, or a URL), built into a wheel once by
+    /// the installer backend and installed like one.
+    Sdist(String),
     /// A requirement by name, resolved by the installer backend.
     Requirement(String),
 }
@@ -41,10 +44,16 @@ fn resolve_artifact(item: &str) -> Result<Artifact> {
     match std::fs::metadata(path) {
         Ok(meta) if meta.is_dir() => Ok(Artifact::Tree(std::path::absolute(path)?)),
         Ok(_) if item.ends_with(".whl") => Ok(Artifact::Wheel(std::path::absolute(path)?)),
+        Ok(_) if crate::layers::sdist::is_sdist(item) => Ok(Artifact::Sdist(
+            std::path::absolute(path)?.to_string_lossy().into_owned(),
+        )),
         Ok(_) => Err(UserError::new(format!(
-            "`{item}` is neither a wheel (.whl) nor a plugin source directory"
+            "`{item}` is neither a wheel (.whl), an sdist (.tar.gz, .zip) nor a plugin source directory"
         ))
         .into()),
+        Err(_) if crate::layers::sdist::is_url(item) && crate::layers::sdist::is_sdist(item) => {
+            Ok(Artifact::Sdist(item.to_string()))
+        }
         Err(_) if item.contains('/') || item.ends_with(".whl") => {
             Err(UserError::new(format!("`{item}` does not exist")).into())
         }
@@ -227,6 +236,21 @@ fn install_all(
                 Ready::Legacy(path.clone())
             }
             Artifact::Tree(path) => Ready::Tree(Box::new(editable::tree::read(path)?)),
+            Artifact::Sdist(source) => {
+                let wheel = crate::layers::sdist::wheel_for(
+                    home,
+                    interpreter,
+                    options.installer,
+                    source,
+                    &options.index,
+                    printer,
+                )?;
+                Ready::Wheel(
+                    wheel.clone(),
+                    check_compatible(&wheel, &tags, interpreter)?,
+                    *mode,
+                )
+            }
             Artifact::Requirement(r) => {
                 anyhow::bail!("internal: requirement `{r}` reached the artifact installer")
             }

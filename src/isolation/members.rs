@@ -113,7 +113,19 @@ fn artifact_member(
                 source: Source::Artifact(artifact.clone()),
             }
         }
-        Artifact::Wheel(path) => {
+        Artifact::Wheel(_) | Artifact::Sdist(_) => {
+            let path = &match artifact {
+                // Built once; every probe then installs the cached wheel.
+                Artifact::Sdist(source) => crate::layers::sdist::wheel_for(
+                    home,
+                    interpreter,
+                    Default::default(),
+                    source,
+                    &Default::default(),
+                    printer,
+                )?,
+                _ => artifact_path(artifact),
+            };
             let tags = crate::env::install::tags_for(interpreter);
             let filename = crate::env::install::check_compatible(path, &tags, interpreter)?;
             let entry =
@@ -141,6 +153,13 @@ fn artifact_member(
     };
     let is_plugin = !member.entry_points.is_empty() || matches!(artifact, Artifact::Requirement(_));
     Ok(is_plugin.then_some(member))
+}
+
+fn artifact_path(artifact: &Artifact) -> std::path::PathBuf {
+    match artifact {
+        Artifact::Tree(path) | Artifact::Wheel(path) => path.clone(),
+        Artifact::Sdist(source) | Artifact::Requirement(source) => source.into(),
+    }
 }
 
 /// Packages and modules directly in `dir`.

@@ -202,6 +202,62 @@ impl Installer {
         self.run(cmd, printer)
     }
 
+    /// Build the source distribution `sdist` into a wheel in `out_dir`
+    /// (`uv build --wheel` or `pip wheel --no-deps`), with the backend's
+    /// build isolation and the index options.
+    pub fn build_wheel(
+        &self,
+        interpreter: &Interpreter,
+        sdist: &Path,
+        out_dir: &Path,
+        index: &IndexOptions,
+        printer: &Printer,
+    ) -> Result<()> {
+        let mut cmd = match self {
+            Self::Uv(uv) => {
+                let mut cmd = Command::new(uv);
+                cmd.args(["build", "--wheel", "--no-progress", "--python"])
+                    .arg(&interpreter.executable)
+                    .arg("--out-dir")
+                    .arg(out_dir);
+                if index.offline {
+                    cmd.arg("--offline");
+                }
+                cmd
+            }
+            Self::Pip(python) => {
+                let mut cmd = Command::new(python);
+                cmd.args([
+                    "-m",
+                    "pip",
+                    "wheel",
+                    "--no-deps",
+                    "--no-input",
+                    "--disable-pip-version-check",
+                    "--progress-bar",
+                    "off",
+                    "--wheel-dir",
+                ])
+                .arg(out_dir);
+                if index.offline {
+                    cmd.arg("--no-index");
+                }
+                cmd
+            }
+        };
+        for dir in &index.find_links {
+            cmd.arg("--find-links").arg(dir);
+        }
+        if let Some(url) = &index.index_url {
+            cmd.args(["--index-url", url]);
+        }
+        for var in ["VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME"] {
+            cmd.env_remove(var);
+        }
+        cmd.arg(sdist);
+        self.run(cmd, printer)
+    }
+
     /// Run the installer, showing its output as progress, and reporting its
     /// last lines if it fails.
     fn run(&self, mut cmd: Command, printer: &Printer) -> Result<()> {

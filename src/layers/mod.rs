@@ -6,4 +6,5 @@
 pub mod base;
 pub mod installer;
 pub mod launchers;
+pub mod sdist;
 pub mod system;

@@ -69,3 +69,71 @@ fn computed_versions_are_the_backends_for_every_kind_of_tree() {
         assert_eq!(plugin["version"], version, "{name}: {report}");
     }
 }
+
+/// The real sdist of a plugin from PyPI, downloaded by pip.
+fn barbican_sdist(ctx: &TestContext) -> std::path::PathBuf {
+    let dir = ctx.work.path().join("sdists");
+    let out = Command::new("python3")
+        .args([
+            "-m",
+            "pip",
+            "download",
+            "-q",
+            "--no-deps",
+            "--no-binary",
+            ":all:",
+        ])
+        .args(["barbican-tempest-plugin==4.6.0", "-d"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    dir.join("barbican_tempest_plugin-4.6.0.tar.gz")
+}
+
+#[test]
+#[ignore = "needs PyPI"]
+fn a_real_sdist_is_built_once_and_lists_the_same_tests_as_its_wheel() {
+    require_tool("uv");
+    let ctx = TestContext::new();
+    let sdist = barbican_sdist(&ctx);
+    let list = |plugin: &str| {
+        let out = ctx
+            .cmd()
+            .args([
+                "run",
+                "--base",
+                crate::TEMPEST,
+                "--plugin",
+                plugin,
+                "--list",
+                "barbican",
+            ])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        let mut ids: Vec<String> = crate::common::stdout(&out)
+            .lines()
+            .filter(|l| l.starts_with("barbican_tempest_plugin."))
+            .map(str::to_string)
+            .collect();
+        ids.sort();
+        ids
+    };
+    let from_sdist = list(sdist.to_str().unwrap());
+    assert!(from_sdist.len() > 100, "{}", from_sdist.len());
+    assert_eq!(from_sdist, list("barbican-tempest-plugin==4.6.0"));
+    // The second use of the same sdist builds nothing.
+    let out = ctx
+        .cmd()
+        .args(["create", "again", "-v", "--plugin"])
+        .arg(&sdist)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("reusing the wheel built from"), "{err}");
+    assert!(!err.contains("Building a wheel"), "{err}");
+    let (report, _) = plugins_json(&ctx, &["again"]);
+    assert_eq!(report["plugins"][0]["version"], "4.6.0", "{report}");
+}

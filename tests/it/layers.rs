@@ -343,6 +343,37 @@ fn install_takes_the_installer_options_for_a_requirement() {
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
 }
 
+#[test]
+fn a_failing_sdist_build_names_the_sdist_and_leaves_nothing_behind() {
+    let ctx = TestContext::new();
+    let sdist = ctx.work.path().join("broken-1.0.tar.gz");
+    std::fs::write(&sdist, b"not a tar file").unwrap();
+    let out = ctx
+        .cmd()
+        .args([
+            "create",
+            "sd",
+            "--installer",
+            "pip",
+            "--offline",
+            "--plugin",
+        ])
+        .arg(&sdist)
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    let first = err.lines().find(|l| l.starts_with("error:")).unwrap();
+    assert!(
+        first.contains("building the sdist") && first.contains("broken-1.0.tar.gz"),
+        "{err}"
+    );
+    assert!(err.contains("its last lines"), "{err}");
+    assert!(!ctx.env_dir("sd").exists());
+    let built = ctx.home.path().join("cache/built");
+    assert_eq!(std::fs::read_dir(&built).map_or(0, |d| d.count()), 0);
+}
+
 /// An interpreter whose system site-packages holds the stand-in and three
 /// fixture plugins (dist-info, installed by pip) and a Debian-style
 /// egg-info plugin.
