@@ -54,6 +54,11 @@ fn resolve_artifact(item: &str) -> Result<Artifact> {
         Err(_) if crate::layers::sdist::is_url(item) && crate::layers::sdist::is_sdist(item) => {
             Ok(Artifact::Sdist(item.to_string()))
         }
+        // A direct reference (`name @ git+file:///repo@v1`, `name @ https://…`)
+        // names no local file: it goes to the installer like any requirement.
+        Err(_) if item.contains('@') && crate::dist::requirement::parse(item).is_ok() => {
+            Ok(Artifact::Requirement(item.to_string()))
+        }
         Err(_) if item.contains('/') || item.ends_with(".whl") => {
             Err(UserError::new(format!("`{item}` does not exist")).into())
         }

@@ -137,3 +137,46 @@ fn a_real_sdist_is_built_once_and_lists_the_same_tests_as_its_wheel() {
     let (report, _) = plugins_json(&ctx, &["again"]);
     assert_eq!(report["plugins"][0]["version"], "4.6.0", "{report}");
 }
+
+#[test]
+#[ignore = "needs PyPI"]
+fn a_git_requirement_at_a_ref_is_resolved_by_the_installer() {
+    require_tool("uv");
+    let ctx = TestContext::new();
+    // A local repository: 1.2.0 tagged v1, then 1.3.0 on top.
+    let repo = ctx.work.path().join("alpha-repo");
+    let out = Command::new("cp")
+        .arg("-r")
+        .arg(fixtures().join("plugins/alpha"))
+        .arg(&repo)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    git(&repo, &["init", "-q"]);
+    git(&repo, &["add", "."]);
+    git(&repo, &["commit", "-q", "-m", "1.2.0"]);
+    git(&repo, &["tag", "v1"]);
+    let pyproject = repo.join("pyproject.toml");
+    let text = std::fs::read_to_string(&pyproject).unwrap();
+    std::fs::write(&pyproject, text.replace("1.2.0", "1.3.0")).unwrap();
+    git(&repo, &["commit", "-q", "-am", "1.3.0"]);
+    let url = format!("git+file://{}", repo.display());
+    for (requirement, version) in [
+        (format!("alpha-tempest-plugin @ {url}@v1"), "1.2.0"),
+        (
+            format!("alpha-tempest-plugin @ {url} ; python_version >= \"3.8\""),
+            "1.3.0",
+        ),
+    ] {
+        let env = format!("git-{version}");
+        let out = ctx
+            .cmd()
+            .args(["create", &env, "--plugin", &requirement])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{requirement}: {}", stderr(&out));
+        let (report, _) = plugins_json(&ctx, &[env.as_str()]);
+        assert_eq!(report["plugins"][0]["name"], "alpha_tests", "{report}");
+        assert_eq!(report["plugins"][0]["version"], version, "{report}");
+    }
+}
