@@ -123,11 +123,11 @@ fn a_real_sdist_is_built_once_and_lists_the_same_tests_as_its_wheel() {
     let from_sdist = list(sdist.to_str().unwrap());
     assert!(from_sdist.len() > 100, "{}", from_sdist.len());
     assert_eq!(from_sdist, list("barbican-tempest-plugin==4.6.0"));
-    // The second use of the same sdist builds nothing.
+    // The second use of the same sdist, by URL this time, builds nothing.
+    let url = format!("file://{}", sdist.display());
     let out = ctx
         .cmd()
-        .args(["create", "again", "-v", "--plugin"])
-        .arg(&sdist)
+        .args(["create", "again", "-v", "--plugin", &url])
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
