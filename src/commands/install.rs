@@ -29,6 +29,31 @@ pub fn install(
     let artifacts = ops::resolve_artifacts(raw)?;
     let (_guard, mut env) = locked(name, ctx)?;
     let interpreter = env.interpreter(&ctx.home, &ctx.printer)?;
+    // What is installed may bring a real pip in place of the guard; the
+    // guard comes back unless it did, whether or not the install worked.
+    env::activate::remove_pip_guard(&env)?;
+    let result = install_artifacts(
+        &mut env,
+        &interpreter,
+        artifacts,
+        mode,
+        compile_bytecode,
+        installing,
+        ctx,
+    );
+    env::activate::write_pip_guard(&env)?;
+    result
+}
+
+fn install_artifacts(
+    env: &mut Environment,
+    interpreter: &crate::interpreter::Interpreter,
+    artifacts: Vec<Artifact>,
+    mode: LinkMode,
+    compile_bytecode: bool,
+    installing: ComposeSpec,
+    ctx: &Context,
+) -> Result<u8> {
     let (requirements, files): (Vec<Artifact>, Vec<Artifact>) = artifacts
         .into_iter()
         .partition(|a| matches!(a, Artifact::Requirement(_)));
@@ -39,14 +64,7 @@ pub fn install(
             index: installing.index.clone(),
             installer: installing.installer,
         };
-        ops::install_into(
-            &mut env,
-            &interpreter,
-            &all,
-            &options,
-            &ctx.home,
-            &ctx.printer,
-        )?;
+        ops::install_into(env, interpreter, &all, &options, &ctx.home, &ctx.printer)?;
     }
     if !requirements.is_empty() {
         let requirements: Vec<String> = requirements
@@ -67,8 +85,8 @@ pub fn install(
             .transpose()?
             .flatten();
         let scripts = compose::add_requirements(
-            &mut env,
-            &interpreter,
+            env,
+            interpreter,
             &installing,
             &requirements,
             base.as_ref(),
@@ -76,16 +94,18 @@ pub fn install(
             &ctx.printer,
         )?;
         let layer = env.manifest.layers.len() - 1;
-        compose::write_launchers(&mut env, vec![(layer, scripts)])?;
-        env::layers::write(&env)?;
+        compose::write_launchers(env, vec![(layer, scripts)])?;
+        env::layers::write(env)?;
         env.save()?;
     }
-    compose::check_requirements(&env, &interpreter, false, &ctx.home, &ctx.printer)?;
+    compose::check_requirements(env, interpreter, false, &ctx.home, &ctx.printer)?;
     Ok(0)
 }
 
 pub fn uninstall(name: &str, dists: &[String], ctx: &Context) -> Result<u8> {
     let (_guard, mut env) = locked(name, ctx)?;
-    ops::uninstall(&mut env, dists, &ctx.printer)?;
-    Ok(0)
+    let result = ops::uninstall(&mut env, dists, &ctx.printer);
+    // Uninstalling pip leaves the guard in its place.
+    env::activate::write_pip_guard(&env)?;
+    result.map(|()| 0)
 }

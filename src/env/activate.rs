@@ -30,6 +30,68 @@ pub fn scripts(env_dir: &Path, prompt: &str) -> [(&'static str, String); 2] {
     ]
 }
 
+/// What `pip` says in an environment without a pip of its own: after
+/// `source bin/activate`, the next `pip` on PATH would be another
+/// interpreter's, and would install there.
+const PIP_GUARD: &str = r#"#!/bin/sh
+@MARK@
+echo "pip: environment @NAME@ has no pip of its own; a pip found further down PATH would install into another interpreter" >&2
+echo "hint: tempest-env install @NAME@ ARTIFACT... (wheels, sdists, trees, requirements), or recreate it with --seed for a real pip" >&2
+exit 1
+"#;
+
+const PIP_GUARD_MARK: &str = "# Written by tempest-env: this environment has no pip of its own.";
+
+/// The guard's paths: `bin/pip`, `bin/pip3`, `bin/pip3.X`.
+fn pip_guard_paths(env: &super::Environment) -> [std::path::PathBuf; 3] {
+    let bin = env.root.join(&env.manifest.interpreter.scheme.scripts);
+    let version = &env.manifest.interpreter.version;
+    let minor: String = version.split('.').take(2).collect::<Vec<_>>().join(".");
+    ["pip".to_string(), "pip3".to_string(), format!("pip{minor}")].map(|n| bin.join(n))
+}
+
+/// Remove the guards (only files that are the guard), so an install can
+/// bring a real pip; [`write_pip_guard`] puts them back if none came.
+pub fn remove_pip_guard(env: &super::Environment) -> anyhow::Result<()> {
+    for path in pip_guard_paths(env) {
+        let is_guard = std::fs::read_to_string(&path)
+            .is_ok_and(|text| text.lines().nth(1) == Some(PIP_GUARD_MARK));
+        if is_guard {
+            fs_err::remove_file(&path)?;
+        }
+    }
+    Ok(())
+}
+
+/// Put `pip`, `pip3` and `pip3.X` guards into the environment's `bin`,
+/// unless something (`--seed`, a layer) already provides pip there.
+pub fn write_pip_guard(env: &super::Environment) -> anyhow::Result<()> {
+    let paths = pip_guard_paths(env);
+    if paths.iter().any(|p| p.exists() || p.is_symlink()) {
+        return Ok(());
+    }
+    let text = PIP_GUARD
+        .replace("@MARK@", PIP_GUARD_MARK)
+        .replace("@NAME@", &sh_quote(&env.name));
+    let first = &paths[0];
+    {
+        use anyhow::Context;
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o755)
+            .open(first)
+            .and_then(|mut file| file.write_all(text.as_bytes()))
+            .with_context(|| format!("failed to write {}", first.display()))?;
+    }
+    for path in &paths[1..] {
+        fs_err::hard_link(first, path)?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -106,6 +106,9 @@ pub fn create_held(
         manifest,
     };
     fill(&mut env)?;
+    if !options.ephemeral {
+        activate::write_pip_guard(&env)?;
+    }
     env.save()?;
     crate::failpoint::hit("create-before-rename");
 

@@ -4,7 +4,7 @@
 //! An environment named `NAME` is registered at `<data>/envs/NAME`: the
 //! directory itself, or a symlink to it when it was made with `--path`.
 
-mod activate;
+pub mod activate;
 pub mod compose;
 mod create;
 pub mod install;

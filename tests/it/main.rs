@@ -19,3 +19,4 @@ mod plugins;
 mod reliability;
 mod run;
 mod scan;
+mod tools;
