@@ -29,9 +29,12 @@ pub fn install(
     let artifacts = ops::resolve_artifacts(raw)?;
     let (_guard, mut env) = locked(name, ctx)?;
     let interpreter = env.interpreter(&ctx.home, &ctx.printer)?;
-    // What is installed may bring a real pip in place of the guard; the
-    // guard comes back unless it did, whether or not the install worked.
-    env::activate::remove_pip_guard(&env)?;
+    // A pip wheel takes the place of the guard; the guard comes back unless
+    // pip did, whether or not the install worked. Nothing else touches it.
+    let brings_pip = artifacts.iter().any(is_pip_wheel);
+    if brings_pip {
+        env::activate::remove_pip_guard(&env)?;
+    }
     let result = install_artifacts(
         &mut env,
         &interpreter,
@@ -41,8 +44,20 @@ pub fn install(
         installing,
         ctx,
     );
-    env::activate::write_pip_guard(&env)?;
+    if brings_pip {
+        env::activate::write_pip_guard(&env)?;
+    }
     result
+}
+
+fn is_pip_wheel(artifact: &Artifact) -> bool {
+    let Artifact::Wheel(path) = artifact else {
+        return false;
+    };
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .and_then(|n| n.split('-').next())
+        .is_some_and(|dist| crate::dist::name::normalize(dist) == "pip")
 }
 
 fn install_artifacts(
@@ -104,8 +119,13 @@ fn install_artifacts(
 
 pub fn uninstall(name: &str, dists: &[String], ctx: &Context) -> Result<u8> {
     let (_guard, mut env) = locked(name, ctx)?;
-    let result = ops::uninstall(&mut env, dists, &ctx.printer);
+    ops::uninstall(&mut env, dists, &ctx.printer)?;
     // Uninstalling pip leaves the guard in its place.
-    env::activate::write_pip_guard(&env)?;
-    result.map(|()| 0)
+    if dists
+        .iter()
+        .any(|d| crate::dist::name::normalize(d) == "pip")
+    {
+        env::activate::write_pip_guard(&env)?;
+    }
+    Ok(0)
 }
