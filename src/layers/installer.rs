@@ -147,22 +147,7 @@ impl Installer {
                 cmd
             }
         };
-        for dir in &index.find_links {
-            cmd.arg("--find-links").arg(dir);
-        }
-        if let Some(url) = &index.index_url {
-            cmd.args(["--index-url", url]);
-        }
-        for var in [
-            "VIRTUAL_ENV",
-            "PYTHONPATH",
-            "PYTHONHOME",
-            "PIP_TARGET",
-            "PIP_PREFIX",
-            "PIP_USER",
-        ] {
-            cmd.env_remove(var);
-        }
+        with_index_and_clean_env(&mut cmd, index);
         cmd
     }
 
@@ -245,15 +230,7 @@ impl Installer {
                 cmd
             }
         };
-        for dir in &index.find_links {
-            cmd.arg("--find-links").arg(dir);
-        }
-        if let Some(url) = &index.index_url {
-            cmd.args(["--index-url", url]);
-        }
-        for var in ["VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME"] {
-            cmd.env_remove(var);
-        }
+        with_index_and_clean_env(&mut cmd, index);
         cmd.arg(sdist);
         self.run(cmd, printer)
     }
@@ -332,5 +309,26 @@ impl Installer {
             );
         }
         Ok(())
+    }
+}
+
+/// The index options, and none of the caller's virtualenv, paths or pip
+/// destinations in the installer's environment.
+fn with_index_and_clean_env(cmd: &mut Command, index: &IndexOptions) {
+    for dir in &index.find_links {
+        cmd.arg("--find-links").arg(dir);
+    }
+    if let Some(url) = &index.index_url {
+        cmd.args(["--index-url", url]);
+    }
+    for var in [
+        "VIRTUAL_ENV",
+        "PYTHONPATH",
+        "PYTHONHOME",
+        "PIP_TARGET",
+        "PIP_PREFIX",
+        "PIP_USER",
+    ] {
+        cmd.env_remove(var);
     }
 }
