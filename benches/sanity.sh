@@ -39,7 +39,9 @@ for p in ${PLUGINS[*]}; do
     venv/bin/pip uninstall -q -y "\$p"
 done
 REFEOF
-# Warm pip's cache once, untimed.
+# pip's cache is the benchmark's own; warm it once, untimed. HOME is a
+# scratch one: `tempest init` registers workspaces under ~/.tempest.
+export PIP_CACHE_DIR="$WORK/pip-cache"
 HOME="$D/home" bash "$REF" >/dev/null 2>&1 || true
 
 hyperfine --runs 1 -N --export-json "$RESULTS/sanity.json" \
