@@ -4,7 +4,7 @@
 
 use std::process::Command;
 
-use crate::common::{TestContext, fixtures, stderr, tree};
+use crate::common::{TestContext, fixtures, stderr, stdout, tree};
 
 #[test]
 fn every_bad_wheel_is_refused_and_changes_nothing() {
@@ -90,4 +90,23 @@ fn every_bad_wheel_is_refused_and_changes_nothing() {
         .success();
     let out = Command::new(env.join("bin/evil-tool")).output().unwrap();
     assert!(out.status.success());
+    // Executable bits are kept as pip keeps them, in the store and in a
+    // real installation.
+    let valid_wheel = catalogue.join(valid["file"].as_str().unwrap());
+    ctx.cmd()
+        .args(["create", "copied", "--link-mode", "copy", "--plugin"])
+        .arg(&valid_wheel)
+        .assert()
+        .success();
+    let site = ctx.env_dir("copied").join(format!(
+        "lib/python{}/site-packages/evil",
+        crate::common::python_version()
+    ));
+    let mode = |p: &std::path::Path| {
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(p).unwrap().permissions())
+    };
+    assert_eq!(mode(&site.join("run.py")) & 0o111, 0o111);
+    assert_eq!(mode(&site.join("__init__.py")) & 0o111, 0);
+    let out = Command::new(site.join("run.py")).output().unwrap();
+    assert_eq!(stdout(&out).trim(), "run.py ran");
 }
