@@ -297,7 +297,7 @@ fn install_all(
                 .collect();
             // Set aside, not removed: a failure later in this install puts
             // them back.
-            drop_files(env, &stale, true)?;
+            set_aside_files(env, &stale)?;
             printer.status(format!(
                 "Replaced {} {} with {}",
                 old.name, old.version, record.version
@@ -435,29 +435,16 @@ fn take_dist(env: &mut Environment, dist: &str) -> Option<DistRecord> {
     Some(old)
 }
 
-/// Remove env-relative files, then any directories they leave empty.
-fn remove_files(env: &Environment, files: &[PathBuf]) -> Result<()> {
-    drop_files(env, files, false)
-}
-
-/// Remove `files` (or with `aside`, move them aside for a rollback), then
-/// the directories they leave empty.
-fn drop_files(env: &Environment, files: &[PathBuf], aside: bool) -> Result<()> {
+/// Move `files` aside for a rollback (see [`super::journal::set_aside`]),
+/// then remove the directories they leave empty.
+fn set_aside_files(env: &Environment, files: &[PathBuf]) -> Result<()> {
+    let mut confinement = super::confine::Confinement::new(&env.root);
     for rel in files {
-        let path = env.root.join(rel);
-        if aside {
-            if std::fs::symlink_metadata(&path).is_ok() {
-                super::journal::set_aside(&env.root, rel)?;
-            }
-        } else {
-            match std::fs::remove_file(&path) {
-                Ok(()) => {}
-                Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
-                Err(err) => {
-                    return Err(anyhow::Error::new(err)
-                        .context(format!("failed to remove {}", path.display())));
-                }
-            }
+        confinement
+            .check(rel)
+            .map_err(|escape| escape.refusal(&format!("replace `{}`", rel.display())))?;
+        if std::fs::symlink_metadata(env.root.join(rel)).is_ok() {
+            super::journal::set_aside(&env.root, rel)?;
         }
     }
     super::journal::prune_empty_dirs(env, files);
@@ -498,6 +485,31 @@ fn record_files(env: &Environment, dist_info: &Path) -> Result<Vec<PathBuf>> {
                 }
             }
         }
+        let shown = rel.to_string_lossy();
+        let scripts = env.manifest.interpreter.scheme.scripts.to_string_lossy();
+        let libs = [
+            env.manifest.interpreter.scheme.purelib.to_string_lossy(),
+            env.manifest.interpreter.scheme.platlib.to_string_lossy(),
+        ];
+        let libs: Vec<&str> = libs.iter().map(|l| l.as_ref()).collect();
+        let owner = env
+            .manifest
+            .distributions
+            .iter()
+            .find(|d| d.files.contains(&rel));
+        let refused = match owner {
+            Some(owner) => Err(format!("`{shown}` belongs to {}", owner.name)),
+            None => crate::wheel::reserved::check_removal(&shown, &scripts, &libs),
+        };
+        if let Err(why) = refused {
+            return Err(UserError::new(format!(
+                "{} lists `{}`: {why}; refusing to remove it",
+                record_path.display(),
+                entry.path
+            ))
+            .hint("a RECORD may only name the distribution's own files; remove them by hand")
+            .into());
+        }
         files.push(rel);
     }
     Ok(files)
@@ -521,15 +533,41 @@ fn foreign_dist_info(env: &Environment, dist: &str) -> Option<PathBuf> {
 }
 
 /// Remove `dists` from `env`: exactly what their RECORD lists, and their
-/// layer. A name that is not installed is refused before anything is removed.
+/// layer. A name that is not installed, or a file that would be removed
+/// through a symbolic link (out of the environment), is refused before
+/// anything is removed.
+///
+/// Like an install, an uninstall is journaled, and it commits first: the
+/// files to remove are written to the journal, the manifest without the
+/// distributions is saved, and only then are the files removed (metadata
+/// first, so Python stops seeing the distribution at once). A process
+/// killed part-way leaves a manifest that no longer lists them and a
+/// journal naming the files still there, which the next install, uninstall
+/// or `gc` removes.
 pub fn uninstall(env: &mut Environment, dists: &[String], printer: &Printer) -> Result<()> {
+    for leftover in super::journal::recover(env)? {
+        printer.verbose(format!(
+            "removed {} (left by an interrupted install or uninstall)",
+            leftover.display()
+        ));
+    }
+    enum Removal {
+        Managed(DistRecord),
+        Foreign(PathBuf, Vec<PathBuf>),
+    }
+    let mut removals = Vec::new();
     for dist in dists {
-        let known = env
+        let managed = env
             .manifest
             .distributions
             .iter()
-            .any(|d| name::normalize(&d.name) == name::normalize(dist));
-        if !known && foreign_dist_info(env, dist).is_none() {
+            .find(|d| name::normalize(&d.name) == name::normalize(dist));
+        if let Some(record) = managed {
+            removals.push(Removal::Managed(record.clone()));
+        } else if let Some(dist_info) = foreign_dist_info(env, dist) {
+            let files = record_files(env, &dist_info)?;
+            removals.push(Removal::Foreign(dist_info, files));
+        } else {
             return Err(UserError::new(format!(
                 "`{dist}` is not installed in environment `{}`",
                 env.name
@@ -541,20 +579,87 @@ pub fn uninstall(env: &mut Environment, dists: &[String], printer: &Printer) -> 
             .into());
         }
     }
-    for dist in dists {
-        if let Some(old) = take_dist(env, dist) {
-            remove_files(env, &old.files)?;
-            printer.status(format!("Removed {} {}", old.name, old.version));
-        } else if let Some(dist_info) = foreign_dist_info(env, dist) {
-            let files = record_files(env, &dist_info)?;
-            remove_files(env, &files)?;
-            let _ = std::fs::remove_dir(&dist_info);
-            printer.status(format!(
-                "Removed {} (installed by another tool)",
-                dist_info.display()
-            ));
+    let mut files: Vec<PathBuf> = Vec::new();
+    for removal in &removals {
+        match removal {
+            Removal::Managed(record) => files.extend(record.files.iter().cloned()),
+            Removal::Foreign(_, listed) => files.extend(listed.iter().cloned()),
         }
     }
-    super::layers::write(env)?;
-    env.save()
+    let mut confinement = super::confine::Confinement::new(&env.root);
+    for rel in &files {
+        confinement.check(rel).map_err(|escape| {
+            escape.refusal(&format!("uninstall from environment `{}`", env.name))
+        })?;
+    }
+    // Metadata first: tempest finds plugins through `entry_points.txt` and
+    // Python finds a distribution through its METADATA, so once those are
+    // gone nothing sees a half-removed distribution.
+    files.sort_by_key(|rel| removal_order(rel));
+    super::journal::record(&env.root, &files)?;
+    let committed = (|| -> Result<()> {
+        for removal in &removals {
+            if let Removal::Managed(record) = removal {
+                take_dist(env, &record.name);
+            }
+        }
+        super::layers::write(env)?;
+        env.save()
+    })();
+    if let Err(err) = committed {
+        // Nothing was removed: the journal must not make the next command
+        // remove files a distribution the saved manifest lists still owns,
+        // nor a foreign distribution nobody uninstalled.
+        super::journal::clear(&env.root);
+        return Err(err);
+    }
+    crate::failpoint::hit("uninstall-after-commit");
+    for (done, rel) in files.iter().enumerate() {
+        if done == 2 {
+            crate::failpoint::hit("uninstall-part-way");
+        }
+        let path = env.root.join(rel);
+        match std::fs::remove_file(&path) {
+            Ok(()) => {}
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+            Err(err) => {
+                return Err(
+                    anyhow::Error::new(err).context(format!("failed to remove {}", path.display()))
+                );
+            }
+        }
+    }
+    super::journal::prune_empty_dirs(env, &files);
+    for removal in removals {
+        match removal {
+            Removal::Managed(record) => {
+                printer.status(format!("Removed {} {}", record.name, record.version));
+            }
+            Removal::Foreign(dist_info, _) => {
+                let _ = std::fs::remove_dir(&dist_info);
+                printer.status(format!(
+                    "Removed {} (installed by another tool)",
+                    dist_info.display()
+                ));
+            }
+        }
+    }
+    super::journal::clear(&env.root);
+    Ok(())
+}
+
+/// When a file is removed in an uninstall: entry points, then the metadata,
+/// then the rest of the metadata directory, then everything else.
+fn removal_order(rel: &Path) -> u8 {
+    let in_metadata = rel.components().any(|c| {
+        c.as_os_str()
+            .to_str()
+            .is_some_and(|c| c.ends_with(".dist-info") || c.ends_with(".egg-info"))
+    });
+    match rel.file_name().and_then(|n| n.to_str()) {
+        _ if !in_metadata => 3,
+        Some("entry_points.txt") => 0,
+        Some("METADATA" | "PKG-INFO") => 1,
+        _ => 2,
+    }
 }

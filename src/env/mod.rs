@@ -6,6 +6,7 @@
 
 mod activate;
 pub mod compose;
+pub mod confine;
 mod create;
 pub mod install;
 pub mod journal;

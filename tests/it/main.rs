@@ -1,6 +1,7 @@
 //! The integration suite: the real binary, the machine's real Python, real
 //! venvs and real subprocesses, each test under its own temporary home.
 
+mod attacks;
 mod bad_input;
 mod bad_wheels;
 mod common;

@@ -1,0 +1,280 @@
+//! Attacks on the environment's boundary: writes and deletes that would
+//! leave the environment through its symbolic links (a view of the system
+//! set, a link a user made), and an uninstall killed part-way.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::common::{
+    TestContext, fixture_wheel, fixtures, manifest, pip_target, python_version, stderr, tree,
+    visible_plugins,
+};
+
+/// The `evil` 1.0 wheel of `fixtures/bad_wheels.py` with `extra` members
+/// (archive name, content), RECORD kept true, written into `dir`.
+fn evil_wheel(dir: &Path, extra: &[(&str, &str)]) -> PathBuf {
+    std::fs::create_dir_all(dir).unwrap();
+    let members: Vec<String> = extra
+        .iter()
+        .map(|(name, data)| format!("b.Member({name:?}, {data:?}.encode())"))
+        .collect();
+    let script = format!(
+        "import sys\nsys.path.insert(0, {fixtures:?})\nimport bad_wheels as b\n\
+         data = b.build(b.base_members() + [{members}])\n\
+         open({out:?}, 'wb').write(data)\n",
+        fixtures = fixtures().to_str().unwrap(),
+        members = members.join(", "),
+        out = dir.join("evil-1.0-py3-none-any.whl").to_str().unwrap(),
+    );
+    let out = Command::new("python3")
+        .args(["-c", &script])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    dir.join("evil-1.0-py3-none-any.whl")
+}
+
+/// A system directory with plugins (alpha, valet) and a plain package
+/// `victimpkg`, and an environment `view` that sees it through a view
+/// hiding alpha. Returns (system dir, environment, the view's index).
+fn view_of_system(ctx: &TestContext, mode_args: &[&str]) -> (PathBuf, PathBuf, String) {
+    let system = ctx.work.path().join("system-site");
+    pip_target(&system, &[fixture_wheel("alpha"), fixture_wheel("valet")]);
+    std::fs::create_dir_all(system.join("victimpkg")).unwrap();
+    std::fs::write(system.join("victimpkg/__init__.py"), "VICTIM = 1\n").unwrap();
+    ctx.cmd()
+        .args(["create", "view", "--system-site"])
+        .arg(&system)
+        .args(["--exclude-plugin", "alpha_tests"])
+        .args(mode_args)
+        .assert()
+        .success();
+    let env = ctx.env_dir("view");
+    let index = std::fs::read_dir(env.join("system"))
+        .unwrap()
+        .flatten()
+        .find(|e| {
+            std::fs::symlink_metadata(e.path().join("victimpkg"))
+                .is_ok_and(|m| m.file_type().is_symlink())
+        })
+        .expect("a view links victimpkg")
+        .file_name()
+        .into_string()
+        .unwrap();
+    (system, env, index)
+}
+
+#[test]
+fn a_wheel_cannot_write_into_the_system_site_through_a_view() {
+    for mode in ["pth", "copy"] {
+        let ctx = TestContext::new();
+        let (system, env, index) = view_of_system(&ctx, &[]);
+        let wheel = evil_wheel(
+            &ctx.work.path().join("w"),
+            &[(
+                &format!("evil-1.0.data/data/system/{index}/victimpkg/planted.py"),
+                "print('planted')\n",
+            )],
+        );
+        let before = (tree(&system), tree(&env));
+        let out = ctx
+            .cmd()
+            .args(["install", "view", "--link-mode", mode])
+            .arg(&wheel)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{mode}: {}", stderr(&out));
+        assert!(!system.join("victimpkg/planted.py").exists(), "{mode}");
+        assert!(
+            before == (tree(&system), tree(&env)),
+            "{mode}: something changed"
+        );
+    }
+}
+
+#[test]
+fn no_link_mode_writes_through_a_link_out_of_the_environment() {
+    let ctx = TestContext::new();
+    let env = ctx.create("linked");
+    let outside = ctx.work.path().join("outside");
+    std::fs::create_dir_all(&outside).unwrap();
+    // A link a user made inside the environment, and one where the wheel's
+    // package directory goes.
+    std::os::unix::fs::symlink(&outside, env.join("share")).unwrap();
+    let data_wheel = evil_wheel(
+        &ctx.work.path().join("data"),
+        &[("evil-1.0.data/data/share/planted.txt", "planted\n")],
+    );
+    for mode in ["pth", "symlink", "hardlink", "copy"] {
+        let before = (tree(&outside), tree(&env));
+        let out = ctx
+            .cmd()
+            .args(["install", "linked", "--link-mode", mode])
+            .arg(&data_wheel)
+            .output()
+            .unwrap();
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{mode}: {err}");
+        assert!(
+            err.contains("symbolic link") && err.contains("hint:"),
+            "{err}"
+        );
+        assert_eq!(err.lines().filter(|l| l.starts_with("error:")).count(), 1);
+        assert!(
+            before == (tree(&outside), tree(&env)),
+            "{mode}: something changed"
+        );
+    }
+    std::fs::remove_file(env.join("share")).unwrap();
+    let site = env.join(format!("lib/python{}/site-packages", python_version()));
+    std::os::unix::fs::symlink(&outside, site.join("evil")).unwrap();
+    let plain = evil_wheel(&ctx.work.path().join("plain"), &[]);
+    for mode in ["symlink", "hardlink", "copy"] {
+        let before = (tree(&outside), tree(&env));
+        let out = ctx
+            .cmd()
+            .args(["install", "linked", "--link-mode", mode])
+            .arg(&plain)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{mode}: {}", stderr(&out));
+        assert!(
+            before == (tree(&outside), tree(&env)),
+            "{mode}: something changed"
+        );
+    }
+}
+
+#[test]
+fn uninstall_never_deletes_through_a_view() {
+    let ctx = TestContext::new();
+    let (system, env, index) = view_of_system(&ctx, &[]);
+    // A distribution another tool (or an older tempest-env) left, whose
+    // RECORD names a system file through the view's link.
+    let site = env.join(format!("lib/python{}/site-packages", python_version()));
+    let dist_info = site.join("victim-9.9.dist-info");
+    std::fs::create_dir_all(&dist_info).unwrap();
+    std::fs::write(
+        dist_info.join("METADATA"),
+        "Metadata-Version: 2.1\nName: victim\nVersion: 9.9\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dist_info.join("RECORD"),
+        format!(
+            "../../../system/{index}/victimpkg/__init__.py,,\nvictim-9.9.dist-info/METADATA,,\nvictim-9.9.dist-info/RECORD,,\n"
+        ),
+    )
+    .unwrap();
+    let before = (tree(&system), tree(&env));
+    let out = ctx
+        .cmd()
+        .args(["uninstall", "view", "victim"])
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.starts_with("error: ") && err.contains("hint: "),
+        "{err}"
+    );
+    assert!(system.join("victimpkg/__init__.py").is_file());
+    assert!(before == (tree(&system), tree(&env)), "something changed");
+
+    // Through a link a user made, the walk itself refuses.
+    let outside = ctx.work.path().join("outside");
+    std::fs::create_dir_all(&outside).unwrap();
+    std::fs::write(outside.join("precious"), "keep\n").unwrap();
+    std::os::unix::fs::symlink(&outside, env.join("share")).unwrap();
+    std::fs::write(
+        dist_info.join("RECORD"),
+        "../../../share/precious,,\nvictim-9.9.dist-info/RECORD,,\n",
+    )
+    .unwrap();
+    let before = (tree(&outside), tree(&env));
+    let out = ctx
+        .cmd()
+        .args(["uninstall", "view", "victim"])
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("symbolic link"), "{err}");
+    assert!(before == (tree(&outside), tree(&env)), "something changed");
+    std::fs::remove_file(env.join("share")).unwrap();
+
+    // Nor the environment's own files.
+    std::fs::write(
+        dist_info.join("RECORD"),
+        "../../../pyvenv.cfg,,\nvictim-9.9.dist-info/RECORD,,\n",
+    )
+    .unwrap();
+    let out = ctx
+        .cmd()
+        .args(["uninstall", "view", "victim"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(env.join("pyvenv.cfg").is_file());
+}
+
+#[test]
+fn an_uninstall_killed_part_way_is_finished_by_the_next_command() {
+    for (point, next) in [
+        ("uninstall-part-way", "gc"),
+        ("uninstall-after-commit", "install"),
+    ] {
+        let ctx = TestContext::new();
+        ctx.cmd()
+            .args(["create", "e", "--link-mode", "copy", "--plugin"])
+            .arg(fixture_wheel("alpha"))
+            .assert()
+            .success();
+        let env = ctx.env_dir("e");
+        let site = env.join(format!("lib/python{}/site-packages", python_version()));
+        assert_eq!(visible_plugins(&env), ["alpha_tests"]);
+        let before = tree(&env);
+        let mut child = ctx
+            .std_cmd()
+            .args(["uninstall", "e", "alpha-tempest-plugin"])
+            .env("TEMPEST_ENV_FAILPOINT", point)
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut err = std::io::BufReader::new(child.stderr.take().unwrap());
+        let mut line = String::new();
+        loop {
+            line.clear();
+            let n = std::io::BufRead::read_line(&mut err, &mut line).unwrap();
+            assert!(n > 0, "{point}: the uninstall ended before its failpoint");
+            if line.starts_with("failpoint ") {
+                break;
+            }
+        }
+        child.kill().unwrap();
+        child.wait().unwrap();
+        // The manifest no longer lists a distribution whose files may be
+        // half gone, and tempest no longer finds its plugin.
+        let listed = manifest(&env)["distributions"].as_array().unwrap().len();
+        assert_eq!(listed, 0, "{point}");
+        if point == "uninstall-part-way" {
+            assert!(visible_plugins(&env).is_empty(), "{point}");
+            assert!(tree(&env) != before);
+        }
+        match next {
+            "gc" => ctx.cmd().arg("gc").assert().success(),
+            _ => ctx
+                .cmd()
+                .args(["install", "e", "--link-mode", "copy"])
+                .arg(fixture_wheel("bravo"))
+                .assert()
+                .success(),
+        };
+        let left: Vec<_> = tree(&site)
+            .into_keys()
+            .filter(|p| p.to_string_lossy().contains("alpha"))
+            .collect();
+        assert!(left.is_empty(), "{point}: {left:?}");
+        assert!(!env.join(".tempest-env-pending").exists(), "{point}");
+    }
+}
