@@ -7,6 +7,7 @@ pub mod atomic;
 pub mod bundled;
 pub mod cli;
 pub mod commands;
+pub mod crash;
 pub mod definition;
 pub mod digest;
 pub mod dist;
@@ -16,6 +17,7 @@ pub mod env;
 pub mod error;
 pub mod failpoint;
 pub mod home;
+pub mod input;
 pub mod interpreter;
 pub mod isolation;
 pub mod isolation_cli;
@@ -43,7 +45,18 @@ pub struct Context {
     pub printer: Printer,
 }
 
+/// The command line's clap definition: every command and option, for the
+/// man pages and for tests that try them all.
+pub fn command() -> clap::Command {
+    <Cli as clap::CommandFactory>::command()
+}
+
 pub fn run_cli(args: impl IntoIterator<Item = OsString>) -> ExitCode {
+    let args: Vec<OsString> = args.into_iter().collect();
+    if let Err(err) = check_utf8(&args) {
+        Printer::new(Verbosity::Normal).error(&err);
+        return ExitCode::from(error::EXIT_USAGE);
+    }
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(err) => {
@@ -81,4 +94,32 @@ pub fn run_cli(args: impl IntoIterator<Item = OsString>) -> ExitCode {
             })
         }
     }
+}
+
+/// Paths and names end up in manifests, records and JSON output, which hold
+/// only UTF-8: an argument before `--` (what follows it is a command's own)
+/// or a `TEMPEST_ENV_*` variable that is not UTF-8 is refused up front.
+fn check_utf8(args: &[OsString]) -> anyhow::Result<()> {
+    for arg in args.iter().skip(1).take_while(|a| *a != "--") {
+        if arg.to_str().is_none() {
+            return Err(error::UserError::new(format!(
+                "the argument `{}` is not valid UTF-8",
+                arg.to_string_lossy()
+            ))
+            .hint("tempest-env records paths and names as UTF-8; rename or link the file")
+            .into());
+        }
+    }
+    for (key, value) in std::env::vars_os() {
+        if key.to_str().is_some_and(|k| k.starts_with("TEMPEST_ENV_")) && value.to_str().is_none() {
+            return Err(error::UserError::new(format!(
+                "{}=`{}` is not valid UTF-8",
+                key.to_string_lossy(),
+                value.to_string_lossy()
+            ))
+            .hint("tempest-env records paths and names as UTF-8")
+            .into());
+        }
+    }
+    Ok(())
 }

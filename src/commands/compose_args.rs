@@ -84,6 +84,9 @@ pub fn spec_with(
             .into());
         }
     }
+    if let Some(file) = &constraints {
+        crate::input::regular_file(file, "the constraints file")?;
+    }
     Ok(ComposeSpec {
         artifacts: crate::env::install::resolve_artifacts(&plugins)?,
         link_mode: args.link_mode.into(),

@@ -65,6 +65,10 @@ pub fn create_held(
             .with_context(|| format!("failed to resolve {}", path.display()))?,
         None => entry.clone(),
     };
+    if options.path.is_some() {
+        check_path_option(home, &target)?;
+    }
+    check_written_values(options, &target, interpreter)?;
     fs_err::create_dir_all(home.envs())?;
     let lock = crate::lock::acquire(
         &lock_path(home, &options.name),
@@ -130,6 +134,97 @@ pub fn create_held(
     env.root = target;
     printer.verbose(format!("created {}", env.root.display()));
     Ok((env, lock))
+}
+
+/// `--path DIR`: a directory of its own, outside the registry (where
+/// `<data>/envs/NAME` is another environment, or would be taken for one),
+/// under directories (not files).
+fn check_path_option(home: &Home, target: &Path) -> Result<()> {
+    let envs = resolved(&home.envs());
+    let resolved_target = resolved(target);
+    if resolved_target.starts_with(&envs) {
+        return Err(UserError::new(format!(
+            "--path {}: it is inside {}, where tempest-env registers environments by name",
+            target.display(),
+            envs.display()
+        ))
+        .hint("give a --path outside the data directory's envs/, or leave --path out")
+        .into());
+    }
+    for ancestor in target.ancestors().skip(1) {
+        match std::fs::metadata(ancestor) {
+            Ok(meta) if meta.is_dir() => break,
+            Ok(_) => {
+                return Err(UserError::new(format!(
+                    "--path {}: {} is not a directory",
+                    target.display(),
+                    ancestor.display()
+                ))
+                .hint("give a --path whose parent is a directory")
+                .into());
+            }
+            Err(_) => continue,
+        }
+    }
+    Ok(())
+}
+
+/// `path` with its longest existing prefix resolved (links followed), so a
+/// path through a link to the registry is recognised.
+fn resolved(path: &Path) -> PathBuf {
+    let mut rest = Vec::new();
+    let mut prefix = path;
+    loop {
+        if let Ok(real) = std::fs::canonicalize(prefix) {
+            return rest.iter().rev().fold(real, |acc, part| acc.join(part));
+        }
+        match (prefix.parent(), prefix.file_name()) {
+            (Some(parent), Some(name)) => {
+                rest.push(name.to_os_string());
+                prefix = parent;
+            }
+            _ => return path.to_path_buf(),
+        }
+    }
+}
+
+/// Every value written into `pyvenv.cfg` and the activation scripts is one
+/// line without control characters: the prompt, the environment's path and
+/// the interpreter's directory.
+fn check_written_values(
+    options: &CreateOptions,
+    target: &Path,
+    interpreter: &Interpreter,
+) -> Result<()> {
+    if let Some(prompt) = &options.prompt
+        && let Err(why) = pyvenv_cfg::check_value(prompt)
+    {
+        return Err(UserError::new(format!(
+            "--prompt `{}` is refused: {why}",
+            prompt.escape_debug()
+        ))
+        .hint("a prompt is one line of printable text")
+        .into());
+    }
+    let target_text = target.to_string_lossy();
+    if let Err(why) = pyvenv_cfg::check_value(&target_text) {
+        return Err(UserError::new(format!(
+            "the environment's path `{}` is refused: {why}",
+            target_text.escape_debug()
+        ))
+        .hint("pick a --path without newlines or control characters")
+        .into());
+    }
+    let executable = interpreter.executable.to_string_lossy();
+    if let Err(why) = pyvenv_cfg::check_value(&executable) {
+        return Err(UserError::new(format!(
+            "the interpreter's path `{}` is refused: {why}",
+            executable.escape_debug()
+        ))
+        .hint("use an interpreter whose path has no newlines or control characters")
+        .into());
+    }
+    Ok(())
 }
 
 /// The existing environment that `create` would replace, refusing anything at
@@ -212,7 +307,8 @@ fn write_layout(
         ("include-system-site-packages", "false".into()),
         ("prompt", prompt.to_string()),
         ("tempest-env", env!("CARGO_PKG_VERSION").into()),
-    ]);
+    ])
+    .map_err(|why| UserError::new(format!("cannot write pyvenv.cfg: {why}")))?;
     fs_err::write(dir.join("pyvenv.cfg"), cfg)?;
 
     let bin = dir.join(&scheme.scripts);

@@ -40,7 +40,10 @@ fn resolve_artifact(item: &str) -> Result<Artifact> {
     let path = Path::new(item);
     match std::fs::metadata(path) {
         Ok(meta) if meta.is_dir() => Ok(Artifact::Tree(std::path::absolute(path)?)),
-        Ok(_) if item.ends_with(".whl") => Ok(Artifact::Wheel(std::path::absolute(path)?)),
+        Ok(_) if item.ends_with(".whl") => {
+            crate::input::regular_file(path, "the wheel")?;
+            Ok(Artifact::Wheel(std::path::absolute(path)?))
+        }
         Ok(_) => Err(UserError::new(format!(
             "`{item}` is neither a wheel (.whl) nor a plugin source directory"
         ))

@@ -8,6 +8,7 @@ mod common;
 mod create;
 mod discovery;
 mod doctor;
+mod hostile;
 mod install;
 mod isolation;
 mod layers;
