@@ -51,9 +51,16 @@ pub fn quietly<T>(f: impl FnOnce() -> T) -> Option<T> {
 
 /// Run the whole program: a panic that gets this far (after the hook has
 /// printed it) exits 1.
+/// `TEMPEST_ENV_FAILPOINT=panic` makes the program panic at once, so a
+/// test sees what a user would.
 pub fn guard(run: impl FnOnce() -> std::process::ExitCode) -> std::process::ExitCode {
-    std::panic::catch_unwind(AssertUnwindSafe(run))
-        .unwrap_or(std::process::ExitCode::from(crate::error::EXIT_FAILURE))
+    std::panic::catch_unwind(AssertUnwindSafe(|| {
+        if std::env::var_os("TEMPEST_ENV_FAILPOINT").is_some_and(|armed| armed == "panic") {
+            panic!("the `panic` failpoint is armed");
+        }
+        run()
+    }))
+    .unwrap_or(std::process::ExitCode::from(crate::error::EXIT_FAILURE))
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ mod create;
 mod discovery;
 mod doctor;
 mod hostile;
+mod inputs;
 mod install;
 mod isolation;
 mod layers;
