@@ -72,6 +72,12 @@ pub fn set_aside(root: &Path, rel: &Path) -> Result<()> {
 pub fn restore_aside(root: &Path) -> Result<Vec<PathBuf>> {
     let files = root.join(ASIDE).join(FILES);
     let mut confinement = super::confine::Confinement::new(root);
+    // Files are only taken from a real directory of the environment: one
+    // linked in from elsewhere would move someone else's files in.
+    if !confinement.allows(&Path::new(ASIDE).join(FILES).join("_")) {
+        discard_aside(root)?;
+        return Ok(Vec::new());
+    }
     let mut restored = Vec::new();
     let mut stack = vec![PathBuf::new()];
     while let Some(rel) = stack.pop() {
@@ -110,10 +116,13 @@ pub fn discard_aside(root: &Path) -> Result<()> {
 
 /// Record `targets` (relative to the environment's root) before writing them.
 pub fn record(root: &Path, targets: &[PathBuf]) -> Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
     let path = root.join(FILE);
+    // Never appended to through a link planted in its place.
     let mut file = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
+        .custom_flags(libc::O_NOFOLLOW)
         .open(&path)
         .with_context(|| format!("failed to open {}", path.display()))?;
     let mut text = String::new();
@@ -134,6 +143,11 @@ pub fn clear(root: &Path) {
 /// distribution of the manifest owns. Returns them.
 pub fn recover(env: &Environment) -> Result<Vec<PathBuf>> {
     let path = env.root.join(FILE);
+    // Only a journal this code wrote: a link or a FIFO in its place is not
+    // read (it could block, or name someone else's file), only removed.
+    if std::fs::symlink_metadata(&path).is_ok_and(|m| !m.is_file()) {
+        fs_err::remove_file(&path)?;
+    }
     let text = match std::fs::read_to_string(&path) {
         Ok(text) => text,
         Err(_) => {

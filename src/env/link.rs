@@ -280,6 +280,17 @@ fn link_file(src: &Path, dest: &Path, mode: LinkMode, printer: &Printer) -> Resu
 
 /// Whether the file at `path` already is what `source` would put there.
 fn same_content(path: &Path, source: &Source) -> bool {
+    // Only a regular file or a link is read or compared: a FIFO planted at
+    // the target would block the read.
+    let Ok(meta) = std::fs::symlink_metadata(path) else {
+        return false;
+    };
+    if meta.file_type().is_symlink() {
+        return matches!(source, Source::Stored(src) if std::fs::read_link(path).is_ok_and(|l| l == *src));
+    }
+    if !meta.is_file() {
+        return false;
+    }
     match source {
         Source::Stored(src) => {
             if let Ok(link) = std::fs::read_link(path) {

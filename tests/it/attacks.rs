@@ -278,3 +278,29 @@ fn an_uninstall_killed_part_way_is_finished_by_the_next_command() {
         assert!(!env.join(".tempest-env-pending").exists(), "{point}");
     }
 }
+
+#[test]
+fn recovery_never_follows_links_planted_for_its_own_files() {
+    let ctx = TestContext::new();
+    let env = ctx.create("planted");
+    let outside = ctx.work.path().join("outside");
+    std::fs::create_dir_all(outside.join("files/lib")).unwrap();
+    std::fs::write(outside.join("journal"), "keep\n").unwrap();
+    std::fs::write(outside.join("files/lib/precious.py"), "keep\n").unwrap();
+    // The install journal and the replaced files' directory, as links out.
+    std::os::unix::fs::symlink(outside.join("journal"), env.join(".tempest-env-pending")).unwrap();
+    std::os::unix::fs::symlink(&outside, env.join(".tempest-env-replaced")).unwrap();
+    let before = tree(&outside);
+    let out = ctx
+        .cmd()
+        .args(["install", "planted"])
+        .arg(fixture_wheel("alpha"))
+        .output()
+        .unwrap();
+    // The links are dropped, not followed; the install goes ahead.
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(before, tree(&outside));
+    assert!(!env.join("lib/precious.py").exists());
+    ctx.cmd().arg("gc").assert().success();
+    assert_eq!(before, tree(&outside));
+}
