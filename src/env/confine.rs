@@ -62,10 +62,23 @@ impl Confinement {
     /// that none of the directories above it is a symbolic link or a file.
     pub fn check(&mut self, rel: &Path) -> Result<(), Escape> {
         if rel.as_os_str().is_empty()
-            || rel.components().any(|c| !matches!(c, Component::Normal(_)))
+            || rel
+                .components()
+                .any(|c| !matches!(c, Component::Normal(_) | Component::CurDir))
         {
             return Err(Escape::NotInside(rel.to_path_buf()));
         }
+        // `./share/x` (a scheme whose data directory is `.`) is `share/x`.
+        let plain: PathBuf;
+        let rel = if rel.starts_with(".") {
+            plain = rel
+                .components()
+                .filter(|c| *c != Component::CurDir)
+                .collect();
+            plain.as_path()
+        } else {
+            rel
+        };
         let Some(parent) = rel.parent() else {
             return Ok(());
         };
@@ -124,6 +137,8 @@ mod tests {
         assert!(c.check(Path::new("lib/site/a.py")).is_ok());
         assert!(c.check(Path::new("lib/new/deeper/a.py")).is_ok());
         assert!(c.check(Path::new("top.txt")).is_ok());
+        assert!(c.check(Path::new("./lib/site/b.py")).is_ok());
+        assert!(c.check(Path::new("./lib/view/b.py")).is_err());
         assert!(matches!(
             c.check(Path::new("lib/view/pkg/x.py")),
             Err(Escape::Link { .. })

@@ -464,6 +464,16 @@ fn record_files(env: &Environment, dist_info: &Path) -> Result<Vec<PathBuf>> {
     let site = env.manifest.interpreter.scheme.purelib.clone();
     let mut files = Vec::new();
     for entry in entries {
+        // A newline would split the line that names it in the journal.
+        if entry.path.chars().any(char::is_control) {
+            return Err(UserError::new(format!(
+                "{} lists `{}`, a path with a control character; refusing to remove it",
+                record_path.display(),
+                entry.path.escape_debug()
+            ))
+            .hint("a RECORD may only name the distribution's own files; remove them by hand")
+            .into());
+        }
         let mut rel = site.clone();
         for part in Path::new(&entry.path).components() {
             match part {

@@ -88,6 +88,13 @@ pub fn place(
         scheme.platlib.to_string_lossy(),
     ];
     let libs: Vec<&str> = libs.iter().map(|l| l.as_ref()).collect();
+    // `data` is `.` in a venv scheme: `./share/x` is `share/x`, the same
+    // place as every other path that names it.
+    let data_dir: PathBuf = scheme
+        .data
+        .components()
+        .filter(|c| *c != std::path::Component::CurDir)
+        .collect();
     for rel in &info.data {
         // Checked with this environment's own layout, for a store entry an
         // older tempest-env made.
@@ -98,7 +105,7 @@ pub fn place(
             },
         )?;
         plan.push((
-            scheme.data.join(rel),
+            data_dir.join(rel),
             Source::Stored(entry.dir.join("data").join(rel)),
         ));
     }

@@ -86,6 +86,8 @@ pub const TIMEOUT_VAR: &str = "TEMPEST_ENV_PYTHON_TIMEOUT";
 /// Without it: a real interpreter answers in tens of milliseconds, a cold
 /// one on a slow disk in a second or two.
 const DEFAULT_TIMEOUT: f64 = 10.0;
+/// The most of an interpreter's output that is read.
+const MAX_ANSWER: u64 = 1 << 20;
 
 /// The query's time bound: [`TIMEOUT_VAR`], else [`DEFAULT_TIMEOUT`].
 pub fn timeout() -> Result<Duration> {
@@ -110,6 +112,34 @@ pub fn timeout() -> Result<Duration> {
     }
 }
 
+/// The venv scheme's directories are where installs write inside an
+/// environment: each must be a plain relative path (`data` may be `.` or
+/// empty, the root itself), whatever a wrapper script answered.
+fn check_scheme(scheme: &super::info::Scheme) -> Result<(), String> {
+    let dirs = [
+        ("purelib", &scheme.purelib),
+        ("platlib", &scheme.platlib),
+        ("scripts", &scheme.scripts),
+        ("include", &scheme.include),
+        ("data", &scheme.data),
+    ];
+    for (key, dir) in dirs {
+        let plain = dir.components().all(|c| {
+            matches!(
+                c,
+                std::path::Component::Normal(_) | std::path::Component::CurDir
+            )
+        }) && !dir.to_string_lossy().chars().any(char::is_control);
+        if !plain || (key != "data" && dir.as_os_str().is_empty()) {
+            return Err(format!(
+                "its venv scheme's {key} directory `{}` is not a plain path inside an environment",
+                dir.display()
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Run the query script with `executable` (which may be a wrapper script),
 /// in a process group of its own that is killed whole if it does not answer
 /// within [`timeout`].
@@ -130,8 +160,10 @@ pub fn query(executable: &Path) -> Result<InterpreterInfo> {
     let reader = |pipe: Option<Box<dyn Read + Send>>| {
         std::thread::spawn(move || {
             let mut bytes = Vec::new();
-            if let Some(mut pipe) = pipe {
-                let _ = pipe.read_to_end(&mut bytes);
+            // A real answer is a few kilobytes; an endless one is cut, and
+            // its writer then blocks until the time bound kills it.
+            if let Some(pipe) = pipe {
+                let _ = pipe.take(MAX_ANSWER).read_to_end(&mut bytes);
             }
             bytes
         })
@@ -208,5 +240,6 @@ pub fn query(executable: &Path) -> Result<InterpreterInfo> {
         }
         .into());
     }
+    check_scheme(&info.scheme).map_err(broken)?;
     Ok(info)
 }

@@ -329,6 +329,10 @@ pub fn check_path(path: &str) -> Result<(), &'static str> {
     if path.contains('\0') {
         return Err("has a NUL byte in its name");
     }
+    // A newline would split the line that names it in the install journal.
+    if path.chars().any(char::is_control) {
+        return Err("has a control character in its name");
+    }
     if path.starts_with('/') || path.contains('\\') || path.as_bytes().get(1) == Some(&b':') {
         return Err("has an absolute path");
     }
@@ -465,6 +469,7 @@ mod tests {
             "a\\b",
             "C:/x",
             "a\0b",
+            "a\nb.py",
             "",
         ] {
             assert!(check_path(bad).is_err(), "{bad:?}");

@@ -116,7 +116,7 @@ fn no_link_mode_writes_through_a_link_out_of_the_environment() {
         let err = stderr(&out);
         assert_eq!(out.status.code(), Some(2), "{mode}: {err}");
         assert!(
-            err.contains("symbolic link") && err.contains("hint:"),
+            err.contains("a symbolic link to") && err.contains("hint:"),
             "{err}"
         );
         assert_eq!(err.lines().filter(|l| l.starts_with("error:")).count(), 1);
@@ -126,6 +126,21 @@ fn no_link_mode_writes_through_a_link_out_of_the_environment() {
         );
     }
     std::fs::remove_file(env.join("share")).unwrap();
+    // Without the link, the same wheel installs its data file.
+    ctx.cmd()
+        .args(["install", "linked", "--link-mode", "copy"])
+        .arg(&data_wheel)
+        .assert()
+        .success();
+    assert_eq!(
+        std::fs::read_to_string(env.join("share/planted.txt")).unwrap(),
+        "planted\n"
+    );
+    ctx.cmd()
+        .args(["uninstall", "linked", "evil"])
+        .assert()
+        .success();
+    assert!(!env.join("share").exists());
     let site = env.join(format!("lib/python{}/site-packages", python_version()));
     std::os::unix::fs::symlink(&outside, site.join("evil")).unwrap();
     let plain = evil_wheel(&ctx.work.path().join("plain"), &[]);
@@ -199,7 +214,7 @@ fn uninstall_never_deletes_through_a_view() {
         .unwrap();
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(2), "{err}");
-    assert!(err.contains("symbolic link"), "{err}");
+    assert!(err.contains("a symbolic link to"), "{err}");
     assert!(before == (tree(&outside), tree(&env)), "something changed");
     std::fs::remove_file(env.join("share")).unwrap();
 

@@ -173,3 +173,28 @@ fn a_panic_is_one_error_line_and_exit_1() {
         "{err}"
     );
 }
+
+#[test]
+fn an_interpreter_whose_scheme_leaves_the_environment_is_refused() {
+    let ctx = TestContext::new();
+    let python = ctx.work.path().join("python3");
+    // The real interpreter's answer, with purelib pointing out of the
+    // environment.
+    std::fs::write(
+        &python,
+        "#!/bin/sh\npython3 \"$@\" | sed 's#\"purelib\": \"[^\"]*\"#\"purelib\": \"../../escape\"#'\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&python, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let out = ctx
+        .cmd()
+        .args(["create", "e", "--python"])
+        .arg(&python)
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("purelib") && one_error_line(&err), "{err}");
+    assert!(!ctx.env_dir("e").exists());
+    assert!(!ctx.home.path().join("escape").exists());
+}
