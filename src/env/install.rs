@@ -251,6 +251,7 @@ fn install_all(
                     )
                 })?;
                 let replaceable = owned_files(env, &entry.info.name);
+                check_confined(env, &replaceable, &filename.to_string())?;
                 let placement = super::link::place(env, &entry, mode, &replaceable, printer)?;
                 let record = DistRecord {
                     name: entry.info.name.clone(),
@@ -272,6 +273,7 @@ fn install_all(
             }
             Ready::Tree(tree) => {
                 let replaceable = owned_files(env, &tree.name);
+                check_confined(env, &replaceable, &tree.root.display().to_string())?;
                 let placement = editable::install::place(env, &tree, &replaceable)?;
                 let record = DistRecord {
                     name: tree.name.clone(),
@@ -421,6 +423,18 @@ fn owned_files(env: &Environment, dist: &str) -> HashSet<PathBuf> {
         .filter(|d| name::normalize(&d.name) == wanted)
         .flat_map(|d| d.files.iter().cloned())
         .collect()
+}
+
+/// Before a replacement writes anything: none of the installed version's
+/// files, which it may overwrite or move aside, is reached through a link.
+fn check_confined(env: &Environment, files: &HashSet<PathBuf>, what: &str) -> Result<()> {
+    let mut confinement = super::confine::Confinement::new(&env.root);
+    for rel in files {
+        confinement.check(rel).map_err(|escape| {
+            escape.refusal(&format!("replace the installed version with {what}"))
+        })?;
+    }
+    Ok(())
 }
 
 /// Remove `dist`'s record and layer from the manifest, returning the record.
@@ -604,6 +618,15 @@ pub fn uninstall(env: &mut Environment, dists: &[String], printer: &Printer) -> 
         confinement.check(rel).map_err(|escape| {
             escape.refusal(&format!("uninstall from environment `{}`", env.name))
         })?;
+        if std::fs::symlink_metadata(env.root.join(rel)).is_ok_and(|m| m.is_dir()) {
+            return Err(UserError::new(format!(
+                "refusing to uninstall from environment `{}`: {} is a directory, not a file of the distribution",
+                env.name,
+                env.root.join(rel).display()
+            ))
+            .hint("a RECORD names files only; remove the directory by hand")
+            .into());
+        }
     }
     // Metadata first: tempest finds plugins through `entry_points.txt` and
     // Python finds a distribution through its METADATA, so once those are

@@ -99,7 +99,10 @@ pub fn check_removal(rel: &str, scripts: &str, libs: &[&str]) -> Result<(), Stri
     let own = ROOT.contains(&top)
         || top.starts_with(".tempest-env")
         || matches!(parts.as_slice(), [dir, name] if *dir == scripts
-            && (name.starts_with("python") || name.starts_with("activate") || *name == "deactivate"))
+            && (name.starts_with("python")
+                || name.starts_with("activate")
+                || name.starts_with(".tempest-env")
+                || *name == "deactivate"))
         || libs
             .iter()
             .any(|lib| rel.strip_prefix(lib).and_then(|r| r.strip_prefix('/')) == Some(LAYER_PTH));
@@ -194,6 +197,7 @@ mod tests {
             "tempest-env.json",
             "bin/python",
             "bin/activate",
+            "bin/.tempest-env-launcher",
             "system/1/victimpkg/__init__.py",
             "lib/python3.11/site-packages/_tempest_env.pth",
         ] {

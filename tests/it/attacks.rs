@@ -13,25 +13,37 @@ use crate::common::{
 /// The `evil` 1.0 wheel of `fixtures/bad_wheels.py` with `extra` members
 /// (archive name, content), RECORD kept true, written into `dir`.
 fn evil_wheel(dir: &Path, extra: &[(&str, &str)]) -> PathBuf {
+    evil_wheel_at(dir, "1.0", extra)
+}
+
+/// The same at another version (`extra` names use `evil-1.0.data`, and
+/// are renamed to the version's).
+fn evil_wheel_at(dir: &Path, version: &str, extra: &[(&str, &str)]) -> PathBuf {
     std::fs::create_dir_all(dir).unwrap();
     let members: Vec<String> = extra
         .iter()
-        .map(|(name, data)| format!("b.Member({name:?}, {data:?}.encode())"))
+        .map(|(name, data)| {
+            let name = name.replace("evil-1.0.data", &format!("evil-{version}.data"));
+            format!("b.Member({name:?}, {data:?}.encode())")
+        })
         .collect();
+    let file = dir.join(format!("evil-{version}-py3-none-any.whl"));
     let script = format!(
         "import sys\nsys.path.insert(0, {fixtures:?})\nimport bad_wheels as b\n\
-         data = b.build(b.base_members() + [{members}])\n\
+         di = 'evil-{version}.dist-info'\n\
+         meta = b.METADATA.replace(b'Version: 1.0', b'Version: {version}')\n\
+         data = b.build(b.base_members(metadata=meta, dist_info=di) + [{members}], dist_info=di)\n\
          open({out:?}, 'wb').write(data)\n",
         fixtures = fixtures().to_str().unwrap(),
         members = members.join(", "),
-        out = dir.join("evil-1.0-py3-none-any.whl").to_str().unwrap(),
+        out = file.to_str().unwrap(),
     );
     let out = Command::new("python3")
         .args(["-c", &script])
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
-    dir.join("evil-1.0-py3-none-any.whl")
+    file
 }
 
 /// A system directory with plugins (alpha, valet) and a plain package
@@ -318,4 +330,52 @@ fn recovery_never_follows_links_planted_for_its_own_files() {
     assert!(!env.join("lib/precious.py").exists());
     ctx.cmd().arg("gc").assert().success();
     assert_eq!(before, tree(&outside));
+}
+
+#[test]
+fn a_replacement_never_moves_files_through_a_link() {
+    let ctx = TestContext::new();
+    let env = ctx.create("swap");
+    let one = evil_wheel_at(
+        &ctx.work.path().join("one"),
+        "1.0",
+        &[("evil-1.0.data/data/share/evil/old.txt", "old\n")],
+    );
+    let two = evil_wheel_at(&ctx.work.path().join("two"), "2.0", &[]);
+    ctx.cmd()
+        .args(["install", "swap", "--link-mode", "copy"])
+        .arg(&one)
+        .assert()
+        .success();
+    // `share/evil` becomes a link to a directory outside, holding a file of
+    // the same name as the one 1.0 installed.
+    let outside = ctx.work.path().join("outside");
+    std::fs::create_dir_all(&outside).unwrap();
+    std::fs::write(outside.join("old.txt"), "someone else's\n").unwrap();
+    std::fs::remove_file(env.join("share/evil/old.txt")).unwrap();
+    std::fs::remove_dir(env.join("share/evil")).unwrap();
+    std::os::unix::fs::symlink(&outside, env.join("share/evil")).unwrap();
+    let before = (tree(&outside), tree(&env));
+    // Replacing 1.0 by 2.0 would move 1.0's stale `share/evil/old.txt`
+    // aside; reinstalling 1.0 would overwrite it.
+    for wheel in [&two, &one] {
+        let out = ctx
+            .cmd()
+            .args(["install", "swap", "--link-mode", "copy"])
+            .arg(wheel)
+            .output()
+            .unwrap();
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(err.contains("a symbolic link to"), "{err}");
+        assert!(before == (tree(&outside), tree(&env)), "something changed");
+    }
+    // Nor does uninstall remove it.
+    let out = ctx
+        .cmd()
+        .args(["uninstall", "swap", "evil"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(before == (tree(&outside), tree(&env)), "something changed");
 }

@@ -127,6 +127,7 @@ const CASES: &[(&[&str], Option<Setup>, &str)] = &[
     (&["results", "--junit", "{work}/dangling.xml"], Some(run_and_dangling_link), "does not exist"),
     // uninstall refuses a RECORD naming the environment's own files
     (&["uninstall", "e", "victim"], Some(foreign_record_naming_pyvenv_cfg), "belongs to the environment itself"),
+    (&["uninstall", "e", "victim"], Some(foreign_record_naming_a_directory), "is a directory"),
 ];
 
 /// The rows whose product behaviour is known to be wrong (see the report of
@@ -320,6 +321,15 @@ fn definition_with_nul(ctx: &TestContext) {
 
 /// A distribution another tool left in `e`, whose RECORD names pyvenv.cfg.
 fn foreign_record_naming_pyvenv_cfg(ctx: &TestContext) {
+    foreign_record(ctx, "../../../pyvenv.cfg");
+}
+
+/// The same, naming the environment's `bin` directory.
+fn foreign_record_naming_a_directory(ctx: &TestContext) {
+    foreign_record(ctx, "../../../bin");
+}
+
+fn foreign_record(ctx: &TestContext, listed: &str) {
     let site = ctx.env_dir("e").join(format!(
         "lib/python{}/site-packages",
         crate::common::python_version()
@@ -333,7 +343,7 @@ fn foreign_record_naming_pyvenv_cfg(ctx: &TestContext) {
     .unwrap();
     std::fs::write(
         dist_info.join("RECORD"),
-        "../../../pyvenv.cfg,,\nvictim-1.0.dist-info/METADATA,,\nvictim-1.0.dist-info/RECORD,,\n",
+        format!("{listed},,\nvictim-1.0.dist-info/METADATA,,\nvictim-1.0.dist-info/RECORD,,\n"),
     )
     .unwrap();
 }
