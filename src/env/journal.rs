@@ -181,8 +181,11 @@ pub fn recover(env: &Environment) -> Result<Vec<PathBuf>> {
         if std::fs::symlink_metadata(&full).is_ok_and(|m| !m.is_dir()) {
             fs_err::remove_file(&full)?;
             removed.push(full);
-            gone.push(rel);
         }
+        // Already removed by the process that was killed, perhaps before it
+        // removed the directories it left empty (an empty dist-info is still
+        // a distribution to importlib.metadata).
+        gone.push(rel);
     }
     prune_empty_dirs(env, &gone);
     recover_aside(env)?;

@@ -379,3 +379,56 @@ fn a_replacement_never_moves_files_through_a_link() {
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(before == (tree(&outside), tree(&env)), "something changed");
 }
+
+#[test]
+fn an_uninstall_killed_at_random_never_leaves_a_listed_half_removed_distribution() {
+    const TRIALS: u64 = 16;
+    let ctx = TestContext::new();
+    ctx.cmd()
+        .args(["create", "k", "--link-mode", "copy", "--plugin"])
+        .arg(fixture_wheel("alpha"))
+        .assert()
+        .success();
+    let env = ctx.env_dir("k");
+    let site = env.join(format!("lib/python{}/site-packages", python_version()));
+    let alpha_files = |site: &Path| -> Vec<PathBuf> {
+        tree(site)
+            .into_keys()
+            .filter(|p| p.to_string_lossy().contains("alpha"))
+            .collect()
+    };
+    let installed = alpha_files(&site);
+    let mut killed = 0;
+    for trial in 0..TRIALS {
+        let mut child = ctx
+            .std_cmd()
+            .args(["uninstall", "k", "alpha-tempest-plugin"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        // Spread the kills over the few milliseconds an uninstall takes.
+        std::thread::sleep(std::time::Duration::from_micros(1500 * trial));
+        if child.try_wait().unwrap().is_none() {
+            killed += 1;
+        }
+        let _ = child.kill();
+        child.wait().unwrap();
+        let listed = manifest(&env)["distributions"].as_array().unwrap().len();
+        if listed == 1 {
+            // Still listed: untouched.
+            assert_eq!(alpha_files(&site), installed, "trial {trial}");
+        } else {
+            // Gone from the manifest: the next command finishes the job.
+            ctx.cmd().arg("gc").assert().success();
+            assert!(alpha_files(&site).is_empty(), "trial {trial}");
+            ctx.cmd()
+                .args(["install", "k", "--link-mode", "copy"])
+                .arg(fixture_wheel("alpha"))
+                .assert()
+                .success();
+        }
+    }
+    eprintln!("uninstall: {TRIALS} trials, {killed} killed while running");
+    assert!(killed >= 1);
+}
