@@ -4,9 +4,15 @@
 //! applies these rules to every file's final place (after `.data` is spread)
 //! assuming a venv's layout (`bin/`, `lib*/python*/site-packages/`);
 //! linking applies them again with the environment's own scheme, for store
-//! entries made before a rule existed.
+//! entries made before a rule existed. Files that cannot all be placed (two
+//! in one place, a file where another needs a directory, a script over a
+//! console script) are found here too, before anything is written.
 
+use std::collections::HashSet;
+
+use super::archive::{PlannedFile, Target};
 use super::launcher;
+use crate::dist::entry_points::EntryPoint;
 
 /// Top-level names of an environment that belong to the venv or to
 /// tempest-env: its configuration, its manifest, its views of the system set
@@ -120,7 +126,7 @@ pub fn conflict<'a>(
     paths: impl IntoIterator<Item = &'a str>,
     generated: &[String],
 ) -> Option<String> {
-    let mut files = std::collections::HashSet::new();
+    let mut files = HashSet::new();
     let mut all = Vec::new();
     for path in paths {
         if !files.insert(path) {
@@ -146,6 +152,68 @@ pub fn conflict<'a>(
         }
     }
     None
+}
+
+/// Where a planned file ends up in a venv, for finding conflicts between
+/// files that reach one place by different archive paths: the importable
+/// tree and `.data/data` files under a `site-packages` directory share
+/// `site-packages/`, scripts and `.data/data/bin` files share `bin/`.
+fn final_place(target: &Target, dist: &str) -> String {
+    match target {
+        Target::Site(rel) => format!("site-packages/{rel}"),
+        Target::Scripts(name) => format!("bin/{name}"),
+        Target::Headers(rel) => format!("include/site/{dist}/{rel}"),
+        Target::Data(rel) => {
+            let parts: Vec<&str> = rel.split('/').collect();
+            match parts
+                .iter()
+                .position(|p| *p == "site-packages" || *p == "dist-packages")
+            {
+                Some(at) => format!("site-packages/{}", parts[at + 1..].join("/")),
+                None => rel.clone(),
+            }
+        }
+    }
+}
+
+/// Refuse, before anything is written, files that cannot all be placed: two
+/// reaching one place, a file where another needs a directory, a `.data`
+/// script that would replace a console script.
+pub fn check_final_places(
+    files: &[PlannedFile],
+    entry_points: &[EntryPoint],
+    dist_info: &str,
+    dist: &str,
+) -> Result<(), String> {
+    let mut launchers = HashSet::new();
+    for ep in entry_points
+        .iter()
+        .filter(|e| e.group == "console_scripts" || e.group == "gui_scripts")
+    {
+        if !launchers.insert(ep.name.as_str()) {
+            return Err(format!("declares the console script `{}` twice", ep.name));
+        }
+    }
+    for file in files {
+        let place = final_place(&file.target, dist);
+        if let Some(name) = place.strip_prefix("bin/")
+            && launchers.contains(name)
+        {
+            return Err(format!(
+                "entry `{}` would replace its console script `{name}`",
+                file.archive_path
+            ));
+        }
+    }
+    let places: Vec<String> = files.iter().map(|f| final_place(&f.target, dist)).collect();
+    let generated: Vec<String> = ["INSTALLER", "REQUESTED", "direct_url.json", "RECORD"]
+        .iter()
+        .map(|f| format!("site-packages/{dist_info}/{f}"))
+        .collect();
+    match conflict(places.iter().map(String::as_str), &generated) {
+        Some(why) => Err(format!("cannot be installed: {why}")),
+        None => Ok(()),
+    }
 }
 
 #[cfg(test)]
