@@ -169,23 +169,28 @@ fn check_path_option(home: &Home, target: &Path) -> Result<()> {
     Ok(())
 }
 
-/// `path` with its longest existing prefix resolved (links followed), so a
-/// path through a link to the registry is recognised.
+/// `path` with its longest existing prefix resolved (links followed), and
+/// the `..` of the rest (which does not exist, so holds no links) applied,
+/// so a path through a link or a detour into the registry is recognised.
 fn resolved(path: &Path) -> PathBuf {
-    let mut rest = Vec::new();
-    let mut prefix = path;
-    loop {
-        if let Ok(real) = std::fs::canonicalize(prefix) {
-            return rest.iter().rev().fold(real, |acc, part| acc.join(part));
-        }
-        match (prefix.parent(), prefix.file_name()) {
-            (Some(parent), Some(name)) => {
-                rest.push(name.to_os_string());
-                prefix = parent;
+    let parts: Vec<std::path::Component> = path.components().collect();
+    for existing in (1..=parts.len()).rev() {
+        let prefix: PathBuf = parts[..existing].iter().collect();
+        let Ok(mut real) = std::fs::canonicalize(&prefix) else {
+            continue;
+        };
+        for part in &parts[existing..] {
+            match part {
+                std::path::Component::ParentDir => {
+                    real.pop();
+                }
+                std::path::Component::Normal(name) => real.push(name),
+                _ => {}
             }
-            _ => return path.to_path_buf(),
         }
+        return real;
     }
+    path.to_path_buf()
 }
 
 /// Every value written into `pyvenv.cfg` and the activation scripts is one
@@ -380,4 +385,24 @@ fn implementation_title(name: &str) -> String {
 fn version_info(info: &crate::interpreter::InterpreterInfo) -> String {
     let (major, minor, micro, level, serial) = &info.version_info;
     format!("{major}.{minor}.{micro}.{level}.{serial}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolves_links_and_detours_through_missing_directories() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = fs_err::canonicalize(dir.path()).unwrap();
+        let envs = root.join("data/envs");
+        fs_err::create_dir_all(&envs).unwrap();
+        symlink(&envs, root.join("link")).unwrap();
+        assert_eq!(resolved(&root.join("link/x")), envs.join("x"));
+        assert_eq!(
+            resolved(&root.join("missing/../data/envs/x")),
+            envs.join("x")
+        );
+        assert_eq!(resolved(&root.join("a/b")), root.join("a/b"));
+    }
 }

@@ -299,15 +299,10 @@ fn same_content(path: &Path, source: &Source) -> bool {
         return false;
     }
     match source {
-        Source::Stored(src) => {
-            if let Ok(link) = std::fs::read_link(path) {
-                return link == *src;
-            }
-            match (std::fs::read(path), std::fs::read(src)) {
-                (Ok(a), Ok(b)) => a == b,
-                _ => false,
-            }
-        }
+        Source::Stored(src) => match (std::fs::read(path), std::fs::read(src)) {
+            (Ok(a), Ok(b)) => a == b,
+            _ => false,
+        },
         Source::Text(bytes, _) => std::fs::read(path).is_ok_and(|existing| existing == *bytes),
     }
 }
