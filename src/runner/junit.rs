@@ -186,6 +186,9 @@ pub fn write(path: &Path, xml: &str) -> Result<()> {
             .hint("give --junit the path of a regular file, or of none yet")
             .into()
     };
+    if path.as_os_str().as_encoded_bytes().ends_with(b"/") {
+        return Err(refuse("it names a directory (it ends with `/`)".into()));
+    }
     let target = match std::fs::symlink_metadata(&path) {
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => path.clone(),
         Err(err) => return Err(refuse(format!("cannot be examined: {err}"))),

@@ -125,6 +125,7 @@ const CASES: &[(&[&str], Option<Setup>, &str)] = &[
     // outputs: --junit never replaces a special file, nor follows a link to nothing
     (&["results", "--junit", "{work}/fifo"], Some(run_and_fifos), "FIFO"),
     (&["results", "--junit", "{work}/dangling.xml"], Some(run_and_dangling_link), "does not exist"),
+    (&["results", "--junit", "{work}/out.xml/"], Some(one_recorded_run), "ends with `/`"),
     // uninstall refuses a RECORD naming the environment's own files
     (&["uninstall", "e", "victim"], Some(foreign_record_naming_pyvenv_cfg), "belongs to the environment itself"),
     (&["uninstall", "e", "victim"], Some(foreign_record_naming_a_directory), "is a directory"),
