@@ -163,10 +163,28 @@ pub fn uninstall(env: &mut Environment, dists: &[String], printer: &Printer) -> 
         }
     }
     let mut confinement = super::confine::Confinement::new(&env.root);
+    let scheme = &env.manifest.interpreter.scheme;
+    let scripts = scheme.scripts.to_string_lossy();
+    let libs = [
+        scheme.purelib.to_string_lossy(),
+        scheme.platlib.to_string_lossy(),
+    ];
+    let libs: Vec<&str> = libs.iter().map(|l| l.as_ref()).collect();
     for rel in &files {
         confinement.check(rel).map_err(|escape| {
             escape.refusal(&format!("uninstall from environment `{}`", env.name))
         })?;
+        // Also for a distribution the manifest lists: an edited manifest
+        // must not make uninstall remove the environment's own files.
+        crate::wheel::reserved::check_removal(&rel.to_string_lossy(), &scripts, &libs).map_err(
+            |why| {
+                UserError::new(format!(
+                    "refusing to uninstall from environment `{}`: {why}",
+                    env.name
+                ))
+                .hint("the environment's own files are never a distribution's")
+            },
+        )?;
         if std::fs::symlink_metadata(env.root.join(rel)).is_ok_and(|m| m.is_dir()) {
             return Err(UserError::new(format!(
                 "refusing to uninstall from environment `{}`: {} is a directory, not a file of the distribution",

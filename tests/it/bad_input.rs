@@ -129,6 +129,7 @@ const CASES: &[(&[&str], Option<Setup>, &str)] = &[
     // uninstall refuses a RECORD naming the environment's own files
     (&["uninstall", "e", "victim"], Some(foreign_record_naming_pyvenv_cfg), "belongs to the environment itself"),
     (&["uninstall", "e", "victim"], Some(foreign_record_naming_a_directory), "is a directory"),
+    (&["uninstall", "e", "valet"], Some(manifest_listing_pyvenv_cfg), "belongs to the environment itself"),
 ];
 
 /// The rows whose product behaviour is known to be wrong (see the report of
@@ -328,6 +329,24 @@ fn foreign_record_naming_pyvenv_cfg(ctx: &TestContext) {
 /// The same, naming the environment's `bin` directory.
 fn foreign_record_naming_a_directory(ctx: &TestContext) {
     foreign_record(ctx, "../../../bin");
+}
+
+/// valet installed in `e`, with the manifest edited to say pyvenv.cfg is
+/// one of its files.
+fn manifest_listing_pyvenv_cfg(ctx: &TestContext) {
+    ctx.cmd()
+        .args(["install", "e"])
+        .arg(fixture_wheel("valet"))
+        .assert()
+        .success();
+    let path = ctx.env_dir("e").join("tempest-env.json");
+    let mut manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    manifest["distributions"][0]["files"]
+        .as_array_mut()
+        .unwrap()
+        .push("pyvenv.cfg".into());
+    std::fs::write(&path, manifest.to_string()).unwrap();
 }
 
 fn foreign_record(ctx: &TestContext, listed: &str) {
