@@ -42,7 +42,22 @@ pub fn resolve_artifacts(raw: &[String]) -> Result<Vec<Artifact>> {
 fn resolve_artifact(item: &str) -> Result<Artifact> {
     let path = Path::new(item);
     match std::fs::metadata(path) {
-        Ok(meta) if meta.is_dir() => Ok(Artifact::Tree(std::path::absolute(path)?)),
+        Ok(meta) if meta.is_dir() => {
+            // The files tempest-env or the installer read: a FIFO among
+            // them would block either.
+            for name in [
+                "setup.cfg",
+                "pyproject.toml",
+                "setup.py",
+                "requirements.txt",
+            ] {
+                let file = path.join(name);
+                if std::fs::metadata(&file).is_ok() {
+                    crate::input::regular_file(&file, "the plugin source tree's")?;
+                }
+            }
+            Ok(Artifact::Tree(std::path::absolute(path)?))
+        }
         Ok(_) if item.ends_with(".whl") => {
             crate::input::regular_file(path, "the wheel")?;
             Ok(Artifact::Wheel(std::path::absolute(path)?))

@@ -118,6 +118,7 @@ const CASES: &[(&[&str], Option<Setup>, &str)] = &[
     (&["create", "n", "--plugin", "{work}/link-1.0-py3-none-any.whl"], Some(fifos), "FIFO"),
     (&["create", "n", "--base", "--constraints", "{work}/fifo"], Some(fifos), "FIFO"),
     (&["create", "n", "--python", "{work}/fifo"], Some(fifos), "FIFO"),
+    (&["create", "n", "--plugin", "{work}/fifotree"], Some(tree_with_fifo_setup_cfg), "FIFO"),
     (&["run", "--def", "x"], Some(definition_not_utf8), "UTF-8"),
     (&["run", "--def", "x"], Some(definition_fifo), "FIFO"),
     (&["run", "--def", "nul"], Some(definition_with_nul), "NUL"),
@@ -281,6 +282,23 @@ fn fifos(ctx: &TestContext) {
         .unwrap();
     assert!(status.success());
     std::os::unix::fs::symlink(&fifo, ctx.work.path().join("link-1.0-py3-none-any.whl")).unwrap();
+}
+
+/// A `setup.py` tree whose `setup.cfg` is a FIFO (setuptools would block
+/// reading it).
+fn tree_with_fifo_setup_cfg(ctx: &TestContext) {
+    let tree = ctx.work.path().join("fifotree");
+    std::fs::create_dir_all(&tree).unwrap();
+    std::fs::write(
+        tree.join("setup.py"),
+        "from setuptools import setup\nsetup(name='fifotree')\n",
+    )
+    .unwrap();
+    let status = std::process::Command::new("mkfifo")
+        .arg(tree.join("setup.cfg"))
+        .status()
+        .unwrap();
+    assert!(status.success());
 }
 
 fn run_and_fifos(ctx: &TestContext) {
