@@ -133,7 +133,7 @@ fn line_of(text: &str, message: &str) -> String {
 pub fn project_file(cwd: &Path) -> Option<PathBuf> {
     cwd.ancestors()
         .map(|dir| dir.join(PROJECT_FILE))
-        .find(|p| p.is_file())
+        .find(|p| p.exists())
 }
 
 /// Every definition: built-ins, then the project's (which may override).
@@ -153,7 +153,7 @@ pub fn all(cwd: &Path) -> Result<Vec<Named>> {
         );
     }
     if let Some(file) = project_file(cwd) {
-        let text = fs_err::read_to_string(&file)?;
+        let text = crate::input::read_text(&file, "the definition file")?;
         let defs = parse_project(&text).map_err(|e| {
             UserError::new(format!("{}: {}", file.display(), line_of(&text, &e)))
                 .hint("see `tempest-env defs` and the README for the keys a definition takes")
@@ -165,6 +165,10 @@ pub fn all(cwd: &Path) -> Result<Vec<Named>> {
                     file.display(),
                     e.message
                 ))
+            })?;
+            check_set_env(&definition).map_err(|why| {
+                UserError::new(format!("{}: definition `{name}`: {why}", file.display()))
+                    .hint("a variable's name is non-empty without `=` or NUL, and its value has no NUL byte")
             })?;
             out.insert(
                 name.clone(),
@@ -178,6 +182,22 @@ pub fn all(cwd: &Path) -> Result<Vec<Named>> {
         }
     }
     Ok(out.into_values().collect())
+}
+
+/// A process environment cannot hold a NUL byte, nor a name with `=`.
+fn check_set_env(definition: &Definition) -> Result<(), String> {
+    for (key, value) in &definition.set_env {
+        if key.is_empty() || key.contains(['=', '\0']) {
+            return Err(format!(
+                "set-env has the variable name `{}`",
+                key.escape_debug()
+            ));
+        }
+        if value.contains('\0') {
+            return Err(format!("set-env `{key}` has a NUL byte in its value"));
+        }
+    }
+    Ok(())
 }
 
 /// The definition called `name`.

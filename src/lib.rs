@@ -8,6 +8,7 @@ pub mod bundled;
 pub mod cli;
 pub mod commands;
 pub mod completion;
+pub mod crash;
 pub mod definition;
 pub mod digest;
 pub mod dist;
@@ -17,6 +18,7 @@ pub mod env;
 pub mod error;
 pub mod failpoint;
 pub mod home;
+pub mod input;
 pub mod interpreter;
 pub mod isolation;
 pub mod isolation_cli;
@@ -45,10 +47,20 @@ pub struct Context {
     pub printer: Printer,
 }
 
+/// The command line's clap definition: every command and option, for the
+/// man pages and for tests that try them all.
+pub fn command() -> clap::Command {
+    <Cli as clap::CommandFactory>::command()
+}
+
 pub fn run_cli(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     let args: Vec<OsString> = args.into_iter().collect();
     if complete_if_asked(&args) {
         return ExitCode::SUCCESS;
+    }
+    if let Err(err) = check_utf8(&args) {
+        Printer::new(Verbosity::Normal).error(&err);
+        return ExitCode::from(error::EXIT_USAGE);
     }
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
@@ -98,8 +110,36 @@ fn complete_if_asked(args: &[OsString]) -> bool {
     let cwd = std::env::current_dir().ok();
     // A failed completion offers nothing; it must never print an error into
     // the user's command line.
-    clap_complete::env::CompleteEnv::with_factory(<Cli as clap::CommandFactory>::command)
+    clap_complete::env::CompleteEnv::with_factory(command)
         .var(completion::VAR)
         .try_complete(args.iter().cloned(), cwd.as_deref())
         .unwrap_or(true)
+}
+
+/// Paths and names end up in manifests, records and JSON output, which hold
+/// only UTF-8: an argument before `--` (what follows it is a command's own)
+/// or a `TEMPEST_ENV_*` variable that is not UTF-8 is refused up front.
+fn check_utf8(args: &[OsString]) -> anyhow::Result<()> {
+    for arg in args.iter().skip(1).take_while(|a| *a != "--") {
+        if arg.to_str().is_none() {
+            return Err(error::UserError::new(format!(
+                "the argument `{}` is not valid UTF-8",
+                arg.to_string_lossy()
+            ))
+            .hint("tempest-env records paths and names as UTF-8; rename or link the file")
+            .into());
+        }
+    }
+    for (key, value) in std::env::vars_os() {
+        if key.to_str().is_some_and(|k| k.starts_with("TEMPEST_ENV_")) && value.to_str().is_none() {
+            return Err(error::UserError::new(format!(
+                "{}=`{}` is not valid UTF-8",
+                key.to_string_lossy(),
+                value.to_string_lossy()
+            ))
+            .hint("tempest-env records paths and names as UTF-8")
+            .into());
+        }
+    }
+    Ok(())
 }

@@ -35,19 +35,29 @@ fn open(path: &Path) -> Result<File> {
         .with_context(|| format!("failed to open lock file {}", path.display()))
 }
 
-fn timeout() -> Duration {
-    std::env::var("TEMPEST_ENV_LOCK_TIMEOUT")
-        .ok()
-        .and_then(|s| s.parse::<f64>().ok())
-        .map(Duration::from_secs_f64)
-        .unwrap_or(Duration::from_secs(300))
+/// `TEMPEST_ENV_LOCK_TIMEOUT`: seconds, from 0 to a day; anything else
+/// (negative, NaN, 1e300, not a number) is bad input rather than a panic.
+fn timeout() -> Result<Duration> {
+    let Some(raw) = std::env::var_os("TEMPEST_ENV_LOCK_TIMEOUT") else {
+        return Ok(Duration::from_secs(300));
+    };
+    let text = raw.to_string_lossy();
+    match text.trim().parse::<f64>() {
+        Ok(seconds) if (0.0..=86_400.0).contains(&seconds) => Ok(Duration::from_secs_f64(seconds)),
+        _ => Err(crate::error::UserError::new(format!(
+            "TEMPEST_ENV_LOCK_TIMEOUT=`{}` is not a number of seconds between 0 and 86400",
+            text.escape_debug()
+        ))
+        .hint("unset TEMPEST_ENV_LOCK_TIMEOUT for the default of 300 s")
+        .into()),
+    }
 }
 
 /// Take the lock at `path`, waiting for another process to release it.
 /// `what` names the thing being locked in the waiting message.
 pub fn acquire(path: &Path, what: &str, printer: &Printer) -> Result<LockGuard> {
+    let deadline = timeout()?;
     let file = open(path)?;
-    let deadline = timeout();
     let start = Instant::now();
     let mut told = false;
     loop {

@@ -1,8 +1,10 @@
 //! The `tempest-env` binary: parse the command line, run it, map the outcome
-//! to an exit code. Everything else lives in the library.
+//! to an exit code. Everything else lives in the library; an unexpected
+//! panic is one `error:` line and exit 1 (see `tempest_env::crash`).
 
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    tempest_env::run_cli(std::env::args_os())
+    tempest_env::crash::install_hook();
+    tempest_env::crash::guard(|| tempest_env::run_cli(std::env::args_os()))
 }

@@ -209,6 +209,9 @@ pub fn ensure_wheel(
         }
         let mut out = File::create_new(&dest)
             .with_context(|| format!("failed to create {}", dest.display()))?;
+        if planned.executable {
+            fs_err::set_permissions(&dest, std::fs::Permissions::from_mode(0o755))?;
+        }
         let mut digester = Digester::new();
         let mut written: u64 = 0;
         let mut buf = vec![0; 1 << 16];

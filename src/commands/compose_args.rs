@@ -152,6 +152,9 @@ pub fn spec_with(
             .into());
         }
     }
+    if let Some(file) = &constraints {
+        crate::input::regular_file(file, "the constraints file")?;
+    }
     Ok(ComposeSpec {
         artifacts: crate::env::install::resolve_artifacts(&plugins)?,
         link_mode: link_mode.unwrap_or_default().into(),

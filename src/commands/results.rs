@@ -117,7 +117,7 @@ pub fn show(
             .into());
         }
         let xml = crate::runner::junit::render(&format!("tempest-env run {}", rec.id), &results);
-        crate::atomic::write_file(&std::path::absolute(path)?, xml.as_bytes())?;
+        crate::runner::junit::write(path, &xml)?;
         ctx.printer
             .status(format!("Wrote JUnit XML to {}", path.display()));
     }

@@ -12,13 +12,11 @@
 //! checked by hand first and then parsed behind `catch_unwind`.
 
 use std::collections::{BTreeMap, HashMap};
-use std::panic::{AssertUnwindSafe, catch_unwind};
+
 use std::str::FromStr;
 
 use pep440_rs::Version;
-use pep508_rs::{
-    MarkerEnvironment, MarkerEnvironmentBuilder, Requirement, VerbatimUrl, VersionOrUrl,
-};
+use pep508_rs::{MarkerEnvironment, MarkerEnvironmentBuilder, Requirement, VersionOrUrl};
 use serde::Serialize;
 
 use super::name;
@@ -197,67 +195,10 @@ fn marker_environment(markers: &BTreeMap<String, String>) -> Option<MarkerEnviro
     .ok()
 }
 
-/// Parses a PEP 508 string from outside. The name and extras are checked
-/// first (`pep508_rs` 0.9 panics on a name or extra ending in `-`, `_` or
-/// `.` followed by another character); a URL is cut out, since only the
-/// name and marker matter here and URL parsing can panic too; and the parse
-/// itself runs behind `catch_unwind`.
+/// Parses a PEP 508 string from outside, through the one guarded parser
+/// ([`crate::dist::requirement::parse`]).
 pub fn parse_requirement(text: &str) -> Result<Requirement, String> {
-    crate::dist::requirement::precheck(text)?;
-    let trimmed = text.trim();
-    let name_len = trimmed
-        .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
-        .unwrap_or(trimmed.len());
-    let (dist_name, rest) = trimmed.split_at(name_len);
-    if !name::is_valid(dist_name) {
-        return Err(format!("{dist_name:?} is not a valid distribution name"));
-    }
-    let after_name = rest.trim_start();
-    let (extras, after_extras) = match after_name.strip_prefix('[') {
-        Some(inner) => {
-            let (extras, after) = inner
-                .split_once(']')
-                .ok_or_else(|| "the extras are not closed with `]`".to_string())?;
-            (Some(extras), after.trim_start())
-        }
-        None => (None, after_name),
-    };
-    if let Some(bad) = extras
-        .into_iter()
-        .flat_map(|extras| extras.split(','))
-        .map(str::trim)
-        .find(|extra| !extra.is_empty() && !name::is_valid(extra))
-    {
-        return Err(format!("{bad:?} is not a valid extra name"));
-    }
-    let without_url;
-    let text = match after_extras.strip_prefix('@') {
-        Some(url) => {
-            let head = &trimmed[..trimmed.len() - after_extras.len()];
-            without_url = match url_marker(url) {
-                Some(marker) => format!("{} ; {marker}", head.trim_end()),
-                None => head.trim_end().to_string(),
-            };
-            without_url.as_str()
-        }
-        None => trimmed,
-    };
-    let owned = text.to_string();
-    match catch_unwind(AssertUnwindSafe(move || {
-        Requirement::<VerbatimUrl>::from_str(&owned)
-    })) {
-        Ok(Ok(requirement)) => Ok(requirement),
-        Ok(Err(err)) => Err(err.message.to_string()),
-        Err(_) => Err("not a valid PEP 508 requirement (the parser panicked)".to_string()),
-    }
-}
-
-/// The marker after a requirement's URL: PEP 508 separates it with
-/// whitespace and `;`.
-fn url_marker(url: &str) -> Option<&str> {
-    url.match_indices(';')
-        .find(|(at, _)| url[..*at].ends_with([' ', '\t']))
-        .map(|(at, _)| url[at + 1..].trim())
+    crate::dist::requirement::parse(text)
 }
 
 #[cfg(test)]

@@ -3,10 +3,6 @@
 //! every Python package, tempest plugins included, as `.egg-info`, so finding
 //! and hiding system-wide plugins means reading these.
 
-use std::str::FromStr;
-
-use crate::dist::name;
-
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EggInfoError {
     #[error("requires.txt line {line}: invalid requirement {requirement:?}: {reason}")]
@@ -73,32 +69,7 @@ pub fn requires(text: &str) -> Result<Vec<String>, EggInfoError> {
 /// `-`, `_` or `.` followed by another character; URL requirements are only
 /// checked up to their extras, since its URL handling can panic too.
 fn check_requirement(requirement: &str) -> Result<(), String> {
-    let rest = requirement.trim_start();
-    let name_len = rest
-        .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
-        .unwrap_or(rest.len());
-    let (name, rest) = rest.split_at(name_len);
-    if !name::is_valid(name) {
-        return Err(format!("{name:?} is not a valid distribution name"));
-    }
-    let rest = rest.trim_start();
-    if let Some(extras) = rest.strip_prefix('[') {
-        let extras = extras.split(']').next().unwrap_or_default();
-        if let Some(bad) = extras
-            .split(',')
-            .map(str::trim)
-            .find(|extra| !extra.is_empty() && !name::is_valid(extra))
-        {
-            return Err(format!("{bad:?} is not a valid extra name"));
-        }
-    }
-    if requirement.contains('@') {
-        return Ok(());
-    }
-    crate::dist::requirement::precheck(requirement)?;
-    pep508_rs::Requirement::<pep508_rs::VerbatimUrl>::from_str(requirement)
-        .map(drop)
-        .map_err(|err| err.message.to_string())
+    crate::dist::requirement::parse(requirement).map(drop)
 }
 
 /// `extra:marker` → `; (marker) and extra == "extra"`, or `""` when the

@@ -4,6 +4,10 @@
 
 use std::str::FromStr;
 
+use pep508_rs::{Requirement, VerbatimUrl};
+
+use super::name;
+
 /// The longest requirement string handed to `pep508_rs`. Real ones are a
 /// few hundred bytes at most (a URL, a marker of a few clauses). Its marker
 /// algebra grows more than linearly with the clauses, and it keeps every
@@ -29,15 +33,66 @@ pub fn precheck(text: &str) -> Result<(), String> {
     }
 }
 
-/// A parsed requirement, or why it is not one.
-pub fn parse(text: &str) -> Result<pep508_rs::Requirement, String> {
+/// A parsed requirement, or why it is not one: the one way into
+/// `pep508_rs` for text from outside. The name and extras are checked
+/// first (`pep508_rs` 0.9 panics on a name or extra ending in `-`, `_` or
+/// `.` followed by another character: `a[b-]`); a URL is cut out, since
+/// only the name and marker matter here and URL parsing can panic too; and
+/// the parse itself runs behind [`crate::crash::quietly`], so a panic we
+/// did not foresee is a refusal, without a word on stderr.
+pub fn parse(text: &str) -> Result<Requirement<VerbatimUrl>, String> {
     precheck(text)?;
-    let owned = text.to_string();
-    match std::panic::catch_unwind(move || pep508_rs::Requirement::from_str(&owned)) {
-        Ok(Ok(requirement)) => Ok(requirement),
-        Ok(Err(err)) => Err(err.message.to_string()),
-        Err(_) => Err("it is not a valid PEP 508 requirement".into()),
+    let trimmed = text.trim();
+    let name_len = trimmed
+        .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+        .unwrap_or(trimmed.len());
+    let (dist_name, rest) = trimmed.split_at(name_len);
+    if !name::is_valid(dist_name) {
+        return Err(format!("{dist_name:?} is not a valid distribution name"));
     }
+    let after_name = rest.trim_start();
+    let (extras, after_extras) = match after_name.strip_prefix('[') {
+        Some(inner) => {
+            let (extras, after) = inner
+                .split_once(']')
+                .ok_or_else(|| "the extras are not closed with `]`".to_string())?;
+            (Some(extras), after.trim_start())
+        }
+        None => (None, after_name),
+    };
+    if let Some(bad) = extras
+        .into_iter()
+        .flat_map(|extras| extras.split(','))
+        .map(str::trim)
+        .find(|extra| !extra.is_empty() && !name::is_valid(extra))
+    {
+        return Err(format!("{bad:?} is not a valid extra name"));
+    }
+    let without_url;
+    let text = match after_extras.strip_prefix('@') {
+        Some(url) => {
+            let head = &trimmed[..trimmed.len() - after_extras.len()];
+            without_url = match url_marker(url) {
+                Some(marker) => format!("{} ; {marker}", head.trim_end()),
+                None => head.trim_end().to_string(),
+            };
+            without_url.as_str()
+        }
+        None => trimmed,
+    };
+    match crate::crash::quietly(|| Requirement::<VerbatimUrl>::from_str(text)) {
+        Some(Ok(requirement)) => Ok(requirement),
+        Some(Err(err)) => Err(err.message.to_string()),
+        None => Err("it is not a valid PEP 508 requirement".into()),
+    }
+}
+
+/// The marker after a requirement's URL: PEP 508 separates it with
+/// whitespace and `;`.
+fn url_marker(url: &str) -> Option<&str> {
+    url.match_indices(';')
+        .find(|(at, _)| url[..*at].ends_with([' ', '\t']))
+        .map(|(at, _)| url[at + 1..].trim())
 }
 
 /// The distribution name a requirement names, if it is one.
@@ -65,6 +120,9 @@ mod tests {
             "==1.0",
             "a-_b x",
             "r; extra == \"\"\u{fffd}\"",
+            "a[b-]",
+            "a-",
+            "a[b",
         ] {
             assert!(parse(junk).is_err(), "{junk:?}");
         }

@@ -108,6 +108,14 @@ pub fn place(
             .into());
         }
     }
+    // Nothing through a symbolic link out of the environment, nor out of it
+    // by a version such as `../..` in the dist-info's name.
+    let mut confinement = crate::env::confine::Confinement::new(&env.root);
+    for (target, _, _) in &files {
+        confinement
+            .check(target)
+            .map_err(|escape| escape.refusal(&format!("install {}", tree.root.display())))?;
+    }
     let targets: Vec<PathBuf> = files.iter().map(|(t, _, _)| t.clone()).collect();
     crate::env::journal::record(&env.root, &targets)?;
     let mut written = Vec::new();

@@ -37,12 +37,17 @@ pub fn only_setup_py(root: &Path) -> bool {
     if !root.join("setup.py").is_file() {
         return false;
     }
-    let cfg_names_it = std::fs::read_to_string(root.join("setup.cfg"))
-        .ok()
+    // Only regular files are read: a FIFO would block.
+    let read = |name: &str| {
+        let path = root.join(name);
+        path.is_file()
+            .then(|| std::fs::read_to_string(path).ok())
+            .flatten()
+    };
+    let cfg_names_it = read("setup.cfg")
         .and_then(|text| SetupCfg::parse(&text).ok())
         .is_some_and(|cfg| cfg.name.is_some());
-    let pyproject_names_it = std::fs::read_to_string(root.join("pyproject.toml"))
-        .ok()
+    let pyproject_names_it = read("pyproject.toml")
         .and_then(|text| Pyproject::parse(&text).ok())
         .is_some_and(|p| p.name.is_some());
     !cfg_names_it && !pyproject_names_it

@@ -65,6 +65,10 @@ pub fn create_held(
             .with_context(|| format!("failed to resolve {}", path.display()))?,
         None => entry.clone(),
     };
+    if options.path.is_some() {
+        check_path_option(home, &target)?;
+    }
+    check_written_values(options, &target, interpreter)?;
     fs_err::create_dir_all(home.envs())?;
     let lock = crate::lock::acquire(
         &lock_path(home, &options.name),
@@ -133,6 +137,102 @@ pub fn create_held(
     env.root = target;
     printer.verbose(format!("created {}", env.root.display()));
     Ok((env, lock))
+}
+
+/// `--path DIR`: a directory of its own, outside the registry (where
+/// `<data>/envs/NAME` is another environment, or would be taken for one),
+/// under directories (not files).
+fn check_path_option(home: &Home, target: &Path) -> Result<()> {
+    let envs = resolved(&home.envs());
+    let resolved_target = resolved(target);
+    if resolved_target.starts_with(&envs) {
+        return Err(UserError::new(format!(
+            "--path {}: it is inside {}, where tempest-env registers environments by name",
+            target.display(),
+            envs.display()
+        ))
+        .hint("give a --path outside the data directory's envs/, or leave --path out")
+        .into());
+    }
+    for ancestor in target.ancestors().skip(1) {
+        match std::fs::metadata(ancestor) {
+            Ok(meta) if meta.is_dir() => break,
+            Ok(_) => {
+                return Err(UserError::new(format!(
+                    "--path {}: {} is not a directory",
+                    target.display(),
+                    ancestor.display()
+                ))
+                .hint("give a --path whose parent is a directory")
+                .into());
+            }
+            Err(_) => continue,
+        }
+    }
+    Ok(())
+}
+
+/// `path` with its longest existing prefix resolved (links followed), and
+/// the `..` of the rest (which does not exist, so holds no links) applied,
+/// so a path through a link or a detour into the registry is recognised.
+fn resolved(path: &Path) -> PathBuf {
+    let parts: Vec<std::path::Component> = path.components().collect();
+    for existing in (1..=parts.len()).rev() {
+        let prefix: PathBuf = parts[..existing].iter().collect();
+        let Ok(mut real) = std::fs::canonicalize(&prefix) else {
+            continue;
+        };
+        for part in &parts[existing..] {
+            match part {
+                std::path::Component::ParentDir => {
+                    real.pop();
+                }
+                std::path::Component::Normal(name) => real.push(name),
+                _ => {}
+            }
+        }
+        return real;
+    }
+    path.to_path_buf()
+}
+
+/// Every value written into `pyvenv.cfg` and the activation scripts is one
+/// line without control characters: the prompt, the environment's path and
+/// the interpreter's directory.
+fn check_written_values(
+    options: &CreateOptions,
+    target: &Path,
+    interpreter: &Interpreter,
+) -> Result<()> {
+    if let Some(prompt) = &options.prompt
+        && let Err(why) = pyvenv_cfg::check_value(prompt)
+    {
+        return Err(UserError::new(format!(
+            "--prompt `{}` is refused: {why}",
+            prompt.escape_debug()
+        ))
+        .hint("a prompt is one line of printable text")
+        .into());
+    }
+    let target_text = target.to_string_lossy();
+    if let Err(why) = pyvenv_cfg::check_value(&target_text) {
+        return Err(UserError::new(format!(
+            "the environment's path `{}` is refused: {why}",
+            target_text.escape_debug()
+        ))
+        .hint("pick a --path without newlines or control characters")
+        .into());
+    }
+    let executable = interpreter.executable.to_string_lossy();
+    if let Err(why) = pyvenv_cfg::check_value(&executable) {
+        return Err(UserError::new(format!(
+            "the interpreter's path `{}` is refused: {why}",
+            executable.escape_debug()
+        ))
+        .hint("use an interpreter whose path has no newlines or control characters")
+        .into());
+    }
+    Ok(())
 }
 
 /// The existing environment that `create` would replace, refusing anything at
@@ -215,7 +315,8 @@ fn write_layout(
         ("include-system-site-packages", "false".into()),
         ("prompt", prompt.to_string()),
         ("tempest-env", env!("CARGO_PKG_VERSION").into()),
-    ]);
+    ])
+    .map_err(|why| UserError::new(format!("cannot write pyvenv.cfg: {why}")))?;
     fs_err::write(dir.join("pyvenv.cfg"), cfg)?;
 
     let bin = dir.join(&scheme.scripts);
@@ -287,4 +388,24 @@ fn implementation_title(name: &str) -> String {
 fn version_info(info: &crate::interpreter::InterpreterInfo) -> String {
     let (major, minor, micro, level, serial) = &info.version_info;
     format!("{major}.{minor}.{micro}.{level}.{serial}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolves_links_and_detours_through_missing_directories() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = fs_err::canonicalize(dir.path()).unwrap();
+        let envs = root.join("data/envs");
+        fs_err::create_dir_all(&envs).unwrap();
+        symlink(&envs, root.join("link")).unwrap();
+        assert_eq!(resolved(&root.join("link/x")), envs.join("x"));
+        assert_eq!(
+            resolved(&root.join("missing/../data/envs/x")),
+            envs.join("x")
+        );
+        assert_eq!(resolved(&root.join("a/b")), root.join("a/b"));
+    }
 }

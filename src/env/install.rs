@@ -1,4 +1,5 @@
-//! Install artifacts into an environment and remove distributions from it.
+//! Install artifacts into an environment (removing them is in
+//! `uninstall.rs`).
 //!
 //! An artifact is a wheel file (unpacked once into the store, then linked by
 //! mode) or a plugin source tree (editable). Installing a distribution that
@@ -19,9 +20,11 @@ use crate::error::UserError;
 use crate::home::Home;
 use crate::interpreter::Interpreter;
 use crate::printer::Printer;
+use crate::wheel::WheelError;
 use crate::wheel::filename::WheelFilename;
 use crate::wheel::tags::Tags;
-use crate::wheel::{WheelError, record};
+
+pub use super::uninstall::uninstall;
 
 #[derive(Debug, Clone)]
 pub enum Artifact {
@@ -42,11 +45,32 @@ pub fn resolve_artifacts(raw: &[String]) -> Result<Vec<Artifact>> {
 fn resolve_artifact(item: &str) -> Result<Artifact> {
     let path = Path::new(item);
     match std::fs::metadata(path) {
-        Ok(meta) if meta.is_dir() => Ok(Artifact::Tree(std::path::absolute(path)?)),
-        Ok(_) if item.ends_with(".whl") => Ok(Artifact::Wheel(std::path::absolute(path)?)),
-        Ok(_) if crate::layers::sdist::is_sdist(item) => Ok(Artifact::Sdist(
-            std::path::absolute(path)?.to_string_lossy().into_owned(),
-        )),
+        Ok(meta) if meta.is_dir() => {
+            // The files tempest-env or the installer read: a FIFO among
+            // them would block either.
+            for name in [
+                "setup.cfg",
+                "pyproject.toml",
+                "setup.py",
+                "requirements.txt",
+            ] {
+                let file = path.join(name);
+                if std::fs::metadata(&file).is_ok() {
+                    crate::input::regular_file(&file, "the plugin source tree's")?;
+                }
+            }
+            Ok(Artifact::Tree(std::path::absolute(path)?))
+        }
+        Ok(_) if item.ends_with(".whl") => {
+            crate::input::regular_file(path, "the wheel")?;
+            Ok(Artifact::Wheel(std::path::absolute(path)?))
+        }
+        Ok(_) if crate::layers::sdist::is_sdist(item) => {
+            crate::input::regular_file(path, "the sdist")?;
+            Ok(Artifact::Sdist(
+                std::path::absolute(path)?.to_string_lossy().into_owned(),
+            ))
+        }
         Ok(_) => Err(UserError::new(format!(
             "`{item}` is neither a wheel (.whl), an sdist (.tar.gz, .zip) nor a plugin source directory"
         ))
@@ -280,6 +304,7 @@ fn install_all(
                     )
                 })?;
                 let replaceable = owned_files(env, &entry.info.name);
+                check_confined(env, &replaceable, &filename.to_string())?;
                 let placement = super::link::place(env, &entry, mode, &replaceable, printer)?;
                 let record = DistRecord {
                     name: entry.info.name.clone(),
@@ -301,6 +326,7 @@ fn install_all(
             }
             Ready::Tree(tree) => {
                 let replaceable = owned_files(env, &tree.name);
+                check_confined(env, &replaceable, &tree.root.display().to_string())?;
                 let placement = editable::install::place(env, &tree, &replaceable)?;
                 let record = DistRecord {
                     name: tree.name.clone(),
@@ -329,7 +355,7 @@ fn install_all(
                 .collect();
             // Set aside, not removed: a failure later in this install puts
             // them back.
-            drop_files(env, &stale, true)?;
+            set_aside_files(env, &stale)?;
             printer.status(format!(
                 "Replaced {} {} with {}",
                 old.name, old.version, record.version
@@ -402,7 +428,7 @@ fn legacy_editable(
         .ok()
         .and_then(|t| crate::dist::entry_points::parse(&t).ok())
         .unwrap_or_default();
-    let files = record_files(env, dist_info)?;
+    let files = super::uninstall::record_files(env, dist_info)?;
     // Launchers: the installer's point at the temporary location.
     let scripts: Vec<crate::layers::launchers::Script> = entry_points
         .iter()
@@ -452,8 +478,20 @@ fn owned_files(env: &Environment, dist: &str) -> HashSet<PathBuf> {
         .collect()
 }
 
+/// Before a replacement writes anything: none of the installed version's
+/// files, which it may overwrite or move aside, is reached through a link.
+fn check_confined(env: &Environment, files: &HashSet<PathBuf>, what: &str) -> Result<()> {
+    let mut confinement = super::confine::Confinement::new(&env.root);
+    for rel in files {
+        confinement.check(rel).map_err(|escape| {
+            escape.refusal(&format!("replace the installed version with {what}"))
+        })?;
+    }
+    Ok(())
+}
+
 /// Remove `dist`'s record and layer from the manifest, returning the record.
-fn take_dist(env: &mut Environment, dist: &str) -> Option<DistRecord> {
+pub(super) fn take_dist(env: &mut Environment, dist: &str) -> Option<DistRecord> {
     let wanted = name::normalize(dist);
     let index = env
         .manifest
@@ -467,126 +505,18 @@ fn take_dist(env: &mut Environment, dist: &str) -> Option<DistRecord> {
     Some(old)
 }
 
-/// Remove env-relative files, then any directories they leave empty.
-fn remove_files(env: &Environment, files: &[PathBuf]) -> Result<()> {
-    drop_files(env, files, false)
-}
-
-/// Remove `files` (or with `aside`, move them aside for a rollback), then
-/// the directories they leave empty.
-fn drop_files(env: &Environment, files: &[PathBuf], aside: bool) -> Result<()> {
+/// Move `files` aside for a rollback (see [`super::journal::set_aside`]),
+/// then remove the directories they leave empty.
+fn set_aside_files(env: &Environment, files: &[PathBuf]) -> Result<()> {
+    let mut confinement = super::confine::Confinement::new(&env.root);
     for rel in files {
-        let path = env.root.join(rel);
-        if aside {
-            if std::fs::symlink_metadata(&path).is_ok() {
-                super::journal::set_aside(&env.root, rel)?;
-            }
-        } else {
-            match std::fs::remove_file(&path) {
-                Ok(()) => {}
-                Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
-                Err(err) => {
-                    return Err(anyhow::Error::new(err)
-                        .context(format!("failed to remove {}", path.display())));
-                }
-            }
+        confinement
+            .check(rel)
+            .map_err(|escape| escape.refusal(&format!("replace `{}`", rel.display())))?;
+        if std::fs::symlink_metadata(env.root.join(rel)).is_ok() {
+            super::journal::set_aside(&env.root, rel)?;
         }
     }
     super::journal::prune_empty_dirs(env, files);
     Ok(())
-}
-
-/// Files a dist-info's RECORD lists, as env-relative paths; paths that would
-/// leave the environment are refused.
-fn record_files(env: &Environment, dist_info: &Path) -> Result<Vec<PathBuf>> {
-    let record_path = dist_info.join("RECORD");
-    let text = fs_err::read_to_string(&record_path)?;
-    let entries = record::parse(&text)
-        .map_err(|e| UserError::new(format!("{} is unreadable: {e}", record_path.display())))?;
-    let site = env.manifest.interpreter.scheme.purelib.clone();
-    let mut files = Vec::new();
-    for entry in entries {
-        let mut rel = site.clone();
-        for part in Path::new(&entry.path).components() {
-            match part {
-                std::path::Component::ParentDir => {
-                    if !rel.pop() {
-                        return Err(UserError::new(format!(
-                            "{} lists `{}`, which is outside the environment; refusing to remove it",
-                            record_path.display(),
-                            entry.path
-                        ))
-                        .into());
-                    }
-                }
-                std::path::Component::Normal(p) => rel.push(p),
-                _ => {
-                    return Err(UserError::new(format!(
-                        "{} lists `{}`, which is outside the environment; refusing to remove it",
-                        record_path.display(),
-                        entry.path
-                    ))
-                    .into());
-                }
-            }
-        }
-        files.push(rel);
-    }
-    Ok(files)
-}
-
-/// A dist-info in site-packages for `dist` that tempest-env did not install
-/// (pip did, for instance).
-fn foreign_dist_info(env: &Environment, dist: &str) -> Option<PathBuf> {
-    let wanted = name::normalize(dist);
-    std::fs::read_dir(env.site_packages())
-        .ok()?
-        .flatten()
-        .map(|e| e.path())
-        .find(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .and_then(|n| n.strip_suffix(".dist-info"))
-                .and_then(|stem| stem.rsplit_once('-'))
-                .is_some_and(|(n, _)| name::normalize(n) == wanted)
-        })
-}
-
-/// Remove `dists` from `env`: exactly what their RECORD lists, and their
-/// layer. A name that is not installed is refused before anything is removed.
-pub fn uninstall(env: &mut Environment, dists: &[String], printer: &Printer) -> Result<()> {
-    for dist in dists {
-        let known = env
-            .manifest
-            .distributions
-            .iter()
-            .any(|d| name::normalize(&d.name) == name::normalize(dist));
-        if !known && foreign_dist_info(env, dist).is_none() {
-            return Err(UserError::new(format!(
-                "`{dist}` is not installed in environment `{}`",
-                env.name
-            ))
-            .hint(format!(
-                "`tempest-env show {}` lists what is installed",
-                env.name
-            ))
-            .into());
-        }
-    }
-    for dist in dists {
-        if let Some(old) = take_dist(env, dist) {
-            remove_files(env, &old.files)?;
-            printer.status(format!("Removed {} {}", old.name, old.version));
-        } else if let Some(dist_info) = foreign_dist_info(env, dist) {
-            let files = record_files(env, &dist_info)?;
-            remove_files(env, &files)?;
-            let _ = std::fs::remove_dir(&dist_info);
-            printer.status(format!(
-                "Removed {} (installed by another tool)",
-                dist_info.display()
-            ));
-        }
-    }
-    super::layers::write(env)?;
-    env.save()
 }

@@ -8,6 +8,13 @@
 //! overwriting them, with a copy of the manifest as it was. If the install
 //! fails, or is killed before its manifest is saved, the files go back; once
 //! the new manifest is saved, they are discarded.
+//!
+//! An uninstall journals the files it is about to remove, then saves the
+//! manifest without the distribution, then removes them: recovery finishes
+//! what a killed uninstall started.
+//!
+//! Every path is checked against [`super::confine`]: recovery never
+//! removes, moves or restores anything through a symbolic link.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -29,6 +36,13 @@ const FILES: &str = "files";
 /// removes it. An environment without a saved manifest (one `create` is
 /// still building) has no state to go back to: the file is removed.
 pub fn set_aside(root: &Path, rel: &Path) -> Result<()> {
+    let mut confinement = super::confine::Confinement::new(root);
+    let kept_rel = Path::new(ASIDE).join(FILES).join(rel);
+    for checked in [rel, kept_rel.as_path()] {
+        confinement
+            .check(checked)
+            .map_err(|escape| escape.refusal(&format!("move {} aside", rel.display())))?;
+    }
     let path = root.join(rel);
     let aside = root.join(ASIDE);
     let before = aside.join(BEFORE);
@@ -53,9 +67,17 @@ pub fn set_aside(root: &Path, rel: &Path) -> Result<()> {
 }
 
 /// Put back every file set aside, over whatever is at its path now, and
-/// forget them. Returns the paths restored.
+/// forget them. Returns the paths restored. A file whose place is now
+/// reached through a symbolic link is not put back there.
 pub fn restore_aside(root: &Path) -> Result<Vec<PathBuf>> {
     let files = root.join(ASIDE).join(FILES);
+    let mut confinement = super::confine::Confinement::new(root);
+    // Files are only taken from a real directory of the environment: one
+    // linked in from elsewhere would move someone else's files in.
+    if !confinement.allows(&Path::new(ASIDE).join(FILES).join("_")) {
+        discard_aside(root)?;
+        return Ok(Vec::new());
+    }
     let mut restored = Vec::new();
     let mut stack = vec![PathBuf::new()];
     while let Some(rel) = stack.pop() {
@@ -70,6 +92,9 @@ pub fn restore_aside(root: &Path) -> Result<Vec<PathBuf>> {
             let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
             if is_dir {
                 stack.push(rel);
+                continue;
+            }
+            if !confinement.allows(&rel) {
                 continue;
             }
             let target = root.join(&rel);
@@ -91,10 +116,13 @@ pub fn discard_aside(root: &Path) -> Result<()> {
 
 /// Record `targets` (relative to the environment's root) before writing them.
 pub fn record(root: &Path, targets: &[PathBuf]) -> Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
     let path = root.join(FILE);
+    // Never appended to through a link planted in its place.
     let mut file = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
+        .custom_flags(libc::O_NOFOLLOW)
         .open(&path)
         .with_context(|| format!("failed to open {}", path.display()))?;
     let mut text = String::new();
@@ -115,6 +143,11 @@ pub fn clear(root: &Path) {
 /// distribution of the manifest owns. Returns them.
 pub fn recover(env: &Environment) -> Result<Vec<PathBuf>> {
     let path = env.root.join(FILE);
+    // Only a journal this code wrote: a link or a FIFO in its place is not
+    // read (it could block, or name someone else's file), only removed.
+    if std::fs::symlink_metadata(&path).is_ok_and(|m| !m.is_file()) {
+        fs_err::remove_file(&path)?;
+    }
     let text = match std::fs::read_to_string(&path) {
         Ok(text) => text,
         Err(_) => {
@@ -130,25 +163,29 @@ pub fn recover(env: &Environment) -> Result<Vec<PathBuf>> {
         .collect();
     let mut removed = Vec::new();
     let mut gone = Vec::new();
-    for line in text.lines().filter(|l| !l.is_empty()) {
+    let mut confinement = super::confine::Confinement::new(&env.root);
+    // Only whole lines: a process killed while appending leaves a truncated
+    // last one, which names some other path.
+    for line in text
+        .split_inclusive('\n')
+        .filter_map(|l| l.strip_suffix('\n'))
+        .filter(|l| !l.is_empty())
+    {
         let rel = PathBuf::from(line);
-        // Only paths inside the environment, never one a distribution owns.
-        if rel.is_absolute()
-            || rel
-                .components()
-                .any(|c| matches!(c, std::path::Component::ParentDir))
-        {
-            continue;
-        }
-        if owned.contains(&rel) {
+        // Only paths inside the environment and not through a link, never
+        // one a distribution owns.
+        if !confinement.allows(&rel) || owned.contains(&rel) {
             continue;
         }
         let full = env.root.join(&rel);
-        if std::fs::symlink_metadata(&full).is_ok() {
+        if std::fs::symlink_metadata(&full).is_ok_and(|m| !m.is_dir()) {
             fs_err::remove_file(&full)?;
             removed.push(full);
-            gone.push(rel);
         }
+        // Already removed by the process that was killed, perhaps before it
+        // removed the directories it left empty (an empty dist-info is still
+        // a distribution to importlib.metadata).
+        gone.push(rel);
     }
     prune_empty_dirs(env, &gone);
     recover_aside(env)?;
@@ -195,9 +232,10 @@ pub fn prune_empty_dirs(env: &Environment, files: &[PathBuf]) {
             .flat_map(|p| p.ancestors())
             .collect();
     // Deepest first (longer paths sort after their parents); a directory
-    // that is not empty stays.
+    // that is not empty stays, and so does one reached through a link.
+    let mut confinement = super::confine::Confinement::new(&env.root);
     for dir in dirs.iter().rev() {
-        if !keep.contains(dir.as_path()) {
+        if !keep.contains(dir.as_path()) && confinement.allows(&dir.join("_")) {
             let _ = std::fs::remove_dir(env.root.join(dir));
         }
     }

@@ -22,7 +22,12 @@ pub fn py_literal(text: &str) -> String {
             '\'' => out.push_str("\\'"),
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
-            c if c.is_control() => out.push_str(&format!("\\U{:08x}", c as u32)),
+            // Python 3.13 splits a `.pth` file with `str.splitlines()`,
+            // which also breaks lines at U+2028 and U+2029: a path holding
+            // one must not end the line and start an `import` of its own.
+            c if c.is_control() || c == '\u{2028}' || c == '\u{2029}' => {
+                out.push_str(&format!("\\U{:08x}", c as u32))
+            }
             c => out.push(c),
         }
     }
@@ -75,5 +80,9 @@ mod tests {
         assert_eq!(py_literal("/it's\\x"), "'/it\\'s\\\\x'");
         assert_eq!(py_literal("a\nb"), "'a\\nb'");
         assert_eq!(py_literal("\u{1}"), "'\\U00000001'");
+        assert_eq!(
+            py_literal("/a\u{2028}import os"),
+            "'/a\\U00002028import os'"
+        );
     }
 }

@@ -82,9 +82,30 @@ pub fn place(
             Source::Stored(entry.dir.join("headers").join(rel)),
         ));
     }
+    let scripts_dir = scheme.scripts.to_string_lossy();
+    let libs = [
+        scheme.purelib.to_string_lossy(),
+        scheme.platlib.to_string_lossy(),
+    ];
+    let libs: Vec<&str> = libs.iter().map(|l| l.as_ref()).collect();
+    // `data` is `.` in a venv scheme: `./share/x` is `share/x`, the same
+    // place as every other path that names it.
+    let data_dir: PathBuf = scheme
+        .data
+        .components()
+        .filter(|c| *c != std::path::Component::CurDir)
+        .collect();
     for rel in &info.data {
+        // Checked with this environment's own layout, for a store entry an
+        // older tempest-env made.
+        crate::wheel::reserved::check_root(rel, &info.dist_info, &scripts_dir, &libs).map_err(
+            |why| WheelError::Invalid {
+                wheel: wheel.clone(),
+                reason: format!("entry `{rel}` of its .data/data {why}"),
+            },
+        )?;
         plan.push((
-            scheme.data.join(rel),
+            data_dir.join(rel),
             Source::Stored(entry.dir.join("data").join(rel)),
         ));
     }
@@ -142,8 +163,26 @@ pub fn place(
         ));
     }
 
-    // Refuse before writing: nothing may overwrite another distribution's
-    // files or the environment's own.
+    // Refuse before writing: no two files in one place, nothing written
+    // through a symbolic link (out of the environment), nothing overwriting
+    // another distribution's files or the environment's own.
+    let places: Vec<String> = plan
+        .iter()
+        .map(|(t, _)| t.to_string_lossy().into_owned())
+        .collect();
+    if let Some(why) = crate::wheel::reserved::conflict(places.iter().map(String::as_str), &[]) {
+        return Err(WheelError::Invalid {
+            wheel: wheel.clone(),
+            reason: format!("cannot be installed: {why}"),
+        }
+        .into());
+    }
+    let mut confinement = super::confine::Confinement::new(&env.root);
+    for (target, _) in &plan {
+        confinement
+            .check(target)
+            .map_err(|escape| escape.refusal(&format!("install {wheel}")))?;
+    }
     // A file identical to the one planned is what an interrupted install of
     // the same wheel left: overwriting it changes nothing.
     for (target, source) in &plan {
@@ -184,7 +223,7 @@ pub fn place(
             written.push(target.clone());
             match source {
                 Source::Text(bytes, executable) => {
-                    fs_err::write(&path, bytes)?;
+                    write_new(&path, bytes)?;
                     set_mode(&path, if *executable { 0o755 } else { 0o644 })?;
                 }
                 Source::Stored(src) => link_file(src, &path, mode, printer)?,
@@ -248,32 +287,46 @@ fn link_file(src: &Path, dest: &Path, mode: LinkMode, printer: &Printer) -> Resu
 
 /// Whether the file at `path` already is what `source` would put there.
 fn same_content(path: &Path, source: &Source) -> bool {
+    // Only a regular file or a link is read or compared: a FIFO planted at
+    // the target would block the read.
+    let Ok(meta) = std::fs::symlink_metadata(path) else {
+        return false;
+    };
+    if meta.file_type().is_symlink() {
+        return matches!(source, Source::Stored(src) if std::fs::read_link(path).is_ok_and(|l| l == *src));
+    }
+    if !meta.is_file() {
+        return false;
+    }
     match source {
-        Source::Stored(src) => {
-            if let Ok(link) = std::fs::read_link(path) {
-                return link == *src;
-            }
-            match (std::fs::read(path), std::fs::read(src)) {
-                (Ok(a), Ok(b)) => a == b,
-                _ => false,
-            }
-        }
+        Source::Stored(src) => match (std::fs::read(path), std::fs::read(src)) {
+            (Ok(a), Ok(b)) => a == b,
+            _ => false,
+        },
         Source::Text(bytes, _) => std::fs::read(path).is_ok_and(|existing| existing == *bytes),
     }
 }
 
+/// Create `dest` (never through a link: `O_EXCL`) holding `bytes`.
+fn write_new(dest: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let mut file = fs_err::File::create_new(dest)?;
+    file.write_all(bytes)
+        .with_context(|| format!("failed to write {}", dest.display()))
+}
+
 fn copy_file(src: &Path, dest: &Path) -> Result<()> {
     use std::os::unix::fs::PermissionsExt;
-    let options = fs_extra::file::CopyOptions::new();
-    fs_extra::file::copy(src, dest, &options).map_err(|err| {
-        // fs_extra wraps the I/O error; say what it was ("No space left on
-        // device"), not that there was one.
-        let reason = match err.kind {
-            fs_extra::error::ErrorKind::Io(io) => io.to_string(),
-            _ => err.to_string(),
-        };
+    let copy = || -> std::io::Result<()> {
+        let mut from = std::fs::File::open(src)?;
+        // `O_EXCL`: never through a link at the last component.
+        let mut to = std::fs::File::create_new(dest)?;
+        std::io::copy(&mut from, &mut to)?;
+        Ok(())
+    };
+    copy().map_err(|err| {
         anyhow::anyhow!(
-            "failed to copy {} to {}: {reason}",
+            "failed to copy {} to {}: {err}",
             src.display(),
             dest.display()
         )

@@ -6,6 +6,7 @@
 
 pub mod activate;
 pub mod compose;
+pub mod confine;
 mod create;
 pub mod install;
 pub mod journal;
@@ -14,6 +15,7 @@ pub mod link;
 pub mod manifest;
 pub mod name;
 pub mod pyvenv_cfg;
+mod uninstall;
 
 pub use activate::sh_quote;
 pub use create::{CreateOptions, create, create_held};

@@ -22,12 +22,25 @@ pub fn get<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
-/// Render pairs in order.
-pub fn render(pairs: &[(&str, String)]) -> String {
-    pairs
-        .iter()
-        .map(|(key, value)| format!("{key} = {value}\n"))
-        .collect()
+/// Why `value` cannot be written as one value of a `pyvenv.cfg` line, an
+/// activation script or a manifest: a newline would start a new line (a
+/// key of its own: `include-system-site-packages = true`), and other
+/// control characters corrupt a terminal or a shell script.
+pub fn check_value(value: &str) -> Result<(), String> {
+    match value.chars().find(|c| c.is_control()) {
+        Some(c) => Err(format!("it contains the control character {c:?}")),
+        None => Ok(()),
+    }
+}
+
+/// Render pairs in order; a value that is not one clean line is refused.
+pub fn render(pairs: &[(&str, String)]) -> Result<String, String> {
+    let mut text = String::new();
+    for (key, value) in pairs {
+        check_value(value).map_err(|why| format!("the {key} `{}`: {why}", value.escape_debug()))?;
+        text.push_str(&format!("{key} = {value}\n"));
+    }
+    Ok(text)
 }
 
 #[cfg(test)]
@@ -56,7 +69,16 @@ mod tests {
 
     #[test]
     fn round_trips() {
-        let text = render(&[("home", "/x".into()), ("prompt", "p q".into())]);
+        let text = render(&[("home", "/x".into()), ("prompt", "p q".into())]).unwrap();
         assert_eq!(get(&parse(&text), "prompt"), Some("p q"));
+    }
+
+    #[test]
+    fn refuses_values_that_would_add_a_line() {
+        let injected = "p\ninclude-system-site-packages = true";
+        assert!(render(&[("prompt", injected.into())]).is_err());
+        assert!(render(&[("prompt", "a\rb".into())]).is_err());
+        assert!(render(&[("prompt", "tab\there".into())]).is_err());
+        assert!(render(&[("prompt", "(my env) ✓".into())]).is_ok());
     }
 }

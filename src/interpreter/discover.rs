@@ -39,6 +39,9 @@ enum Resolved {
 }
 
 fn head(path: &Path) -> Vec<u8> {
+    if !std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
+        return Vec::new();
+    }
     let mut buf = vec![0; 512];
     let n = std::fs::File::open(path)
         .and_then(|mut f| f.read(&mut buf))
@@ -117,6 +120,9 @@ pub fn find(raw: Option<&str>, home: &Home, printer: &Printer) -> Result<Interpr
             if !path.exists() {
                 return Err(not_found().into());
             }
+            // A FIFO would block the look at its first line; a device or a
+            // directory is no interpreter either.
+            crate::input::regular_file(path, "--python")?;
             let resolved = resolve(path).ok_or_else(not_found)?;
             query_or_too_old(&resolved, home, printer)?
         }

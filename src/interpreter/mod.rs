@@ -46,4 +46,9 @@ pub enum InterpreterError {
         MIN_VERSION.1
     )]
     TooOld { path: PathBuf, version: String },
+    #[error(
+        "the Python interpreter at {path} did not answer within {seconds} s (set {} to wait longer)",
+        cache::TIMEOUT_VAR
+    )]
+    Timeout { path: PathBuf, seconds: f64 },
 }

@@ -31,14 +31,30 @@ pub fn selected_versions(root: &Path, cwd: &Path) -> Vec<String> {
         return split_versions(&env);
     }
     for dir in cwd.ancestors() {
-        if let Ok(text) = std::fs::read_to_string(dir.join(".python-version")) {
+        if let Some(text) = small_file(&dir.join(".python-version")) {
             return split_versions(&text);
         }
     }
-    match std::fs::read_to_string(root.join("version")) {
-        Ok(text) => split_versions(&text),
-        Err(_) => vec!["system".into()],
+    match small_file(&root.join("version")) {
+        Some(text) => split_versions(&text),
+        None => vec!["system".into()],
     }
+}
+
+/// The text of a version file: only a regular file is read (a FIFO would
+/// block), and only its first kilobytes.
+fn small_file(path: &Path) -> Option<String> {
+    use std::io::Read;
+    if !std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
+        return None;
+    }
+    let mut text = String::new();
+    std::fs::File::open(path)
+        .ok()?
+        .take(64 << 10)
+        .read_to_string(&mut text)
+        .ok()?;
+    Some(text)
 }
 
 fn split_versions(text: &str) -> Vec<String> {

@@ -5,6 +5,11 @@
 //! XML 1.0.
 
 use std::fmt::Write;
+use std::path::Path;
+
+use anyhow::{Context, Result};
+
+use crate::error::UserError;
 
 use super::results::{RunResults, TestRecord};
 use super::subunit::Status;
@@ -167,6 +172,53 @@ fn escape(value: &str, attribute: bool) -> String {
         }
     }
     out
+}
+
+/// Write `xml` to `path` (`results --junit`): through a symbolic link to
+/// the file it names, which is replaced atomically (the link stays a link);
+/// a path that is (or links to) a device, a FIFO, a socket or a directory,
+/// or a link to nothing, is refused and left alone.
+pub fn write(path: &Path, xml: &str) -> Result<()> {
+    let path = std::path::absolute(path)
+        .with_context(|| format!("failed to resolve {}", path.display()))?;
+    let refuse = |why: String| -> anyhow::Error {
+        UserError::new(format!("--junit {}: {why}", path.display()))
+            .hint("give --junit the path of a regular file, or of none yet")
+            .into()
+    };
+    if path.as_os_str().as_encoded_bytes().ends_with(b"/") {
+        return Err(refuse("it names a directory (it ends with `/`)".into()));
+    }
+    let target = match std::fs::symlink_metadata(&path) {
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => path.clone(),
+        Err(err) => return Err(refuse(format!("cannot be examined: {err}"))),
+        Ok(meta) if meta.is_file() => path.clone(),
+        Ok(meta) if meta.file_type().is_symlink() => match std::fs::canonicalize(&path) {
+            Ok(real) => real,
+            Err(_) => {
+                return Err(refuse(format!(
+                    "it is a symbolic link to {}, which does not exist",
+                    std::fs::read_link(&path).unwrap_or_default().display()
+                )));
+            }
+        },
+        Ok(meta) => {
+            return Err(refuse(format!(
+                "it is {}, which JUnit XML would replace",
+                crate::input::kind_name(meta.file_type())
+            )));
+        }
+    };
+    if let Ok(meta) = std::fs::metadata(&target)
+        && !meta.is_file()
+    {
+        return Err(refuse(format!(
+            "it leads to {}, which is {}",
+            target.display(),
+            crate::input::kind_name(meta.file_type())
+        )));
+    }
+    crate::atomic::write_file(&target, xml.as_bytes())
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ use std::path::Path;
 use super::WheelError;
 use super::filename::WheelFilename;
 use super::record::{self, RecordEntry};
+use super::reserved;
 use super::wheel_file::WheelFile;
 use crate::dist::entry_points::{self, EntryPoint};
 use crate::dist::metadata::Metadata;
@@ -27,6 +28,9 @@ pub const MAX_RATIO: u64 = 250;
 const RATIO_MIN_SIZE: u64 = 1 << 20;
 /// Metadata files are read into memory; they are never this large.
 const MAX_METADATA_SIZE: u64 = 16 << 20;
+/// No archive path is longer (the store and environment paths come on top
+/// of it, and Linux refuses paths over 4096 bytes).
+const MAX_PATH: usize = 1024;
 
 /// Where a wheel file goes, relative to the store entry's directory for it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,6 +51,9 @@ pub struct PlannedFile {
     pub size: u64,
     /// `sha256=...` from RECORD.
     pub hash: String,
+    /// Whether any execute bit is set in the entry's Unix mode: pip keeps
+    /// such files executable (testtools' `run.py`), and so does the store.
+    pub executable: bool,
 }
 
 /// A wheel whose every entry has been checked.
@@ -132,13 +139,14 @@ pub fn check(path: &Path) -> Result<(CheckedWheel, zip::ZipArchive<BufReader<Fil
         if total > MAX_TOTAL_SIZE {
             return Err(bad(format!("unpacks to over {MAX_TOTAL_SIZE} bytes")));
         }
-        names.push((index, entry_name, size));
+        let executable = entry.unix_mode().is_some_and(|mode| mode & 0o111 != 0);
+        names.push((index, entry_name, size, executable));
     }
 
     // The one dist-info directory, named after the file name.
     let dist_infos: std::collections::BTreeSet<&str> = names
         .iter()
-        .filter_map(|(_, n, _)| n.split_once('/').map(|(top, _)| top))
+        .filter_map(|(_, n, _, _)| n.split_once('/').map(|(top, _)| top))
         .filter(|top| top.ends_with(".dist-info"))
         .collect();
     let dist_info = match dist_infos.iter().collect::<Vec<_>>().as_slice() {
@@ -170,7 +178,7 @@ pub fn check(path: &Path) -> Result<(CheckedWheel, zip::ZipArchive<BufReader<Fil
 
     let mut read_meta = |file: &str| -> Result<Option<String>, WheelError> {
         let path = format!("{dist_info}/{file}");
-        let Some((index, _, size)) = names.iter().find(|(_, n, _)| *n == path) else {
+        let Some((index, _, size, _)) = names.iter().find(|(_, n, _, _)| *n == path) else {
             return Ok(None);
         };
         if *size > MAX_METADATA_SIZE {
@@ -242,7 +250,7 @@ pub fn check(path: &Path) -> Result<(CheckedWheel, zip::ZipArchive<BufReader<Fil
     // Pass 2: every file is listed in RECORD with a hash, and has a place.
     let record_path = format!("{dist_info}/RECORD");
     let mut files = Vec::with_capacity(names.len());
-    for (index, archive_path, size) in names {
+    for (index, archive_path, size, executable) in names {
         if archive_path == record_path
             || archive_path == format!("{record_path}.jws")
             || archive_path == format!("{record_path}.p7s")
@@ -279,8 +287,10 @@ pub fn check(path: &Path) -> Result<(CheckedWheel, zip::ZipArchive<BufReader<Fil
             target,
             size,
             hash,
+            executable,
         });
     }
+    reserved::check_final_places(&files, &entry_points, &dist_info, &filename.name).map_err(bad)?;
     Ok((
         CheckedWheel {
             filename,
@@ -319,14 +329,26 @@ pub fn check_path(path: &str) -> Result<(), &'static str> {
     if path.contains('\0') {
         return Err("has a NUL byte in its name");
     }
+    // A newline would split the line that names it in the install journal.
+    if path.chars().any(char::is_control) {
+        return Err("has a control character in its name");
+    }
     if path.starts_with('/') || path.contains('\\') || path.as_bytes().get(1) == Some(&b':') {
         return Err("has an absolute path");
+    }
+    if path.len() > MAX_PATH {
+        return Err("has a path longer than 1024 bytes");
     }
     let trimmed = path.strip_suffix('/').unwrap_or(path);
     for component in trimmed.split('/') {
         match component {
             ".." => return Err("climbs out of its directory with `..`"),
             "" | "." => return Err("has an empty or `.` path component"),
+            long if long.len() > super::launcher::NAME_MAX => {
+                return Err(
+                    "has a path component longer than 255 bytes, over the filesystem's limit",
+                );
+            }
             _ => {}
         }
     }
@@ -334,8 +356,12 @@ pub fn check_path(path: &str) -> Result<(), &'static str> {
 }
 
 /// Where an archive path goes: `.data/<key>/` entries are spread by key;
-/// nothing may land in another distribution's metadata.
+/// nothing may land in another distribution's metadata, nor in the
+/// environment's own files (see [`super::reserved`]).
 fn place(archive_path: &str, dist_info: &str, data_dir: &str) -> Result<Target, String> {
+    if archive_path.rsplit('/').next() == Some("__pycache__") {
+        return Err("is a file named `__pycache__`, where bytecode caches are directories".into());
+    }
     let (top, rest) = archive_path.split_once('/').unwrap_or((archive_path, ""));
     if top == data_dir {
         let (key, inner) = rest
@@ -343,9 +369,8 @@ fn place(archive_path: &str, dist_info: &str, data_dir: &str) -> Result<Target, 
             .ok_or_else(|| "is directly inside the .data directory".to_string())?;
         return match key {
             "purelib" | "platlib" => {
-                let target = Target::Site(inner.to_string());
-                check_foreign_metadata(inner, dist_info)?;
-                Ok(target)
+                reserved::check_site(inner, dist_info, false)?;
+                Ok(Target::Site(inner.to_string()))
             }
             "scripts" => {
                 if inner.contains('/') {
@@ -356,25 +381,15 @@ fn place(archive_path: &str, dist_info: &str, data_dir: &str) -> Result<Target, 
                 Ok(Target::Scripts(inner.to_string()))
             }
             "headers" => Ok(Target::Headers(inner.to_string())),
-            "data" => Ok(Target::Data(inner.to_string())),
+            "data" => {
+                reserved::check_root(inner, dist_info, "bin", &[])?;
+                Ok(Target::Data(inner.to_string()))
+            }
             other => Err(format!("uses an unknown .data directory `{other}`")),
         };
     }
-    check_foreign_metadata(archive_path, dist_info)?;
+    reserved::check_site(archive_path, dist_info, top == dist_info)?;
     Ok(Target::Site(archive_path.to_string()))
-}
-
-fn check_foreign_metadata(path: &str, dist_info: &str) -> Result<(), String> {
-    let top = path.split('/').next().unwrap_or(path);
-    let foreign = (top.ends_with(".dist-info") && top != dist_info)
-        || top.ends_with(".egg-info")
-        || top.ends_with(".data");
-    if foreign {
-        return Err(format!(
-            "would write into another distribution's metadata (`{top}`)"
-        ));
-    }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -392,6 +407,7 @@ mod tests {
             "a\\b",
             "C:/x",
             "a\0b",
+            "a\nb.py",
             "",
         ] {
             assert!(check_path(bad).is_err(), "{bad:?}");
@@ -423,6 +439,10 @@ mod tests {
         assert!(place("other-2.dist-info/RECORD", di, data).is_err());
         assert!(place("x-1.data/purelib/other-2.dist-info/METADATA", di, data).is_err());
         assert!(place("y.egg-info/PKG-INFO", di, data).is_err());
+        assert!(place("x/__pycache__", di, data).is_err());
+        assert!(place("x-1.data/purelib/x-1.dist-info/entry_points.txt", di, data).is_err());
+        assert!(place("x-1.data/data/system/1/victimpkg/planted.py", di, data).is_err());
+        assert!(place("x-1.data/data/bin/activate.csh", di, data).is_err());
     }
 
     #[test]

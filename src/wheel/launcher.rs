@@ -23,16 +23,49 @@ pub fn shebang(python: &Path) -> String {
     }
 }
 
-/// Why a launcher name is refused.
+/// The longest file name Linux filesystems accept (`NAME_MAX`).
+pub const NAME_MAX: usize = 255;
+
+/// Names a launcher may never take: the environment's own files in `bin/`
+/// and beside it.
+const RESERVED: [&str; 4] = [
+    "deactivate",
+    "pyvenv.cfg",
+    "tempest-env.json",
+    "CACHEDIR.TAG",
+];
+
+/// Why a launcher name is refused. A launcher name is a plain file name of
+/// letters, digits, `.`, `_`, `+` and `-` that starts with a letter or a
+/// digit (so never `-rf` nor a hidden file such as `.tempest-env-launcher`),
+/// and that does not replace the environment's python or activation scripts.
 pub fn check_name(name: &str) -> Result<(), String> {
     if name.is_empty() || name.contains(['/', '\\', '\0']) || name == "." || name == ".." {
         return Err("it is not a plain file name".into());
     }
-    if name.starts_with("python") || name.starts_with("activate") || name == "deactivate" {
-        return Err("it would replace the environment's own python or activation scripts".into());
-    }
     if name.chars().any(char::is_control) {
         return Err("it contains control characters".into());
+    }
+    if name.starts_with("python") || name.starts_with("activate") || RESERVED.contains(&name) {
+        return Err(
+            "it would replace the environment's own python, activation scripts or files".into(),
+        );
+    }
+    if name.len() > NAME_MAX {
+        return Err(format!("it is longer than {NAME_MAX} bytes"));
+    }
+    let first_ok = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphanumeric());
+    let rest_ok = name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '+' | '-'));
+    if !first_ok || !rest_ok {
+        return Err(
+            "a launcher name is letters, digits, `.`, `_`, `+` and `-`, starting with a letter or digit"
+                .into(),
+        );
     }
     Ok(())
 }
@@ -157,10 +190,25 @@ mod tests {
             "a/b",
             "..",
             "x\u{7}",
+            ".tempest-env-launcher",
+            "pyvenv.cfg",
+            "-rf",
+            "has space",
+            "tab\tname",
+            "semi;colon",
+            "deactivate",
         ] {
             assert!(check_name(bad).is_err(), "{bad:?}");
         }
-        for good in ["tempest", "subunit-trace", "alpha-tool", "pip3"] {
+        for good in [
+            "tempest",
+            "subunit-trace",
+            "alpha-tool",
+            "pip3",
+            "pip3.11",
+            "oslo_config_gen",
+            "g++-wrap",
+        ] {
             assert!(check_name(good).is_ok(), "{good}");
         }
     }

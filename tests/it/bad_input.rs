@@ -107,6 +107,30 @@ const CASES: &[(&[&str], Option<Setup>, &str)] = &[
     (&["completions", "nosh"], None, "nosh"),
     (&["gc", "--bogus"], None, "--bogus"),
     (&["frobnicate"], None, "frobnicate"),
+    // values written into pyvenv.cfg and activation scripts, --path
+    (&["create", "n", "--prompt", "p\ninclude-system-site-packages = true"], None, "--prompt"),
+    (&["create", "n", "--prompt", "bell\u{7}"], None, "--prompt"),
+    (&["create", "n", "--path", "{work}/afile/sub"], Some(plain_home_file), "afile"),
+    (&["create", "n", "--path", "{home}/data/envs/abc"], None, "data/envs"),
+    (&["create", "x", "--path", "{home}/data/envs/e", "--clear"], None, "data/envs"),
+    // special files and undecodable files as inputs
+    (&["install", "e", "{work}/fifo-1.0-py3-none-any.whl"], Some(fifos), "FIFO"),
+    (&["create", "n", "--plugin", "{work}/link-1.0-py3-none-any.whl"], Some(fifos), "FIFO"),
+    (&["create", "n", "--base", "--constraints", "{work}/fifo"], Some(fifos), "FIFO"),
+    (&["create", "n", "--python", "{work}/fifo"], Some(fifos), "FIFO"),
+    (&["create", "n", "--plugin", "{work}/fifotree"], Some(tree_with_fifo_setup_cfg), "FIFO"),
+    (&["run", "--def", "x"], Some(definition_not_utf8), "UTF-8"),
+    (&["run", "--def", "x"], Some(definition_fifo), "FIFO"),
+    (&["run", "--def", "nul"], Some(definition_with_nul), "NUL"),
+    (&["install", "e", "a[b-]"], None, "a[b-]"),
+    // outputs: --junit never replaces a special file, nor follows a link to nothing
+    (&["results", "--junit", "{work}/fifo"], Some(run_and_fifos), "FIFO"),
+    (&["results", "--junit", "{work}/dangling.xml"], Some(run_and_dangling_link), "does not exist"),
+    (&["results", "--junit", "{work}/out.xml/"], Some(one_recorded_run), "ends with `/`"),
+    // uninstall refuses a RECORD naming the environment's own files
+    (&["uninstall", "e", "victim"], Some(foreign_record_naming_pyvenv_cfg), "belongs to the environment itself"),
+    (&["uninstall", "e", "victim"], Some(foreign_record_naming_a_directory), "is a directory"),
+    (&["uninstall", "e", "valet"], Some(manifest_listing_pyvenv_cfg), "belongs to the environment itself"),
 ];
 
 /// The rows whose product behaviour is known to be wrong (see the report of
@@ -244,6 +268,124 @@ fn one_recorded_run(ctx: &TestContext) {
     std::fs::write(ctx.work.path().join(".run-id"), id).unwrap();
 }
 
+/// `{work}/fifo`, and wheel-named links to it.
+fn fifos(ctx: &TestContext) {
+    let fifo = ctx.work.path().join("fifo");
+    let status = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let status = std::process::Command::new("mkfifo")
+        .arg(ctx.work.path().join("fifo-1.0-py3-none-any.whl"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    std::os::unix::fs::symlink(&fifo, ctx.work.path().join("link-1.0-py3-none-any.whl")).unwrap();
+}
+
+/// A `setup.py` tree whose `setup.cfg` is a FIFO (setuptools would block
+/// reading it).
+fn tree_with_fifo_setup_cfg(ctx: &TestContext) {
+    let tree = ctx.work.path().join("fifotree");
+    std::fs::create_dir_all(&tree).unwrap();
+    std::fs::write(
+        tree.join("setup.py"),
+        "from setuptools import setup\nsetup(name='fifotree')\n",
+    )
+    .unwrap();
+    let status = std::process::Command::new("mkfifo")
+        .arg(tree.join("setup.cfg"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+fn run_and_fifos(ctx: &TestContext) {
+    one_recorded_run(ctx);
+    fifos(ctx);
+}
+
+fn run_and_dangling_link(ctx: &TestContext) {
+    one_recorded_run(ctx);
+    std::os::unix::fs::symlink(
+        ctx.work.path().join("nowhere/out.xml"),
+        ctx.work.path().join("dangling.xml"),
+    )
+    .unwrap();
+}
+
+fn definition_not_utf8(ctx: &TestContext) {
+    std::fs::write(
+        ctx.work.path().join("tempest-env.toml"),
+        b"[env.x]\nbase = [\"caf\xe9\"]\n",
+    )
+    .unwrap();
+}
+
+fn definition_fifo(ctx: &TestContext) {
+    let status = std::process::Command::new("mkfifo")
+        .arg(ctx.work.path().join("tempest-env.toml"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+fn definition_with_nul(ctx: &TestContext) {
+    std::fs::write(
+        ctx.work.path().join("tempest-env.toml"),
+        "[env.nul]\nset-env = { OS_CLOUD = \"a\\u0000b\" }\n",
+    )
+    .unwrap();
+}
+
+/// A distribution another tool left in `e`, whose RECORD names pyvenv.cfg.
+fn foreign_record_naming_pyvenv_cfg(ctx: &TestContext) {
+    foreign_record(ctx, "../../../pyvenv.cfg");
+}
+
+/// The same, naming the environment's `bin` directory.
+fn foreign_record_naming_a_directory(ctx: &TestContext) {
+    foreign_record(ctx, "../../../bin");
+}
+
+/// valet installed in `e`, with the manifest edited to say pyvenv.cfg is
+/// one of its files.
+fn manifest_listing_pyvenv_cfg(ctx: &TestContext) {
+    ctx.cmd()
+        .args(["install", "e"])
+        .arg(fixture_wheel("valet"))
+        .assert()
+        .success();
+    let path = ctx.env_dir("e").join("tempest-env.json");
+    let mut manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    manifest["distributions"][0]["files"]
+        .as_array_mut()
+        .unwrap()
+        .push("pyvenv.cfg".into());
+    std::fs::write(&path, manifest.to_string()).unwrap();
+}
+
+fn foreign_record(ctx: &TestContext, listed: &str) {
+    let site = ctx.env_dir("e").join(format!(
+        "lib/python{}/site-packages",
+        crate::common::python_version()
+    ));
+    let dist_info = site.join("victim-1.0.dist-info");
+    std::fs::create_dir_all(&dist_info).unwrap();
+    std::fs::write(
+        dist_info.join("METADATA"),
+        "Metadata-Version: 2.1\nName: victim\nVersion: 1.0\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dist_info.join("RECORD"),
+        format!("{listed},,\nvictim-1.0.dist-info/METADATA,,\nvictim-1.0.dist-info/RECORD,,\n"),
+    )
+    .unwrap();
+}
+
 fn chmod(path: &Path, mode: u32) {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
@@ -252,6 +394,7 @@ fn chmod(path: &Path, mode: u32) {
 fn expand(text: &str, ctx: &TestContext) -> String {
     let run = std::fs::read_to_string(ctx.work.path().join(".run-id")).unwrap_or_default();
     text.replace("{work}", ctx.work.path().to_str().unwrap())
+        .replace("{home}", ctx.home.path().to_str().unwrap())
         .replace("{valet}", fixture_wheel("valet").to_str().unwrap())
         .replace("{run}", run.trim())
 }

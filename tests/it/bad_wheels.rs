@@ -4,7 +4,18 @@
 
 use std::process::Command;
 
-use crate::common::{TestContext, fixtures, stderr, tree};
+use crate::common::{TestContext, fixtures, stderr, stdout, tree};
+
+/// The cases that only unpacking can tell from a good wheel: they are
+/// refused (and the store left as it was) after the entry's lock is taken.
+const UNPACK_TELLS: &[&str] = &["record-mismatch"];
+
+fn store_locks(ctx: &TestContext) -> Vec<std::path::PathBuf> {
+    tree(&ctx.home.path().join("cache/locks"))
+        .into_keys()
+        .filter(|p| p.to_string_lossy().starts_with("store-"))
+        .collect()
+}
 
 #[test]
 fn every_bad_wheel_is_refused_and_changes_nothing() {
@@ -34,6 +45,7 @@ fn every_bad_wheel_is_refused_and_changes_nothing() {
         if expect.is_empty() {
             continue;
         }
+        let locks_before = store_locks(&ctx);
         let before = (
             tree(&env),
             tree(&store),
@@ -60,6 +72,15 @@ fn every_bad_wheel_is_refused_and_changes_nothing() {
             tree(ctx.work.path()),
         );
         assert!(before == after, "{name}: something changed");
+        // Refused before the store entry was locked, unless only unpacking
+        // can tell (a hash or a size that lies): no store lock file either.
+        let new_locks: Vec<_> = store_locks(&ctx)
+            .into_iter()
+            .filter(|l| !locks_before.contains(l))
+            .collect();
+        if !UNPACK_TELLS.contains(&name) {
+            assert!(new_locks.is_empty(), "{name}: {new_locks:?}");
+        }
         // `create` with it builds nothing either.
         let out = ctx
             .cmd()
@@ -90,4 +111,23 @@ fn every_bad_wheel_is_refused_and_changes_nothing() {
         .success();
     let out = Command::new(env.join("bin/evil-tool")).output().unwrap();
     assert!(out.status.success());
+    // Executable bits are kept as pip keeps them, in the store and in a
+    // real installation.
+    let valid_wheel = catalogue.join(valid["file"].as_str().unwrap());
+    ctx.cmd()
+        .args(["create", "copied", "--link-mode", "copy", "--plugin"])
+        .arg(&valid_wheel)
+        .assert()
+        .success();
+    let site = ctx.env_dir("copied").join(format!(
+        "lib/python{}/site-packages/evil",
+        crate::common::python_version()
+    ));
+    let mode = |p: &std::path::Path| {
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(p).unwrap().permissions())
+    };
+    assert_eq!(mode(&site.join("run.py")) & 0o111, 0o111);
+    assert_eq!(mode(&site.join("__init__.py")) & 0o111, 0);
+    let out = Command::new(site.join("run.py")).output().unwrap();
+    assert_eq!(stdout(&out).trim(), "run.py ran");
 }

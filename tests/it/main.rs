@@ -2,6 +2,7 @@
 //! venvs and real subprocesses, each test under its own temporary home.
 
 mod architecture;
+mod attacks;
 mod bad_input;
 mod bad_wheels;
 mod common;
@@ -9,6 +10,8 @@ mod create;
 mod definitions;
 mod discovery;
 mod doctor;
+mod hostile;
+mod inputs;
 mod install;
 mod isolation;
 mod layers;
