@@ -116,7 +116,7 @@ const CASES: &[(&[&str], Option<Setup>, &str)] = &[
     // special files and undecodable files as inputs
     (&["install", "e", "{work}/fifo-1.0-py3-none-any.whl"], Some(fifos), "FIFO"),
     (&["create", "n", "--plugin", "{work}/link-1.0-py3-none-any.whl"], Some(fifos), "FIFO"),
-    (&["create", "n", "--base", "--constraints", "{work}/fifo"], Some(fifos), "FIFO"),
+    (&["create", "n", "--base", "tempest", "--constraints", "{work}/fifo"], Some(fifos), "FIFO"),
     (&["create", "n", "--python", "{work}/fifo"], Some(fifos), "FIFO"),
     (&["create", "n", "--plugin", "{work}/fifotree"], Some(tree_with_fifo_setup_cfg), "FIFO"),
     (&["run", "--def", "x"], Some(definition_not_utf8), "UTF-8"),
