@@ -7,7 +7,11 @@
 //! `python -I -B -c SCRIPT` with the request as JSON on stdin and one JSON
 //! answer on stdout. `-I` ignores `PYTHON*` variables and the user site but
 //! keeps `site`, so the environment's site-packages and its `.pth` files
-//! (the layers) are processed as for any run.
+//! (the layers) are processed as for any run. The probe hands the plugins
+//! to tempest's own plugin manager and lets tempest initialise its
+//! configuration and service clients, so what it reports is what tempest
+//! does; it runs in a scratch directory whose empty `etc/tempest.conf`
+//! keeps the host's `/etc/tempest/tempest.conf` out.
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
@@ -70,10 +74,10 @@ impl Target {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Problem {
     /// import-error, instantiate-error, load-tests-error,
-    /// register-opts-error, config-conflict, get-opt-lists-error,
-    /// service-clients-error, service-client-conflict,
-    /// service-client-registry-error, shadowed, discovery-error, blocked,
-    /// timeout or probe-failed.
+    /// register-opts-error, config-conflict, config-error,
+    /// get-opt-lists-error, service-clients-error, service-client-conflict,
+    /// service-client-error, service-client-registry-error, shadowed,
+    /// discovery-error, blocked, timeout or probe-failed.
     pub kind: String,
     #[serde(default)]
     pub message: String,
@@ -263,23 +267,37 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// In one tempest process, a plugin that fails to load stops every plugin,
-/// and a test module that fails to import fails discovery for everybody.
+/// In one tempest process, some failures of one plugin are everybody's:
+/// a plugin that fails to load stops every plugin; a `load_tests` that
+/// raises or a test module that fails to import fails discovery for
+/// everybody; a configuration that cannot be initialised fails every test
+/// module that reads it; a service client tempest refuses fails every test
+/// that builds clients.
 fn add_blockers(plugins: &[PluginRow], probed: &mut [ProbePlugin]) {
     let mut blockers = Vec::new();
     for (row, p) in plugins.iter().zip(probed.iter()) {
         for problem in &p.problems {
-            match problem.kind.as_str() {
-                "import-error" | "instantiate-error" => blockers.push(format!(
-                    "tempest stops loading plugins: {} fails to load",
-                    row.name
-                )),
-                "discovery-error" => blockers.push(format!(
-                    "test discovery fails for every plugin: {} has a test module that fails to import",
-                    row.name
-                )),
-                _ => {}
-            }
+            let name = &row.name;
+            blockers.push(match problem.kind.as_str() {
+                "import-error" | "instantiate-error" => {
+                    format!("tempest stops loading plugins: {name} fails to load")
+                }
+                "load-tests-error" => {
+                    format!("test discovery fails for every plugin: load_tests of {name} fails")
+                }
+                "discovery-error" => format!(
+                    "test discovery fails for every plugin: {name} has a test module that fails to import"
+                ),
+                "config-error" => format!(
+                    "tempest's configuration cannot be initialised, so every test module fails to import: {}",
+                    verdict(problem)
+                ),
+                "service-client-conflict" | "service-client-error" => format!(
+                    "every test that builds service clients fails: {name}: {}",
+                    verdict(problem)
+                ),
+                _ => continue,
+            });
         }
     }
     for p in probed.iter_mut() {
@@ -336,6 +354,7 @@ pub fn verdict(p: &Problem) -> String {
         "instantiate-error" => format!("cannot be instantiated: {}", exception()),
         "load-tests-error" => format!("load_tests fails: {}", exception()),
         "register-opts-error" => format!("register_opts fails: {}", exception()),
+        "config-error" => format!("configuration fails: {}", exception()),
         "get-opt-lists-error" => format!("get_opt_lists fails: {}", exception()),
         "service-clients-error" => format!("get_service_clients fails: {}", exception()),
         "config-conflict" => format!(
@@ -346,6 +365,11 @@ pub fn verdict(p: &Problem) -> String {
         "service-client-conflict" => format!(
             "service-client conflict: {} is already claimed by {first}",
             p.service.as_deref().unwrap_or("?")
+        ),
+        "service-client-error" => format!(
+            "service client {} is refused: {}",
+            p.service.as_deref().unwrap_or("?"),
+            exception()
         ),
         "service-client-registry-error" => {
             format!("tempest refuses its service clients: {}", exception())
@@ -373,7 +397,13 @@ fn request(mode: &str, plugins: &[PluginRow]) -> serde_json::Value {
                 Some((m, a)) => (m.trim(), a.split(['[', ' ']).next().unwrap_or("").trim()),
                 None => (p.target.trim(), ""),
             };
-            serde_json::json!({"name": p.name, "module": module, "attr": attr, "dist": p.dist})
+            serde_json::json!({
+                "name": p.name,
+                "module": module,
+                "attr": attr,
+                "target": p.target,
+                "dist": p.dist,
+            })
         })
         .collect();
     serde_json::json!({"mode": mode, "plugins": specs})
@@ -390,6 +420,11 @@ fn probe(
         .prefix("tempest-env-check")
         .tempdir()
         .context("failed to create a temporary directory for the probe")?;
+    // Tempest reads `./etc/tempest.conf`, else `/etc/tempest/tempest.conf`:
+    // an empty one here means tempest's defaults, whatever the host holds.
+    let etc = cwd.path().join("etc");
+    fs_err::create_dir(&etc)?;
+    fs_err::write(etc.join("tempest.conf"), "")?;
     let mut child = Command::new(&target.python)
         .args(&target.flags)
         .arg("-c")

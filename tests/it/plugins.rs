@@ -478,15 +478,11 @@ fn check_reports_a_service_client_conflict() {
     assert_eq!(problem["kind"], "service-client-conflict");
     assert_eq!(problem["service"], "shared_service");
     assert_eq!(problem["first"], "dupclient_a_tests");
-    // The stand-in's registry, as tempest's own, refuses it too.
-    assert!(
-        b["together"]["problems"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|p| p["kind"] == "service-client-registry-error"),
-        "{b:#}"
-    );
+    // What tempest itself said when it refused it.
+    assert_eq!(problem["exception"], "ServiceClientRegistrationException");
+    // The first claimant is fine; the conflict fails everybody's clients.
+    let a = check_row(&report, "dupclient_a_tests");
+    assert_eq!(first_problem(&a["together"])["kind"], "blocked", "{a:#}");
 }
 
 #[test]
@@ -555,4 +551,80 @@ fn plugin_output_does_not_corrupt_the_answer() {
     let row = check_row(&report, "noisy_tests");
     assert_eq!(row["alone"]["ok"], true, "{row:#}");
     assert_eq!(row["alone"]["loaded"], true);
+}
+
+/// An environment of the stand-in, valet and one plugin tree made from
+/// `plugin_py` (the plugin module) with entry point `target`.
+fn checked_with(ctx: &TestContext, name: &str, target: &str, plugin_py: &str) -> (Value, i32) {
+    let pyproject = format!(
+        "[project]\nname = \"{name}-tempest-plugin\"\nversion = \"1.0\"\n\n[project.entry-points.\"tempest.test_plugins\"]\n{name}_tests = \"{target}\"\n"
+    );
+    let plugin = tree(
+        &ctx.work.path().join(name),
+        &pyproject,
+        &[
+            (&format!("{name}_plugin/__init__.py"), ""),
+            (&format!("{name}_plugin/plugin.py"), plugin_py),
+        ],
+    );
+    let mut plugins = wheels(&["tempest-standin", "valet"]);
+    plugins.push(build_wheel(&plugin, &ctx.work.path().join("w"), None));
+    create(ctx, "e", &[], &plugins);
+    plugins_json(ctx, &["e", "--check"])
+}
+
+#[test]
+fn check_blames_an_entry_point_naming_a_missing_module_and_nothing_else() {
+    let ctx = TestContext::new();
+    let (report, code) = checked_with(&ctx, "ghost", "ghost_gone.plugin:P", PLUGIN_PY);
+    assert_eq!(code, 1);
+    let ghost = check_row(&report, "ghost_tests");
+    for pass in ["alone", "together"] {
+        let problem = first_problem(&ghost[pass]);
+        assert_eq!(problem["kind"], "import-error", "{ghost:#}");
+        assert_eq!(problem["missing_module"], "ghost_gone", "{ghost:#}");
+    }
+    // Together, valet is blocked by the ghost and by nothing else.
+    let valet = check_row(&report, "valet_tests");
+    assert_eq!(valet["alone"]["ok"], true, "{valet:#}");
+    let problems = valet["together"]["problems"].as_array().unwrap();
+    assert_eq!(problems.len(), 1, "{valet:#}");
+    assert_eq!(problems[0]["kind"], "blocked");
+    assert_eq!(
+        problems[0]["message"],
+        "tempest stops loading plugins: ghost_tests fails to load"
+    );
+    // As tempest itself says: list-plugins fails.
+    let out = Command::new(ctx.env_dir("e").join("bin/tempest"))
+        .arg("list-plugins")
+        .env_remove("PYTHONPATH")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+}
+
+#[test]
+fn check_reports_load_tests_raising() {
+    let ctx = TestContext::new();
+    let raising = PLUGIN_PY.replace(
+        "return ('.', '.')",
+        "raise RuntimeError('tests moved to another package')",
+    );
+    let (report, code) = checked_with(&ctx, "moved", "moved_plugin.plugin:P", &raising);
+    assert_eq!(code, 1);
+    let moved = check_row(&report, "moved_tests");
+    assert_eq!(moved["alone"]["loaded"], true);
+    let problem = first_problem(&moved["alone"]);
+    assert_eq!(problem["kind"], "load-tests-error", "{moved:#}");
+    assert_eq!(problem["exception"], "RuntimeError");
+    assert_eq!(
+        moved["alone"]["verdict"],
+        "load_tests fails: RuntimeError: tests moved to another package"
+    );
+    let valet = check_row(&report, "valet_tests");
+    assert_eq!(valet["alone"]["ok"], true, "{valet:#}");
+    assert_eq!(
+        first_problem(&valet["together"])["message"],
+        "test discovery fails for every plugin: load_tests of moved_tests fails"
+    );
 }
