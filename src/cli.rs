@@ -188,7 +188,9 @@ pub struct ComposeArgs {
     #[arg(long)]
     pub all_plugin: bool,
 
-    /// Another directory for the system set. Repeatable.
+    /// Another directory for the system set, before the interpreter's own
+    /// site-packages: its distributions win over their copies there.
+    /// Repeatable.
     #[arg(long, value_name = "DIR")]
     pub system_site: Vec<PathBuf>,
 
@@ -444,14 +446,27 @@ pub struct PluginsArgs {
     /// The environment (default: the interpreter as it is, see --python).
     #[arg(add = ArgValueCompleter::new(environment_names))]
     pub name: Option<String>,
-    /// Look at the interpreter's system-wide set, as `--all-plugin` sees it.
+    /// Look at the interpreter's system-wide set, as `create --all-plugin`
+    /// composes it.
     #[arg(long, conflicts_with = "name")]
     pub all_plugin: bool,
-    /// The interpreter to look at without an environment.
+    /// The interpreter to look at without an environment; a virtual
+    /// environment's python stands for that environment.
     #[arg(long, value_name = "REQ", conflicts_with = "name")]
     pub python: Option<String>,
-    /// With --all-plugin, include the user site-packages.
-    #[arg(long)]
+    /// Another directory for the system set, before the interpreter's own
+    /// site-packages (as `create`). Repeatable.
+    #[arg(long, value_name = "DIR", conflicts_with = "name")]
+    pub system_site: Vec<PathBuf>,
+    /// Of the system set's plugins, show only this one, as `create` would
+    /// select it. Repeatable.
+    #[arg(long, value_name = "PLUGIN", conflicts_with = "name")]
+    pub system_plugin: Vec<String>,
+    /// Hide this plugin of the system set, as `create` would. Repeatable.
+    #[arg(long, value_name = "PLUGIN", conflicts_with = "name")]
+    pub exclude_plugin: Vec<String>,
+    /// Include the user site-packages in the system set.
+    #[arg(long, conflicts_with = "name")]
     pub user_site: bool,
     /// Also load every plugin the way tempest does, each alone in its own
     /// process and then all together, and report what breaks; exits 1 when

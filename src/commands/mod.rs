@@ -108,9 +108,18 @@ pub fn dispatch(command: Command, ctx: &Context) -> Result<u8> {
         Command::Plugins(args) => plugins::run(
             plugins::PluginsSettings {
                 env: args.name,
-                all_plugin: args.all_plugin,
                 python: args.python,
-                user_site: args.user_site,
+                selection: crate::layers::system::Selection {
+                    all_plugin: args.all_plugin,
+                    extra_dirs: args
+                        .system_site
+                        .into_iter()
+                        .map(|d| std::path::absolute(&d).unwrap_or(d))
+                        .collect(),
+                    include: args.system_plugin,
+                    exclude: args.exclude_plugin,
+                    user_site: args.user_site,
+                },
                 check: args.check,
                 format: args.format.into(),
             },

@@ -6,64 +6,72 @@ use anyhow::Result;
 
 use super::OutputFormat;
 use crate::Context;
-use crate::env::Environment;
+use crate::layers::system::Selection;
+use crate::plugins::inspected::{self, Inspected};
 use crate::plugins::load_check::{self, CheckReport};
 use crate::plugins::{self, Subject, report};
 
 pub struct PluginsSettings {
     pub env: Option<String>,
-    pub all_plugin: bool,
     pub python: Option<String>,
-    pub user_site: bool,
+    /// The system set, chosen with `create`'s options.
+    pub selection: Selection,
     /// Load every plugin alone and all together (`--check`).
     pub check: bool,
     pub format: OutputFormat,
 }
 
 pub fn run(settings: PluginsSettings, ctx: &Context) -> Result<u8> {
-    let env = match &settings.env {
-        Some(name) => Some(Environment::open(&ctx.home, name)?),
-        None => None,
+    let inspected = inspected::resolve(
+        &inspected::Request {
+            env: settings.env.clone(),
+            python: settings.python.clone(),
+            selection: settings.selection.clone(),
+        },
+        ctx,
+    )?;
+    let (subject, interpreter) = match &inspected {
+        Inspected::Env(env, interpreter) => (Subject::Env(env), interpreter.as_ref()),
+        Inspected::Composed(composed) => (Subject::Env(&composed.env), Some(&composed.interpreter)),
+        Inspected::Interpreter(interpreter) => {
+            (Subject::Interpreter(interpreter), Some(interpreter))
+        }
     };
-    let interpreter = match (&env, &settings.python) {
-        (Some(env), _) => env.interpreter(&ctx.home, &ctx.printer).ok(),
-        (None, python) => Some(crate::interpreter::find(
-            python.as_deref(),
-            &ctx.home,
-            &ctx.printer,
-        )?),
+    let env = match &subject {
+        Subject::Env(env) => Some(*env),
+        Subject::Interpreter(_) => None,
     };
-    let subject = match (&env, &interpreter) {
-        (Some(env), _) => Subject::Env(env),
-        (None, Some(i)) if settings.all_plugin => Subject::System(i, settings.user_site),
-        (None, Some(i)) => Subject::Interpreter(i),
-        (None, None) => unreachable!("an interpreter is found or an error returned"),
-    };
-    let (scan, known) = plugins::scan_subject(&subject, interpreter.as_ref())?;
+    let (scan, known) = plugins::scan_subject(&subject, interpreter)?;
     let markers = interpreter
-        .as_ref()
         .map(|i| i.info.markers.clone())
         .unwrap_or_default();
-    let origin =
-        |d: &crate::dist::scan::Distribution| plugins::origin_name(d, env.as_ref(), &known);
-    let report = report::report(&scan, &markers, &origin);
+    let origin = |d: &crate::dist::scan::Distribution| plugins::origin_name(d, env, &known);
+    let mut report = report::report(&scan, &markers, &origin);
     let check = if settings.check && !report.plugins.is_empty() {
         ctx.printer.status(format!(
             "Loading {} plugin(s), each alone and then all together...",
             report.plugins.len()
         ));
-        Some(match (&env, &interpreter) {
-            (Some(env), _) => load_check::check(env, &report.plugins)?,
-            (None, Some(i)) => {
-                let user = settings.user_site || !settings.all_plugin;
-                let target = load_check::Target::interpreter(&i.info.sys_executable, user);
+        Some(match &inspected {
+            Inspected::Env(env, _) => load_check::check(env, &report.plugins)?,
+            Inspected::Composed(composed) => load_check::check(&composed.env, &report.plugins)?,
+            Inspected::Interpreter(i) => {
+                let target = load_check::Target::interpreter(&i.info.sys_executable, true);
                 load_check::check_with(&target, &report.plugins)?
             }
-            (None, None) => unreachable!("an interpreter is found or an error returned"),
         })
     } else {
         None
     };
+    if let Inspected::Composed(composed) = &inspected {
+        // The throwaway environment's views stand for real directories.
+        for row in &mut report.plugins {
+            row.location = composed.real_path(&row.location);
+        }
+        for finding in &mut report.problems {
+            finding.message = composed.real_text(&finding.message);
+        }
+    }
     match settings.format {
         OutputFormat::Json => {
             let mut value = serde_json::to_value(&report)?;
@@ -84,7 +92,6 @@ pub fn run(settings: PluginsSettings, ctx: &Context) -> Result<u8> {
         _ => 0,
     })
 }
-
 fn print_report(report: &report::Report, ctx: &Context) {
     if report.plugins.is_empty() {
         ctx.printer.status("No tempest plugins are visible.");
@@ -119,22 +126,26 @@ fn print_report(report: &report::Report, ctx: &Context) {
 /// A table with a one-line verdict per plugin, then the details of what
 /// went wrong.
 fn print_check(check: &CheckReport, ctx: &Context) {
-    let mark = |ok: bool| if ok { "ok" } else { "FAIL" }.to_string();
+    let mark = |o: &load_check::Outcome| {
+        match (o.ok, o.warned) {
+            (false, _) => "FAIL",
+            (true, true) => "warn",
+            (true, false) => "ok",
+        }
+        .to_string()
+    };
     let rows: Vec<[String; 4]> = check
         .plugins
         .iter()
         .map(|p| {
             let detail = if !p.alone.ok {
-                &p.alone.verdict
+                p.alone.verdict.clone()
+            } else if p.together.ok && p.alone.warned && !p.together.warned {
+                format!("alone: {}", p.alone.verdict)
             } else {
-                &p.together.verdict
+                p.together.verdict.clone()
             };
-            [
-                p.name.clone(),
-                mark(p.alone.ok),
-                mark(p.together.ok),
-                detail.clone(),
-            ]
+            [p.name.clone(), mark(&p.alone), mark(&p.together), detail]
         })
         .collect();
     ctx.printer.out("");
@@ -154,8 +165,12 @@ fn print_check(check: &CheckReport, ctx: &Context) {
                     continue;
                 }
                 ctx.printer.out("");
+                let severity = match problem.severity {
+                    load_check::Severity::Warning => "warning, ",
+                    load_check::Severity::Error => "",
+                };
                 ctx.printer.out(format!(
-                    "{} ({pass}, {}): {}",
+                    "{} ({pass}, {severity}{}): {}",
                     p.name,
                     problem.kind,
                     load_check::verdict(problem)
@@ -173,7 +188,16 @@ fn print_check(check: &CheckReport, ctx: &Context) {
         }
     }
     let backend = check.config_backend.as_deref().unwrap_or("none");
-    if check.ok {
+    let warned = check
+        .plugins
+        .iter()
+        .filter(|p| p.alone.warned || p.together.warned)
+        .count();
+    if check.ok && warned > 0 {
+        ctx.printer.status(format!(
+            "Every plugin loads alone and together; tempest logs errors for {warned} (configuration: {backend})."
+        ));
+    } else if check.ok {
         ctx.printer.status(format!(
             "Every plugin loads alone and together (configuration: {backend})."
         ));

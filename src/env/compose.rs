@@ -55,6 +55,19 @@ pub fn compose(
     home: &Home,
     printer: &Printer,
 ) -> Result<()> {
+    compose_layers(env, interpreter, spec, home, printer)?;
+    check_requirements(env, interpreter, spec.strict, home, printer)
+}
+
+/// [`compose`] without the requirement check, for an environment that is
+/// only looked at (`plugins` reports its plugins' requirements itself).
+pub fn compose_layers(
+    env: &mut Environment,
+    interpreter: &Interpreter,
+    spec: &ComposeSpec,
+    home: &Home,
+    printer: &Printer,
+) -> Result<()> {
     // Launchers are written once every layer is known (see `write_launchers`).
     let mut pending: Vec<(usize, Vec<Script>)> = Vec::new();
     let base = if spec.base.is_empty() {
@@ -138,7 +151,7 @@ pub fn compose(
         // finishes it.
         env.save()?;
     }
-    check_requirements(env, interpreter, spec.strict, home, printer)
+    Ok(())
 }
 
 /// Write the launchers of the layers at these indexes of the manifest, in

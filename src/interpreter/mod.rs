@@ -27,6 +27,13 @@ pub struct Interpreter {
     pub info: InterpreterInfo,
 }
 
+/// Query `executable` as it is: symlinks kept, no cache. A virtual
+/// environment's `bin/python` then answers for the environment (its
+/// `sys.prefix`, its site-packages), not for its base interpreter.
+pub fn query_as_is(executable: &std::path::Path) -> anyhow::Result<InterpreterInfo> {
+    cache::query(executable)
+}
+
 impl Interpreter {
     /// `major.minor`, e.g. `3.11`.
     pub fn major_minor(&self) -> String {

@@ -43,15 +43,18 @@ impl Selection {
             && !self.user_site
     }
 
-    /// The system directories, in order.
+    /// The system directories, in order: the `--system-site` directories
+    /// first, as the user names them to be the set (like `PYTHONPATH`
+    /// entries, which precede site-packages), then the interpreter's own
+    /// site-packages, whose copies they shadow.
     pub fn dirs(&self, interpreter: &Interpreter) -> Vec<PathBuf> {
-        let mut dirs = Vec::new();
+        let mut dirs: Vec<PathBuf> = self.extra_dirs.clone();
         if self.all_plugin || !self.include.is_empty() || !self.exclude.is_empty() {
             dirs.extend(interpreter.info.site_packages.iter().cloned());
         }
-        dirs.extend(self.extra_dirs.iter().cloned());
         dirs.retain(|d| d.is_dir());
-        dirs.dedup();
+        let mut seen = BTreeSet::new();
+        dirs.retain(|d| seen.insert(d.clone()));
         dirs
     }
 }
@@ -206,7 +209,8 @@ fn is_plugin(dist: &Distribution) -> bool {
     dist.entry_points.iter().any(|ep| ep.group == TEMPEST_GROUP)
 }
 
-fn is_hidden(dist: &Distribution, selection: &Selection) -> bool {
+/// Whether `selection` hides `dist` (a plugin not selected or excluded).
+pub fn is_hidden(dist: &Distribution, selection: &Selection) -> bool {
     if !is_plugin(dist) {
         return false;
     }

@@ -79,6 +79,9 @@ pub struct Problem {
     /// service-client-error, service-client-registry-error, shadowed,
     /// discovery-error, blocked, timeout or probe-failed.
     pub kind: String,
+    /// Set from the kind (see [`is_warning`]).
+    #[serde(default)]
+    pub severity: Severity,
     #[serde(default)]
     pub message: String,
     /// The exception's class.
@@ -107,6 +110,26 @@ pub struct Problem {
     pub traceback: Option<String>,
 }
 
+/// An error fails the plugin (or, together, everybody); a warning is what
+/// tempest logs and carries on from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    #[default]
+    Error,
+    Warning,
+}
+
+/// Problems that tempest logs and carries on from, on the plugin's own: its
+/// `register_opts` or `get_service_clients` raising (for instance because
+/// it reads an option group that only another plugin registers). The plugin
+/// loads and its tests are listed; what the call would have given is
+/// missing, so the tests that need it fail. A conflict between two plugins
+/// stays an error: it is what tempest-env exists to find.
+pub fn is_warning(kind: &str) -> bool {
+    matches!(kind, "register-opts-error" | "service-clients-error")
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FailedModule {
     pub module: String,
@@ -122,7 +145,10 @@ pub struct Discovery {
 /// How one plugin fared in one pass.
 #[derive(Debug, Clone, Serialize)]
 pub struct Outcome {
+    /// No error (warnings allowed).
     pub ok: bool,
+    /// Some warning.
+    pub warned: bool,
     /// Imported and instantiated.
     pub loaded: bool,
     /// One line: `loads`, `import error: missing module x`, ...
@@ -301,7 +327,10 @@ fn add_blockers(plugins: &[PluginRow], probed: &mut [ProbePlugin]) {
         }
     }
     for p in probed.iter_mut() {
-        if p.problems.is_empty()
+        if !p
+            .problems
+            .iter()
+            .any(|q| q.severity == Severity::Error && !is_warning(&q.kind))
             && let Some(first) = blockers.first()
         {
             p.problems.push(Problem {
@@ -316,6 +345,7 @@ fn add_blockers(plugins: &[PluginRow], probed: &mut [ProbePlugin]) {
 fn failed(problem: Problem) -> Outcome {
     Outcome {
         ok: false,
+        warned: false,
         loaded: false,
         verdict: verdict(&problem),
         problems: vec![problem],
@@ -323,14 +353,26 @@ fn failed(problem: Problem) -> Outcome {
     }
 }
 
-fn outcome(p: ProbePlugin, together: bool) -> Outcome {
-    let verdict = match (p.problems.first(), &p.discovery) {
+fn outcome(mut p: ProbePlugin, together: bool) -> Outcome {
+    for problem in &mut p.problems {
+        if is_warning(&problem.kind) {
+            problem.severity = Severity::Warning;
+        }
+    }
+    let error = p.problems.iter().find(|q| q.severity == Severity::Error);
+    let warning = p.problems.iter().find(|q| q.severity == Severity::Warning);
+    let verdict = match (error, &p.discovery) {
         (Some(problem), _) => verdict(problem),
         (None, Some(d)) if together => format!("loads; discovery ok ({} tests)", d.tests),
         (None, _) => "loads".into(),
     };
+    let verdict = match (error, warning) {
+        (None, Some(w)) => format!("{verdict}; tempest logs: {}", self::verdict(w)),
+        _ => verdict,
+    };
     Outcome {
-        ok: p.loaded && p.problems.is_empty(),
+        ok: p.loaded && error.is_none(),
+        warned: warning.is_some(),
         loaded: p.loaded,
         verdict,
         problems: p.problems,

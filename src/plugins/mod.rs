@@ -1,6 +1,9 @@
 //! Seeing the plugins: what tempest will load and from where
-//! ([`report`]), found natively from a scan of the effective import path.
+//! ([`report`]), found natively from a scan of the effective import path
+//! of what [`inspected`] resolves; what happens when tempest loads them
+//! ([`load_check`]).
 
+pub mod inspected;
 pub mod load_check;
 pub mod report;
 
@@ -17,8 +20,6 @@ use crate::interpreter::Interpreter;
 pub enum Subject<'a> {
     /// An environment, through its site-packages and layers.
     Env(&'a Environment),
-    /// An interpreter's system set (`--all-plugin`).
-    System(&'a Interpreter, bool),
     /// An interpreter as it is: its site-packages and user site.
     Interpreter(&'a Interpreter),
 }
@@ -59,24 +60,6 @@ pub fn scan_subject(
                 }],
                 known,
             )
-        }
-        Subject::System(interpreter, user) => {
-            let mut sites: Vec<SiteDir> = interpreter
-                .info
-                .site_packages
-                .iter()
-                .map(|d| SiteDir {
-                    dir: d.clone(),
-                    origin: Origin::System,
-                })
-                .collect();
-            if *user && let Some(u) = &interpreter.info.user_site {
-                sites.push(SiteDir {
-                    dir: u.clone(),
-                    origin: Origin::User,
-                });
-            }
-            (sites, Vec::new())
         }
         Subject::Interpreter(interpreter) => {
             // As the interpreter starts outside any environment: the user

@@ -9,8 +9,8 @@ use std::process::Command;
 use serde_json::Value;
 
 use crate::common::{
-    TestContext, build_wheel, fixture_wheel, fixtures, pip_target, plugins_json, stderr, stdout,
-    system_python,
+    TestContext, build_wheel, fixture_wheel, fixtures, pip_target, plugins_json, python_version,
+    real_python, stderr, stdout, system_python,
 };
 
 /// The sorted entry-point names of a report.
@@ -627,4 +627,209 @@ fn check_reports_load_tests_raising() {
         first_problem(&valet["together"])["message"],
         "test discovery fails for every plugin: load_tests of moved_tests fails"
     );
+}
+
+// What `plugins` looks at without an environment.
+
+#[test]
+fn a_venvs_python_stands_for_that_venv() {
+    let ctx = TestContext::new();
+    let venv = ctx.work.path().join("venv");
+    let made = Command::new(real_python())
+        .args(["-m", "venv", "--without-pip"])
+        .arg(&venv)
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{}", stderr(&made));
+    let site = venv
+        .join("lib")
+        .join(format!("python{}", python_version()))
+        .join("site-packages");
+    pip_target(&site, &wheels(&["tempest-standin", "valet", "alpha"]));
+    let python = venv.join("bin/python");
+    let (report, code) = plugins_json(&ctx, &["--python", python.to_str().unwrap()]);
+    assert_eq!(code, 0);
+    assert_eq!(names(&report), ["alpha_tests", "valet_tests"]);
+    // What the venv's own tempest lists.
+    let listed = listed(
+        &Command::new(&python)
+            .args([
+                "-c",
+                "import sys; from tempest.cmd.main import main; sys.exit(main(['list-plugins']))",
+            ])
+            .env_remove("PYTHONPATH")
+            .current_dir(ctx.work.path())
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(names(&report), listed);
+    assert!(
+        report["plugins"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["location"] == site.to_str().unwrap()),
+        "{report:#}"
+    );
+    // And --check loads them in the venv.
+    let (report, code) = plugins_json(&ctx, &["--python", python.to_str().unwrap(), "--check"]);
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(report["check"]["config_backend"], "tempest.config");
+    assert_eq!(
+        check_row(&report, "alpha_tests")["together"]["discovery"]["tests"],
+        3
+    );
+}
+
+/// A copied interpreter whose own site-packages hold the stand-in, valet
+/// and bravo 1.0.0, and a `--system-site` directory holding bravo 2.0.0.
+fn two_sets(ctx: &TestContext) -> (PathBuf, PathBuf) {
+    let work = ctx.work.path();
+    let (python, site) = system_python(&work.join("syspy"));
+    let bravo = fixtures().join("plugins/bravo");
+    pip_target(
+        &site,
+        &[
+            fixture_wheel("tempest-standin"),
+            fixture_wheel("valet"),
+            build_wheel(&bravo, &work.join("w1"), Some("1.0.0")),
+        ],
+    );
+    let extra = work.join("set");
+    pip_target(
+        &extra,
+        &[build_wheel(&bravo, &work.join("w2"), Some("2.0.0"))],
+    );
+    (python, extra)
+}
+
+#[test]
+fn system_site_dirs_come_before_the_interpreters_own_site_packages() {
+    let ctx = TestContext::new();
+    let (python, extra) = two_sets(&ctx);
+    let (py, dir) = (python.to_str().unwrap(), extra.to_str().unwrap());
+    create(
+        &ctx,
+        "set",
+        &["--all-plugin", "--python", py, "--system-site", dir],
+        &[],
+    );
+    let version = Command::new(ctx.env_dir("set").join("bin/python"))
+        .args([
+            "-c",
+            "import importlib.metadata as m, bravo_tempest_plugin as b; print(m.version('bravo-tempest-plugin'), b.__file__)",
+        ])
+        .output()
+        .unwrap();
+    let text = stdout(&version);
+    assert!(text.starts_with("2.0.0 "), "{text}{}", stderr(&version));
+    // The module too comes from the named directory, not from the view of
+    // the interpreter's site-packages.
+    assert!(
+        text.contains(&format!("{dir}/")) || text.contains("/system/0/"),
+        "{text}"
+    );
+    // `plugins` says what the named directory shadows, on the environment
+    // and with the same options without one.
+    for args in [
+        vec!["set"],
+        vec!["--all-plugin", "--python", py, "--system-site", dir],
+    ] {
+        let (report, _) = plugins_json(&ctx, &args);
+        let shadowed = problem(&report, "shadowed-distribution");
+        let message = shadowed["message"].as_str().unwrap();
+        assert!(
+            message.contains("2.0.0") && message.contains("wins") && message.contains("1.0.0"),
+            "{message}"
+        );
+        let row = report["plugins"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == "bravo_tests")
+            .unwrap();
+        assert_eq!(row["version"], "2.0.0", "{args:?}: {report:#}");
+    }
+    let (report, _) = plugins_json(
+        &ctx,
+        &["--all-plugin", "--python", py, "--system-site", dir],
+    );
+    let row = report["plugins"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "bravo_tests")
+        .unwrap();
+    assert_eq!(row["location"], dir, "{report:#}");
+}
+
+#[test]
+fn plugins_takes_creates_selection_options() {
+    let ctx = TestContext::new();
+    let (python, extra) = two_sets(&ctx);
+    let (py, dir) = (python.to_str().unwrap(), extra.to_str().unwrap());
+    for selection in [
+        vec!["--system-plugin", "valet_tests"],
+        vec!["--exclude-plugin", "bravo-tempest-plugin"],
+        vec!["--all-plugin", "--system-site", dir],
+        vec!["--exclude-plugin", "valet", "--system-site", dir],
+    ] {
+        let mut args = vec!["--python", py];
+        args.extend(&selection);
+        let (report, code) = plugins_json(&ctx, &args);
+        assert_eq!(code, 0, "{selection:?}: {report:#}");
+        // What an environment created with the same options lists.
+        let name = format!("s{}", selection.len() + selection[0].len());
+        let _ = ctx.cmd().args(["remove", &name]).output();
+        create(&ctx, &name, &args, &[]);
+        assert_eq!(
+            names(&report),
+            tempest_list_plugins(&ctx.env_dir(&name)),
+            "{selection:?}"
+        );
+    }
+    // Nothing is left behind by the throwaway environments.
+    let leftovers: Vec<_> = walkdir(ctx.home.path())
+        .into_iter()
+        .filter(|p| p.to_string_lossy().contains("plugins-"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    // A name that is not a plugin of the set: exit 2, error and hint.
+    let out = ctx
+        .cmd()
+        .args(["plugins", "--python", py, "--system-plugin", "nosuch"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.starts_with("error: `nosuch` is not a plugin of the system set")
+            && err.contains("hint:"),
+        "{err}"
+    );
+    let out = ctx
+        .cmd()
+        .args([
+            "plugins",
+            "--python",
+            py,
+            "--system-site",
+            "/nonexistent/dir",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("hint:"), "{}", stderr(&out));
+}
+
+fn walkdir(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        out.push(path.clone());
+        if entry.file_type().is_ok_and(|t| t.is_dir()) {
+            out.extend(walkdir(&path));
+        }
+    }
+    out
 }
