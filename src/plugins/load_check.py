@@ -31,6 +31,7 @@ import functools
 import importlib
 import json
 import os
+import re
 import sys
 import traceback
 import unittest
@@ -337,8 +338,36 @@ def check_service_clients(loaded):
         user_domain_name="Default", project_domain_name="Default")
     try:
         Observed(credentials, "http://127.0.0.1:9/identity/v3")
-    except Exception:
-        pass  # each refusal was attributed above
+    except Exception as exc:
+        # Before registering anything, tempest's available_modules() refuses
+        # a service_version claimed twice, one PluginRegistrationException
+        # per plugin after the first claimant.
+        items = exc.args if named(exc, "MultipleExceptions") else (exc,)
+        for item in items:
+            error = item[1] if isinstance(item, tuple) and len(item) == 3 else item
+            if isinstance(error, BaseException):
+                blame_version_clash(error, registered, by_name)
+
+
+def blame_version_clash(error, registered, by_name):
+    """Attribute a ``PluginRegistrationException`` from available_modules()
+    to the plugin it names, with the plugin that claimed the version first."""
+    if not named(error, "PluginRegistrationException"):
+        return
+    text = str(error)
+    claimed = {}  # service_version -> first plugin, in registry order
+    for plugin_name, data in registered.items():
+        for client in data or ():
+            if not isinstance(client, dict):
+                continue
+            version = client.get("service_version")
+            first = claimed.setdefault(version, plugin_name)
+            plugin = by_name.get(plugin_name)
+            if first != plugin_name and plugin is not None and re.search(
+                    r"\bplugin %s\b" % re.escape(plugin_name), text, re.I):
+                plugin.problem("service-client-conflict", error,
+                               service=client.get("name"), first=first)
+                return
 
 
 def walk(suite):
@@ -395,8 +424,9 @@ def discover_all(loaded, tests_of):
             continue
         failed = p.record["discovery"]["failed_modules"]
         if failed:
-            p.problem("discovery-error", modules=failed, message="; ".join(
-                "%s: %s" % (f["module"], f["message"]) for f in failed))
+            p.problem("discovery-error", modules=failed,
+                      message="%d test module(s) fail to import; the first, %s: %s"
+                      % (len(failed), failed[0]["module"], failed[0]["message"]))
 
 
 def main():

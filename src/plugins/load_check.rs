@@ -417,6 +417,12 @@ pub fn verdict(p: &Problem) -> String {
             format!("tempest refuses its service clients: {}", exception())
         }
         "shadowed" => format!("tests shadowed: a plugin of the same name from {first} wins"),
+        "discovery-error" if p.modules.len() > 3 => format!(
+            "discovery fails: {} test modules fail to import, the first {} ({})",
+            p.modules.len(),
+            p.modules[0].module,
+            p.modules[0].message
+        ),
         "discovery-error" if !p.modules.is_empty() => format!(
             "discovery fails: {}",
             p.modules
