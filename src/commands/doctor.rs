@@ -19,24 +19,35 @@ pub fn run(
         let interpreter = env.interpreter(&ctx.home, &ctx.printer).ok();
         findings.extend(doctor::environment(&env, interpreter.as_ref(), plugin)?);
     }
+    let problems = findings
+        .iter()
+        .filter(|f| f.level == doctor::Level::Problem)
+        .count();
     match format {
         OutputFormat::Json => {
-            let value = serde_json::json!({"healthy": findings.is_empty(), "findings": findings});
+            let value = serde_json::json!({"healthy": problems == 0, "findings": findings});
             ctx.printer.out(serde_json::to_string_pretty(&value)?);
         }
         OutputFormat::Human => {
-            if findings.is_empty() {
+            if problems == 0 {
                 ctx.printer.out("No problems found.");
             }
-            for (i, f) in findings.iter().enumerate() {
-                if i > 0 {
-                    ctx.printer.out("");
-                }
-                ctx.printer.out(format!("[{}] {}", f.id, f.problem));
+            for f in &findings {
+                ctx.printer.out("");
+                let mark = match f.level {
+                    doctor::Level::Problem => "",
+                    doctor::Level::Info => "info: ",
+                };
+                ctx.printer.out(format!("[{}] {mark}{}", f.id, f.problem));
                 ctx.printer.out(format!("  why: {}", f.why));
-                ctx.printer.out(format!("  fix: {}", f.fix));
+                if !f.fix.is_empty() {
+                    ctx.printer.out(format!("  fix: {}", f.fix));
+                }
+                if let Some(see) = &f.see {
+                    ctx.printer.out(format!("  see: {see}"));
+                }
             }
         }
     }
-    Ok(if findings.is_empty() { 0 } else { 1 })
+    Ok(if problems == 0 { 0 } else { 1 })
 }

@@ -37,6 +37,70 @@ pub struct ComposeSpec {
 }
 
 impl ComposeSpec {
+    /// The `create` arguments that compose this spec with `interpreter`.
+    pub fn create_args(&self, interpreter: &Interpreter) -> Vec<String> {
+        let mut args = vec![
+            "--python".to_string(),
+            interpreter.executable.display().to_string(),
+        ];
+        let mut pair = |flag: &str, value: String| {
+            args.push(flag.to_string());
+            args.push(value);
+        };
+        for requirement in &self.base {
+            pair("--base", requirement.clone());
+        }
+        if let Some(c) = &self.constraints {
+            pair("--constraints", c.display().to_string());
+        }
+        for dir in &self.index.find_links {
+            pair("--find-links", dir.display().to_string());
+        }
+        if let Some(url) = &self.index.index_url {
+            pair("--index-url", url.clone());
+        }
+        for artifact in &self.artifacts {
+            pair(
+                "--plugin",
+                match artifact {
+                    Artifact::Wheel(p) | Artifact::Tree(p) => p.display().to_string(),
+                    Artifact::Requirement(r) | Artifact::Sdist(r) => r.clone(),
+                },
+            );
+        }
+        if self.link_mode != LinkMode::default() {
+            pair("--link-mode", self.link_mode.as_str().to_string());
+        }
+        match self.installer {
+            InstallerChoice::Auto => {}
+            InstallerChoice::Uv => pair("--installer", "uv".into()),
+            InstallerChoice::Pip => pair("--installer", "pip".into()),
+        }
+        for dir in &self.system.extra_dirs {
+            pair("--system-site", dir.display().to_string());
+        }
+        for p in &self.system.include {
+            pair("--system-plugin", p.clone());
+        }
+        for p in &self.system.exclude {
+            pair("--exclude-plugin", p.clone());
+        }
+        let flags = [
+            (self.system.all_plugin, "--all-plugin"),
+            (self.system.user_site, "--user-site"),
+            (self.index.offline, "--offline"),
+            (self.seed, "--seed"),
+            (self.compile_bytecode, "--compile-bytecode"),
+            (self.strict, "--strict"),
+        ];
+        for (on, flag) in flags {
+            if on {
+                args.push(flag.to_string());
+            }
+        }
+        args
+    }
+
     fn base_spec(&self, requirements: Vec<String>) -> BaseSpec {
         BaseSpec {
             requirements,
@@ -68,6 +132,7 @@ pub fn compose_layers(
     home: &Home,
     printer: &Printer,
 ) -> Result<()> {
+    env.manifest.create_args = spec.create_args(interpreter);
     // Launchers are written once every layer is known (see `write_launchers`).
     let mut pending: Vec<(usize, Vec<Script>)> = Vec::new();
     let base = if spec.base.is_empty() {

@@ -372,6 +372,7 @@ fn write_layout(
         layers: Vec::new(),
         distributions: Vec::new(),
         definition_hash: None,
+        create_args: Vec::new(),
     };
     debug_assert_eq!(FILE_NAME, "tempest-env.json");
     Ok(manifest)

@@ -28,6 +28,11 @@ pub struct Manifest {
     pub distributions: Vec<DistRecord>,
     #[serde(default)]
     pub definition_hash: Option<String>,
+    /// The composition options the environment was made with, as `create`
+    /// arguments (paths absolute, the interpreter as its executable), so a
+    /// command that rebuilds it keeps them. Empty in older manifests.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub create_args: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -155,6 +160,7 @@ mod tests {
 
     fn sample() -> Manifest {
         Manifest {
+            create_args: Vec::new(),
             format_version: FORMAT_VERSION,
             tempest_env_version: "0.1.0".into(),
             name: "e".into(),

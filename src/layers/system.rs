@@ -408,3 +408,13 @@ fn build_view(
     }
     Ok(made)
 }
+
+/// The directory a view shows (the one its links point into), or `None`
+/// for a directory that is not a view.
+pub fn view_source(view: &Path) -> Option<PathBuf> {
+    std::fs::read_dir(view)
+        .ok()?
+        .flatten()
+        .find_map(|entry| std::fs::read_link(entry.path()).ok())
+        .and_then(|target| target.parent().map(Path::to_path_buf))
+}

@@ -14,12 +14,52 @@ use crate::env::Environment;
 use crate::env::manifest::LayerKind;
 use crate::interpreter::Interpreter;
 
+mod plugin;
+mod rebuild;
+
+pub use rebuild::Rebuild;
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Finding {
     pub id: &'static str,
+    /// A problem to fix, or information (where a plugin comes from, what
+    /// the environment leaves out on purpose).
+    pub level: Level,
     pub problem: String,
     pub why: String,
     pub fix: String,
+    /// The fix as one command to run as it is, when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub command: Option<String>,
+    /// A command that shows what the finding is about.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub see: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    Problem,
+    Info,
+}
+
+impl Finding {
+    /// The fix is this command.
+    pub fn run(mut self, command: String) -> Self {
+        self.fix.clone_from(&command);
+        self.command = Some(command);
+        self
+    }
+
+    pub fn see(mut self, command: String) -> Self {
+        self.see = Some(command);
+        self
+    }
+
+    pub fn info(mut self) -> Self {
+        self.level = Level::Info;
+        self
+    }
 }
 
 /// Caller variables that change what tempest sees.
@@ -33,9 +73,12 @@ pub const LEAKING_VARS: &[&str] = &[
 fn finding(id: &'static str, problem: String, why: &str, fix: String) -> Finding {
     Finding {
         id,
+        level: Level::Problem,
         problem,
         why: why.to_string(),
         fix,
+        command: None,
+        see: None,
     }
 }
 
@@ -185,70 +228,21 @@ pub fn environment(
             ));
         }
     }
-    // Plugins the environment cannot see.
-    let visible: Vec<(String, String)> = plugin_names(&scanned);
-    let has_system = env
-        .manifest
-        .layers
-        .iter()
-        .any(|l| l.kind == LayerKind::System);
-    let has_user = env
-        .manifest
-        .layers
-        .iter()
-        .any(|l| l.kind == LayerKind::User);
-    if let Some(interpreter) = interpreter {
-        if !has_system {
-            let system = site_scan(&interpreter.info.site_packages, Origin::System)?;
-            for (ep, dist) in plugin_names(&system) {
-                if plugin.is_some_and(|p| p != ep && p != dist)
-                    || visible.iter().any(|(v, _)| *v == ep)
-                {
-                    continue;
-                }
-                out.push(finding(
-                    "system-plugin-invisible",
-                    format!("plugin {ep} ({dist}) is installed system-wide, but environment `{name}` does not include the system set"),
-                    "a plain virtual environment hides system-wide site-packages, as tox without sitepackages does",
-                    format!("tempest-env create {name} --clear --all-plugin   (or --system-plugin {ep})"),
-                ));
-            }
-        }
-        if !has_user && let Some(user) = &interpreter.info.user_site {
-            let user_scan = site_scan(std::slice::from_ref(user), Origin::User)?;
-            for (ep, dist) in plugin_names(&user_scan) {
-                if plugin.is_some_and(|p| p != ep && p != dist)
-                    || visible.iter().any(|(v, _)| *v == ep)
-                {
-                    continue;
-                }
-                out.push(finding(
-                    "user-plugin-invisible",
-                    format!(
-                        "plugin {ep} ({dist}) is only in the user site-packages ({})",
-                        user.display()
-                    ),
-                    "environments never include the user site unless asked",
-                    format!("tempest-env create {name} --clear --all-plugin --user-site"),
-                ));
-            }
-        }
+    let rebuild = Rebuild::of(env);
+    // A .pth line pointing nowhere, or files gone: rebuilding the
+    // environment with its own options restores it.
+    for f in out
+        .iter_mut()
+        .filter(|f| matches!(f.id, "dangling-pth" | "missing-files"))
+    {
+        let command = rebuild.command();
+        f.fix = format!("{command}   (or restore what is gone)");
+        f.command = Some(command);
     }
-    if let Some(wanted) = plugin {
-        let found = visible.iter().any(|(ep, dist)| {
-            ep == wanted
-                || crate::dist::name::normalize(dist) == crate::dist::name::normalize(wanted)
-        });
-        let explained = out.iter().any(|f| f.problem.contains(wanted));
-        if !found && !explained {
-            out.push(finding(
-                "plugin-not-installed",
-                format!("no distribution visible in `{name}` declares the tempest plugin `{wanted}`, and none was found system-wide or in the user site"),
-                "tempest finds plugins only through `tempest.test_plugins` entry points of installed distributions",
-                format!("tempest-env install {name} <the plugin's wheel, source tree or requirement>"),
-            ));
-        }
+    for f in out.iter_mut().filter(|f| f.id == "stale-entry-point-cache") {
+        f.command = Some(f.fix.clone());
     }
+    out.extend(plugin::visibility(env, interpreter, plugin, &rebuild)?);
     Ok(out)
 }
 
