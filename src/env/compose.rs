@@ -158,7 +158,7 @@ pub fn compose_layers(
         })
         .collect();
     if !requirements.is_empty() {
-        let scripts = add_requirements(
+        let layered = add_requirements(
             env,
             interpreter,
             spec,
@@ -166,8 +166,47 @@ pub fn compose_layers(
             base.as_ref(),
             home,
             printer,
-        )?;
-        pending.push((env.manifest.layers.len() - 1, scripts));
+        );
+        match (layered, &base) {
+            (Ok(scripts), _) => pending.push((env.manifest.layers.len() - 1, scripts)),
+            (Err(err), Some(shared)) => {
+                // The plugins do not fit the versions the base was resolved
+                // to alone: one joint resolution of base and plugins
+                // becomes this environment's base instead.
+                printer.status(format!(
+                    "{} do not fit the shared base {} resolved alone; resolving them together",
+                    requirements.join(" "),
+                    shared.info.requirements.join(" ")
+                ));
+                printer.verbose(format!("the layered resolution failed: {err:#}"));
+                let at = env
+                    .manifest
+                    .layers
+                    .iter()
+                    .position(|l| l.kind == LayerKind::Base)
+                    .expect("the base layer was added above");
+                env.manifest.layers.remove(at);
+                pending.retain(|(index, _)| *index != at);
+                for (index, _) in &mut pending {
+                    if *index > at {
+                        *index -= 1;
+                    }
+                }
+                let mut joint_requirements = spec.base.clone();
+                joint_requirements.extend(requirements.iter().cloned());
+                let joint = base::ensure(
+                    home,
+                    &spec.base_spec(joint_requirements),
+                    interpreter,
+                    None,
+                    printer,
+                )?;
+                let scripts = add_layer(env, LayerKind::Base, &joint, None)?;
+                pending.push((env.manifest.layers.len() - 1, scripts));
+                record_requirements(env, &joint, &requirements, None, printer);
+            }
+            (Err(err), None) => return Err(err),
+        }
     }
     let mut artifacts: Vec<(Artifact, LinkMode)> = Vec::new();
     if spec.seed {
@@ -275,11 +314,27 @@ pub fn add_requirements(
     )?;
     let first = requirement_name(&requirements[0]);
     let scripts = add_layer(env, LayerKind::Plugin, &layer, Some(first))?;
+    record_requirements(env, &layer, requirements, base, printer);
+    Ok(scripts)
+}
+
+/// Record the distributions `requirements` named, found in `layer`, in the
+/// manifest, and say what was installed.
+fn record_requirements(
+    env: &mut Environment,
+    layer: &Base,
+    requirements: &[String],
+    base: Option<&Base>,
+    printer: &Printer,
+) {
+    let Ok(path) = crate::dist::scan::effective_path(&[crate::dist::scan::SiteDir {
+        dir: layer.site(),
+        origin: crate::dist::scan::Origin::Base,
+    }]) else {
+        return;
+    };
     let scanned = crate::dist::scan::scan_with(
-        &crate::dist::scan::effective_path(&[crate::dist::scan::SiteDir {
-            dir: layer.site(),
-            origin: crate::dist::scan::Origin::Base,
-        }])?,
+        &path,
         crate::dist::scan::ScanOptions {
             files: false,
             plugins_only_details: false,
@@ -327,7 +382,6 @@ pub fn add_requirements(
             printer.status(format!("{requirement} is already in the base"));
         }
     }
-    Ok(scripts)
 }
 
 /// The distribution name of a requirement (checked when it was resolved).

@@ -403,3 +403,36 @@ fn check_flags_real_failures_over_real_tempest() {
         "{barbican:#}"
     );
 }
+
+#[test]
+#[ignore = "needs PyPI"]
+fn a_plugin_that_does_not_fit_tempest_resolved_alone_is_resolved_with_it() {
+    let ctx = TestContext::new();
+    // tempest 47 alone resolves oslo.log to a release that pins
+    // python-dateutil 4, which every botocore ec2api can use refuses.
+    let out = ctx
+        .cmd()
+        .args([
+            "create",
+            "ec2",
+            "--base",
+            TEMPEST,
+            "--plugin",
+            "ec2api-tempest-plugin",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("resolving them together"),
+        "{}",
+        stderr(&out)
+    );
+    let env = ctx.env_dir("ec2");
+    let (names, ok) = listed_plugins(&env, ctx.work.path());
+    assert!(ok);
+    assert_eq!(names, ["aws_tests"]);
+    let (report, code) = plugins_json(&ctx, &["ec2", "--check"]);
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(row(&report["check"], "aws_tests")["together"]["ok"], true);
+}

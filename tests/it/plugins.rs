@@ -833,3 +833,146 @@ fn walkdir(dir: &Path) -> Vec<PathBuf> {
     }
     out
 }
+
+// A requirement plugin that does not fit the base resolved alone.
+
+/// A wheel of a distribution with `dependencies`, and an entry point when
+/// `plugin` is set, into `links`.
+fn dist_wheel(
+    ctx: &TestContext,
+    links: &Path,
+    name: &str,
+    version: &str,
+    deps: &[&str],
+    plugin: bool,
+) {
+    let module = name.replace('-', "_");
+    let deps: Vec<String> = deps.iter().map(|d| format!("\"{d}\"")).collect();
+    let mut pyproject = format!(
+        "[project]\nname = \"{name}\"\nversion = \"{version}\"\ndependencies = [{}]\n",
+        deps.join(", ")
+    );
+    let mut files: Vec<(String, String)> = vec![(format!("{module}/__init__.py"), String::new())];
+    if plugin {
+        pyproject.push_str(&format!(
+            "\n[project.entry-points.\"tempest.test_plugins\"]\n{module}_tests = \"{module}.plugin:P\"\n"
+        ));
+        files.push((format!("{module}/plugin.py"), PLUGIN_PY.to_string()));
+    }
+    let files: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
+    let dir = tree(
+        &ctx.work
+            .path()
+            .join("src")
+            .join(format!("{name}-{version}")),
+        &pyproject,
+        &files,
+    );
+    build_wheel(&dir, links, None);
+}
+
+fn base_layers(env: &Path) -> Vec<Value> {
+    crate::common::manifest(env)["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l["kind"] == "base" || l["kind"] == "plugin")
+        .cloned()
+        .collect()
+}
+
+#[test]
+fn a_plugin_that_does_not_fit_the_base_alone_is_resolved_with_it() {
+    let ctx = TestContext::new();
+    let links = ctx.work.path().join("links");
+    dist_wheel(&ctx, &links, "shared-lib", "1.0", &[], false);
+    dist_wheel(&ctx, &links, "shared-lib", "2.0", &[], false);
+    // Alone, the base takes shared-lib 2.0; the picky plugin needs < 2.
+    dist_wheel(&ctx, &links, "basepkg", "1.0", &["shared-lib"], false);
+    dist_wheel(
+        &ctx,
+        &links,
+        "picky-tempest-plugin",
+        "1.0",
+        &["basepkg", "shared-lib<2"],
+        true,
+    );
+    dist_wheel(
+        &ctx,
+        &links,
+        "easy-tempest-plugin",
+        "1.0",
+        &["basepkg", "shared-lib"],
+        true,
+    );
+    let links = links.to_str().unwrap();
+    let create = |name: &str, plugin: Option<&str>| {
+        let mut cmd = ctx.cmd();
+        cmd.args([
+            "create",
+            name,
+            "--base",
+            "basepkg",
+            "--find-links",
+            links,
+            "--offline",
+        ]);
+        cmd.args(["--installer", "pip"]);
+        if let Some(p) = plugin {
+            cmd.args(["--plugin", p]);
+        }
+        let out = cmd.output().unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        out
+    };
+    create("plain", None);
+    let out = create("picky", Some("picky-tempest-plugin"));
+    assert!(
+        stderr(&out).contains("resolving them together"),
+        "{}",
+        stderr(&out)
+    );
+    let env = ctx.env_dir("picky");
+    let versions = Command::new(env.join("bin/python"))
+        .args([
+            "-c",
+            "import importlib.metadata as m; print(m.version('shared-lib'), m.version('picky-tempest-plugin'))",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(stdout(&versions).trim(), "1.0 1.0", "{}", stderr(&versions));
+    assert_eq!(
+        tempest_list_plugins_in(&env),
+        ["picky_tempest_plugin_tests"]
+    );
+    let layers = base_layers(&env);
+    assert_eq!(layers.len(), 1, "{layers:#?}");
+    assert_ne!(
+        layers[0]["hash"],
+        base_layers(&ctx.env_dir("plain"))[0]["hash"]
+    );
+    // A plugin that fits keeps the shared base, with its own layer on top.
+    create("easy", Some("easy-tempest-plugin"));
+    let layers = base_layers(&ctx.env_dir("easy"));
+    assert_eq!(layers.len(), 2, "{layers:#?}");
+    assert_eq!(
+        layers[0]["hash"],
+        base_layers(&ctx.env_dir("plain"))[0]["hash"]
+    );
+}
+
+/// The plugins `python -c` with importlib.metadata finds in `env` (no
+/// tempest in these environments).
+fn tempest_list_plugins_in(env: &Path) -> Vec<String> {
+    let out = Command::new(env.join("bin/python"))
+        .args([
+            "-c",
+            "import importlib.metadata as m\nfor e in m.entry_points(group='tempest.test_plugins'): print(e.name)",
+        ])
+        .output()
+        .unwrap();
+    stdout(&out).lines().map(str::to_string).collect()
+}
