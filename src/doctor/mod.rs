@@ -239,6 +239,10 @@ pub fn environment(
         f.fix = format!("{command}   (or restore what is gone)");
         f.command = Some(command);
     }
+    for f in out.iter_mut().filter(|f| f.id == "missing-home") {
+        // Another interpreter is the user's choice; every other option stays.
+        f.fix = rebuild.with_python("<a python>").command();
+    }
     for f in out.iter_mut().filter(|f| f.id == "stale-entry-point-cache") {
         f.command = Some(f.fix.clone());
     }

@@ -88,6 +88,19 @@ impl Rebuild {
         self
     }
 
+    /// The same options on another interpreter.
+    pub fn with_python(&self, python: &str) -> Self {
+        let mut next = self.clone();
+        let mut i = 0;
+        while i + 1 < next.args.len() {
+            if next.args[i] == "--python" {
+                next.args[i + 1] = python.to_string();
+            }
+            i += 1;
+        }
+        next
+    }
+
     pub fn with(mut self, flag: &str, value: Option<&str>) -> Self {
         self.args.push(flag.to_string());
         if let Some(value) = value {

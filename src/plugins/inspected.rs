@@ -131,8 +131,11 @@ fn compose_selection(request: &Request, ctx: &Context) -> Result<Composed> {
         }
     }
     let interpreter = crate::interpreter::find(request.python.as_deref(), &ctx.home, &ctx.printer)?;
-    let id = crate::runner::record::new_id();
-    let dir = crate::runner::record::runs_dir(&ctx.home).join(format!("plugins-{id}"));
+    // Where a per-run environment lives, named as `gc` expects it
+    // (`runs/ID/env`, locked as `run-ID` while it is used), so what a killed
+    // `plugins` leaves is collected and a live one is left alone.
+    let id = format!("plugins-{}", crate::runner::record::new_id());
+    let dir = crate::runner::record::runs_dir(&ctx.home).join(&id);
     fs_err::create_dir_all(&dir)?;
     let options = CreateOptions {
         name: format!("run-{id}"),
