@@ -436,3 +436,38 @@ fn a_plugin_that_does_not_fit_tempest_resolved_alone_is_resolved_with_it() {
     assert_eq!(code, 0, "{report:#}");
     assert_eq!(row(&report["check"], "aws_tests")["together"]["ok"], true);
 }
+
+#[test]
+#[ignore = "needs PyPI"]
+fn a_warning_is_what_tempest_logs_and_carries_on_from() {
+    require_tool("uv");
+    let ctx = TestContext::new();
+    // oswin's get_service_clients reads the [metric] group that only the
+    // telemetry plugin registers, and oswin does not require it.
+    let venv = uv_venv(&ctx, "oswin", &[TEMPEST, "oswin-tempest-plugin"]);
+    let python = venv.join("bin/python");
+    let (report, code) = plugins_json(&ctx, &["--python", python.to_str().unwrap(), "--check"]);
+    assert_eq!(code, 0, "{report:#}");
+    let oswin = row(&report["check"], "oswin_tempest_plugin");
+    assert_eq!(oswin["alone"]["ok"], true, "{oswin:#}");
+    assert_eq!(oswin["alone"]["warned"], true, "{oswin:#}");
+    let warning = &oswin["alone"]["problems"][0];
+    assert_eq!(warning["kind"], "service-clients-error");
+    assert_eq!(warning["severity"], "warning");
+    assert_eq!(warning["exception"], "UnknownServiceClient");
+    // Tempest itself lists the tests and logs that very error.
+    let (ws, home) = workspace(&ctx, &venv);
+    let out = Command::new(venv.join("bin/tempest"))
+        .args(["run", "--list-tests"])
+        .current_dir(&ws)
+        .env("HOME", &home)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("oswin_tempest_plugin."));
+    let log = std::fs::read_to_string(ws.join("logs/tempest.log")).unwrap();
+    assert!(
+        log.contains("Plugin oswin_tempest_plugin raised an exception trying to run get_service_clients: tempest.lib.exceptions.UnknownServiceClient"),
+        "{log}"
+    );
+}
