@@ -12,7 +12,7 @@ use std::path::Path;
 /// floor or below.
 const FLOORS: &[&[&str]] = &[
     &["digest", "failpoint", "atomic"],
-    &["error", "printer", "home", "lock"],
+    &["error", "printer", "home", "lock", "input", "crash"],
     &["dist", "bundled"],
     &["wheel", "editable", "definition"],
     &["interpreter"],
