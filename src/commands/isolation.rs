@@ -59,6 +59,7 @@ fn resolve(args: SetArgs, ctx: &Context) -> Result<Set> {
             .or(d.and_then(|d| d.runner.as_deref()))
             .unwrap_or("tempest"),
     );
+    runner.validate()?;
     let mut spec = super::compose_args::spec_with(args.compose, definition.as_ref(), Some(ctx))?;
     if spec.base.is_empty() && spec.system.is_empty() && definition.is_none() {
         spec.base = vec!["tempest".into()];

@@ -5,7 +5,6 @@
 //! probe costs little more than the runner itself.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -20,8 +19,9 @@ use crate::env::{self, CreateOptions};
 use crate::home::Home;
 use crate::interpreter::Interpreter;
 use crate::printer::Printer;
-use crate::runner::environ::{self, Policy};
-use crate::runner::preset::{self, Preset, Stream};
+use crate::runner::environ::Policy;
+use crate::runner::pipeline;
+use crate::runner::preset::Preset;
 use crate::runner::results::RunResults;
 use crate::runner::subunit::Status;
 
@@ -37,6 +37,8 @@ pub enum Action {
 #[derive(Debug, Clone)]
 pub struct Outcome {
     pub code: u8,
+    /// The runner's command line.
+    pub command: String,
     pub stdout: String,
     pub stderr: String,
     /// Test ids printed by a listing.
@@ -235,67 +237,28 @@ impl Prober {
         filter: Option<&str>,
         dir: &Path,
     ) -> Result<Outcome> {
-        let workspace =
-            crate::runner::workspace::prepare(env, self.policy.config_file.as_deref(), true)?;
-        let stream_file = dir.join("pipeline.subunit");
-        let invocation = preset::invocation(
-            &self.runner,
+        let request = pipeline::Request {
+            env,
+            runner: &self.runner,
             filter,
-            &[],
-            action == Action::List,
-            &workspace,
-            self.policy.config_file.as_deref(),
-            &stream_file,
-        )?;
-        let (vars, _) = environ::build(env, &self.policy, std::env::vars_os());
-        let out_path = dir.join("runner.out");
-        let err_path = dir.join("runner.err");
-        let create = |path: &Path| {
-            std::fs::File::create(path)
-                .with_context(|| format!("failed to create {}", path.display()))
+            posargs: &[],
+            list: action == Action::List,
+            policy: &self.policy,
+            fresh: true,
+            scratch: dir,
+            capture: true,
         };
-        let (out, err) = (create(&out_path)?, create(&err_path)?);
-        let clock = Instant::now();
-        // Not in a process group of its own: Ctrl-C reaches the runner too.
-        let status = Command::new("bash")
-            .arg("-c")
-            .arg(&invocation.shell)
-            .current_dir(&invocation.cwd)
-            .env_clear()
-            .envs(&vars)
-            .stdin(Stdio::null())
-            .stdout(out)
-            .stderr(err)
-            .status()
-            .context("failed to start the runner")?;
-        let runner_time = clock.elapsed();
-        *self.runner_time.lock().unwrap_or_else(|e| e.into_inner()) += runner_time;
+        let finished = pipeline::run(&request, &self.printer)?;
+        *self.runner_time.lock().unwrap_or_else(|e| e.into_inner()) += finished.runner_time;
         self.runs.fetch_add(1, Ordering::SeqCst);
-        let stdout = String::from_utf8_lossy(&fs_err::read(&out_path)?).into_owned();
-        let stderr = String::from_utf8_lossy(&fs_err::read(&err_path)?).into_owned();
-        let listed = if action == Action::List {
-            stdout
-                .lines()
-                .map(str::trim)
-                .filter(|l| is_test_id(l))
-                .map(str::to_string)
-                .collect()
-        } else {
-            Vec::new()
-        };
-        let results = if action == Action::Run {
-            read_stream(&invocation.stream)
-                .map(|bytes| RunResults::from_parsed(&crate::runner::subunit::parse(&bytes)))
-        } else {
-            None
-        };
         Ok(Outcome {
-            code: crate::process::exit_code(status),
-            stdout,
-            stderr,
-            listed,
-            results,
-            runner_time,
+            code: finished.code,
+            command: finished.command,
+            stdout: finished.stdout,
+            stderr: finished.stderr,
+            listed: finished.listed,
+            results: finished.results,
+            runner_time: finished.runner_time,
             total_time: Duration::ZERO,
         })
     }
@@ -375,48 +338,4 @@ fn is_memory_fs(dir: &Path) -> bool {
         && vfs.f_flag & libc::ST_RDONLY == 0
         // SAFETY: access(2) on a NUL-terminated path.
         && unsafe { libc::access(c_path.as_ptr(), libc::W_OK | libc::X_OK) } == 0
-}
-
-/// The newest numbered stream of a repository, or the pipeline's file.
-fn read_stream(stream: &Stream) -> Option<Vec<u8>> {
-    match stream {
-        Stream::Repository(repo) => preset::stream_numbers(repo)
-            .into_iter()
-            .max()
-            .and_then(|n| std::fs::read(repo.join(n.to_string())).ok()),
-        Stream::File(file) => std::fs::read(file).ok(),
-        Stream::None => None,
-    }
-}
-
-/// A line of a listing that is a test id: dotted Python names, optionally
-/// followed by `[attrs]`.
-pub fn is_test_id(line: &str) -> bool {
-    let name = line.split('[').next().unwrap_or_default();
-    let attrs_ok = line[name.len()..].is_empty() || line.ends_with(']');
-    name.contains('.')
-        && attrs_ok
-        && name.split('.').all(|part| {
-            part.chars()
-                .next()
-                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-                && part.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-        })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn test_ids_are_told_from_log_lines() {
-        assert!(is_test_id(
-            "valet.tests.test_groups.ValetGroupsTest.test_list_groups"
-        ));
-        assert!(is_test_id("a.b.C.test_x[id-123,smoke]"));
-        assert!(!is_test_id("Totals: ran 3 tests"));
-        assert!(!is_test_id("WARNING x.y raised"));
-        assert!(!is_test_id("nodots"));
-        assert!(!is_test_id("a..b"));
-    }
 }
