@@ -129,6 +129,13 @@ pub struct Prober {
     counter: AtomicUsize,
     runner_time: Mutex<Duration>,
     runs: AtomicUsize,
+    /// Time of tempest-env's own per probe (composing, removing, reading
+    /// results): each probe's wall time less its runner's.
+    own_time: Mutex<Duration>,
+    probes: AtomicUsize,
+    /// Drawn on a terminal only; see [`Prober::show_progress`].
+    progress: Option<indicatif::ProgressBar>,
+    trail: Mutex<Vec<String>>,
 }
 
 impl Prober {
@@ -171,7 +178,52 @@ impl Prober {
             counter: AtomicUsize::new(0),
             runner_time: Mutex::new(Duration::ZERO),
             runs: AtomicUsize::new(0),
+            own_time: Mutex::new(Duration::ZERO),
+            probes: AtomicUsize::new(0),
+            progress: None,
+            trail: Mutex::new(Vec::new()),
         })
+    }
+
+    /// Count probes on `bar` as they finish, expecting `expected` of them
+    /// (more are added with [`Prober::grow`]).
+    pub fn show_progress(&mut self, bar: indicatif::ProgressBar, expected: usize) {
+        bar.set_length(expected as u64);
+        self.progress = Some(bar);
+    }
+
+    /// Expect `more` probes beyond those done so far.
+    pub fn grow(&self, more: usize) {
+        if let Some(bar) = &self.progress {
+            let done = bar.position();
+            let length = bar.length().unwrap_or(0).max(done + more as u64);
+            bar.set_length(length);
+        }
+    }
+
+    /// Add a step to the trail shown beside the progress bar.
+    pub fn note(&self, step: String) {
+        if let Some(bar) = &self.progress {
+            let mut trail = self.trail.lock().unwrap_or_else(|e| e.into_inner());
+            trail.push(step);
+            let start = trail.len().saturating_sub(4);
+            bar.set_message(trail[start..].join(" | "));
+        }
+    }
+
+    /// Remove the progress bar, if any.
+    pub fn finish_progress(&self) {
+        if let Some(bar) = &self.progress {
+            bar.finish_and_clear();
+        }
+    }
+
+    /// tempest-env's own time over all probes so far, and how many ran.
+    pub fn own_totals(&self) -> (Duration, usize) {
+        (
+            *self.own_time.lock().unwrap_or_else(|e| e.into_inner()),
+            self.probes.load(Ordering::SeqCst),
+        )
     }
 
     /// The time spent in runner processes so far, and how many ran.
@@ -227,6 +279,12 @@ impl Prober {
         drop(lock);
         let mut outcome = outcome?;
         outcome.total_time = clock.elapsed();
+        *self.own_time.lock().unwrap_or_else(|e| e.into_inner()) +=
+            outcome.total_time.saturating_sub(outcome.runner_time);
+        self.probes.fetch_add(1, Ordering::SeqCst);
+        if let Some(bar) = &self.progress {
+            bar.inc(1);
+        }
         Ok(outcome)
     }
 

@@ -84,6 +84,23 @@ fn assert_found(report: &Value, culprits: &[&str]) {
         "{probes} probes for {k} culprit(s) among {n}: {report:#}"
     );
     assert_eq!(report["without_culprits"], "pass", "{report:#}");
+    // No subset is probed twice, and the time of tempest-env's own is told.
+    let masks: Vec<&str> = report["trail"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["mask"].as_str().unwrap())
+        .collect();
+    let unique: std::collections::BTreeSet<&&str> = masks.iter().collect();
+    assert_eq!(
+        unique.len(),
+        masks.len(),
+        "a subset probed twice: {masks:?}"
+    );
+    assert!(
+        report["probe_overhead_ms"].as_f64().unwrap() > 0.0,
+        "{report:#}"
+    );
     let fails = report["commands"]["fails"].as_str().unwrap();
     // The target and the culprits, nothing else (the definition brings
     // the stand-in and valet).
@@ -360,4 +377,136 @@ fn compare_shows_the_test_that_changed() {
     assert_eq!(victim["alone"], "success");
     assert_eq!(victim["together"], "fail");
     assert_eq!(victim["changed"], true);
+}
+
+#[test]
+fn ids_with_scenarios_and_non_ascii_names_are_counted_and_bisected() {
+    let ctx = TestContext::new();
+    let set = set_with(&["scenarios"]);
+    let mut args: Vec<String> = vec!["sanity".into(), "--def".into(), "demo".into()];
+    args.extend(plugin_args(&set));
+    let (report, code) = json(&ctx, &args, &[]);
+    assert_eq!(code, 0, "{report:#}");
+    let rows = report["rows"].as_array().unwrap();
+    let row = rows
+        .iter()
+        .find(|r| r["plugin"] == "scenarios-tempest-plugin")
+        .unwrap();
+    // Four scenario ids and the non-ASCII one, as `run --list` prints them.
+    assert_eq!(row["alone"]["tests"], 5, "{row:#}");
+    assert_eq!(row["together"]["tests"], 5, "{row:#}");
+    // "together" counts the plugins' own tests, as the table says: the sum
+    // of the rows (no plugin shares a test id with another).
+    let sum: u64 = rows
+        .iter()
+        .map(|r| r["together"]["tests"].as_u64().unwrap())
+        .sum();
+    assert_eq!(report["together"]["tests"].as_u64().unwrap(), sum);
+
+    // A filter that only scenario ids match finds its plugin by listing.
+    let set = set_with(&["scenarios", "broken-import"]);
+    let report = bisect(
+        r"test_rule_delete\[.*\]\(egress\)$",
+        &set,
+        &["--probe", "list"],
+    );
+    assert_eq!(report["target"], "scenarios-tempest-plugin", "{report:#}");
+    assert_found(&report, &["broken-import-tempest-plugin"]);
+}
+
+#[test]
+fn listing_probes_print_listing_commands_that_do_what_they_say() {
+    let ctx = TestContext::new();
+    let set = set_with(&["broken-import"]);
+    let out = ctx
+        .cmd()
+        .args([
+            "bisect",
+            "test_alpha_arithmetic",
+            "--probe",
+            "list",
+            "-j",
+            "3",
+            "--def",
+            "demo",
+        ])
+        .args(plugin_args(&set))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("Culprit: broken-import-tempest-plugin"),
+        "{text}"
+    );
+    let command = |prefix: &str| {
+        let line = text.lines().find(|l| l.starts_with(prefix)).unwrap();
+        shell_words(line.split_once(": ").unwrap().1.trim())
+    };
+    let (fails, passes) = (command("fails:"), command("passes:"));
+    for words in [&fails, &passes] {
+        assert!(words.contains(&"--list".to_string()), "{words:?}");
+    }
+    let run = |words: &[String]| ctx.std_cmd().arg("-q").args(&words[1..]).output().unwrap();
+    // Run as printed: the passing one lists the test and runs nothing.
+    let passed = run(&passes);
+    assert_eq!(passed.status.code(), Some(0), "{}", stderr(&passed));
+    let listed = stdout(&passed);
+    assert_eq!(
+        listed.trim(),
+        "alpha_tempest_plugin.tests.test_alpha.AlphaTest.test_alpha_arithmetic",
+        "{listed}"
+    );
+    assert!(
+        !ctx.home.path().join("data/runs").exists()
+            || std::fs::read_dir(ctx.home.path().join("data/runs"))
+                .unwrap()
+                .next()
+                .is_none(),
+        "a listing records no run"
+    );
+    let failed = run(&fails);
+    assert_ne!(failed.status.code(), Some(0), "{}", stdout(&failed));
+    assert!(stdout(&failed).trim().is_empty(), "{}", stdout(&failed));
+}
+
+#[test]
+fn progress_is_drawn_on_a_terminal_and_nothing_extra_when_piped() {
+    let ctx = TestContext::new();
+    let set = set_with(&["state-mutator", "state-victim"]);
+    let mut args: Vec<String> = vec![
+        "bisect".into(),
+        "victim".into(),
+        "--def".into(),
+        "demo".into(),
+    ];
+    args.extend(plugin_args(&set));
+    // Piped: stderr holds only the closing status line.
+    let out = ctx.cmd().args(&args).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(!err.contains('\r') && !err.contains("\x1b["), "{err:?}");
+    assert!(!err.contains("probe 1 of"), "{err}");
+    // On a terminal (script(1) gives the command a pty): a progress line.
+    if !crate::common::require_tool("script") {
+        return;
+    }
+    let line = std::iter::once(
+        assert_cmd::cargo::cargo_bin("tempest-env")
+            .display()
+            .to_string(),
+    )
+    .chain(args.iter().cloned())
+    .map(|w| format!("'{}'", w.replace('\'', r"'\''")))
+    .collect::<Vec<_>>()
+    .join(" ");
+    let out = std::process::Command::new("script")
+        .args(["-qec", &format!("{line} >/dev/null"), "/dev/null"])
+        .env("TEMPEST_ENV_HOME", ctx.home.path())
+        .current_dir(ctx.work.path())
+        .output()
+        .unwrap();
+    let tty = stdout(&out);
+    assert!(out.status.success(), "{tty}");
+    assert!(tty.contains("probe ") && tty.contains(" of "), "{tty:?}");
 }
