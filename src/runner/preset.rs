@@ -215,7 +215,20 @@ pub fn invocation(
                 sh_quote(&workspace.test_path.to_string_lossy())
             );
             if list {
-                (format!("{discover} --list | subunit-ls"), Stream::None)
+                // The filter selects ids as stestr's does: Python's
+                // `re.search` on each id.
+                let select = match &f {
+                    Some(f) => format!(
+                        " | python -c \"import re, sys; r = re.compile(sys.argv[1]); sys.stdout.writelines(l for l in sys.stdin if r.search(l.rstrip('\\\\n')))\" {f}"
+                    ),
+                    None => String::new(),
+                };
+                (
+                    format!(
+                        "set -o pipefail 2>/dev/null; {discover} --list | subunit-ls --exists{select}"
+                    ),
+                    Stream::None,
+                )
             } else {
                 let filtered = match &f {
                     Some(f) => format!(" | subunit-filter -s --with {f}"),
