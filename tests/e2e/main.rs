@@ -80,5 +80,6 @@ fn real_tempest_base_with_a_real_plugin() {
         "the plugin stays in its own environment"
     );
 }
+mod isolation;
 mod plugins;
 mod run;

@@ -272,6 +272,28 @@ fn the_legacy_runner_presets_work() {
         "{}",
         stdout(&sub)
     );
+    // Its listing lists what the filter selects, as tempest's does.
+    let list = |runner: &str| {
+        let out = ctx
+            .cmd()
+            .args([
+                "run",
+                "--all-plugin",
+                "--list",
+                "--runner",
+                runner,
+                "--python",
+            ])
+            .arg(&python)
+            .arg("test_groups.ValetGroupsTest.test_(list|create)")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+        ids(&stdout(&out))
+    };
+    let subunit = list("subunit");
+    assert_eq!(subunit.len(), 2, "{subunit:?}");
+    assert_eq!(subunit, list("tempest"));
 }
 
 #[test]

@@ -510,3 +510,23 @@ fn progress_is_drawn_on_a_terminal_and_nothing_extra_when_piped() {
     assert!(out.status.success(), "{tty}");
     assert!(tty.contains("probe ") && tty.contains(" of "), "{tty:?}");
 }
+
+#[test]
+fn compare_exits_0_when_no_test_changed() {
+    let ctx = TestContext::new();
+    // The victim with well-behaved neighbours only: the same status alone
+    // and together, though the whole set runs more tests.
+    let set = set_with(&["state-victim"]);
+    let mut args: Vec<String> = vec![
+        "compare".into(),
+        "victim".into(),
+        "--def".into(),
+        "demo".into(),
+    ];
+    args.extend(plugin_args(&set));
+    let (report, code) = json(&ctx, &args, &[]);
+    assert_eq!(code, 0, "{report:#}");
+    let tests = report["tests"].as_array().unwrap();
+    assert!(!tests.is_empty(), "{report:#}");
+    assert!(tests.iter().all(|t| t["changed"] == false), "{report:#}");
+}
