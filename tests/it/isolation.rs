@@ -269,6 +269,55 @@ fn discovery_problems_are_found_by_listing() {
 }
 
 #[test]
+fn the_single_command_of_each_other_finding_does_what_it_says() {
+    let ctx = TestContext::new();
+    let run_printed = |text: &str, prefix: &str| {
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no `{prefix}` line: {text}"));
+        let words = shell_words(line.split_once(": ").unwrap().1.trim());
+        ctx.std_cmd()
+            .arg("-q")
+            .args(&words[1..])
+            .output()
+            .unwrap()
+            .status
+            .code()
+    };
+    // Nothing to find: the whole set passes, run as printed.
+    let out = ctx
+        .cmd()
+        .args(["bisect", "alpha", "--def", "demo"])
+        .args(plugin_args(&set_with(&[])))
+        .output()
+        .unwrap();
+    let text = stdout(&out);
+    assert!(text.contains("passes with the whole set"), "{text}");
+    assert_eq!(run_printed(&text, "passes:"), Some(0), "{text}");
+    // Not an isolation problem: it fails alone, run as printed.
+    let out = ctx
+        .cmd()
+        .args([
+            "bisect",
+            "test_fine",
+            "--probe",
+            "list",
+            "--target-plugin",
+            "broken-test-module",
+            "--def",
+            "demo",
+        ])
+        .args(plugin_args(&set_with(&["broken-test-module"])))
+        .output()
+        .unwrap();
+    let text = stdout(&out);
+    assert!(text.contains("not an isolation problem"), "{text}");
+    let code = run_printed(&text, "fails:");
+    assert!(code.is_some_and(|c| c != 0), "{code:?}: {text}");
+}
+
+#[test]
 fn nothing_to_find_and_not_an_isolation_problem() {
     let report = bisect("alpha", &set_with(&[]), &[]);
     assert_eq!(report["finding"], "passes-together", "{report:#}");
