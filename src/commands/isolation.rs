@@ -12,7 +12,7 @@ use crate::env::install::Artifact;
 use crate::env::sh_quote;
 use crate::isolation::bisect::{self, BisectOptions, BisectReport, Finding};
 use crate::isolation::members::{self, Source};
-use crate::isolation::probe::{Action, Prober};
+use crate::isolation::probe::{Action, Interrupted, Prober};
 use crate::isolation::sanity::{self, Listing, PluginVerdict};
 use crate::isolation::search::Verdict;
 use crate::isolation_cli::{BisectArgs, CompareArgs, ProbeArg, SanityArgs, SetArgs};
@@ -204,7 +204,36 @@ impl Set {
     }
 }
 
+/// An interrupted probe ends the command as a shell would report it
+/// (128+N), after the probes' environments are removed.
+fn interrupted(result: Result<u8>, ctx: &Context) -> Result<u8> {
+    match result {
+        Err(err) => match err.downcast_ref::<Interrupted>() {
+            Some(Interrupted(signal)) => {
+                ctx.printer.status(format!(
+                    "Interrupted (signal {signal} forwarded to the runner)"
+                ));
+                Ok(u8::try_from(128 + signal).unwrap_or(255))
+            }
+            None => Err(err),
+        },
+        ok => ok,
+    }
+}
+
 pub fn sanity(args: SanityArgs, ctx: &Context) -> Result<u8> {
+    interrupted(sanity_report(args, ctx), ctx)
+}
+
+pub fn bisect(args: BisectArgs, ctx: &Context) -> Result<u8> {
+    interrupted(bisect_report(args, ctx), ctx)
+}
+
+pub fn compare(args: CompareArgs, ctx: &Context) -> Result<u8> {
+    interrupted(compare_report(args, ctx), ctx)
+}
+
+fn sanity_report(args: SanityArgs, ctx: &Context) -> Result<u8> {
     let clock = Instant::now();
     let set = resolve(args.set, ctx)?;
     set.prober.grow(set.prober.members.len() + 2);
@@ -298,7 +327,7 @@ pub fn sanity(args: SanityArgs, ctx: &Context) -> Result<u8> {
     Ok(code)
 }
 
-pub fn bisect(args: BisectArgs, ctx: &Context) -> Result<u8> {
+fn bisect_report(args: BisectArgs, ctx: &Context) -> Result<u8> {
     let clock = Instant::now();
     let set = resolve(args.set, ctx)?;
     let options = BisectOptions {
@@ -469,7 +498,7 @@ fn print_trail(report: &BisectReport, ctx: &Context) {
     }
 }
 
-pub fn compare(args: CompareArgs, ctx: &Context) -> Result<u8> {
+fn compare_report(args: CompareArgs, ctx: &Context) -> Result<u8> {
     let set = resolve(args.set, ctx)?;
     set.prober.grow(2);
     let report = crate::isolation::compare::compare(

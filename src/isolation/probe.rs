@@ -136,7 +136,14 @@ pub struct Prober {
     /// Drawn on a terminal only; see [`Prober::show_progress`].
     progress: Option<indicatif::ProgressBar>,
     trail: Mutex<Vec<String>>,
+    /// The signal that interrupted a probe (0: none): no probe starts after.
+    interrupted: std::sync::atomic::AtomicI32,
 }
+
+/// A probe's runner was interrupted by a signal forwarded to it.
+#[derive(Debug, thiserror::Error)]
+#[error("interrupted by signal {0}")]
+pub struct Interrupted(pub i32);
 
 impl Prober {
     #[allow(clippy::too_many_arguments)]
@@ -182,6 +189,7 @@ impl Prober {
             probes: AtomicUsize::new(0),
             progress: None,
             trail: Mutex::new(Vec::new()),
+            interrupted: std::sync::atomic::AtomicI32::new(0),
         })
     }
 
@@ -252,6 +260,10 @@ impl Prober {
 
     /// One probe: compose, run, remove.
     pub fn probe(&self, subset: &[usize], action: Action, filter: Option<&str>) -> Result<Outcome> {
+        let signal = self.interrupted.load(Ordering::SeqCst);
+        if signal != 0 {
+            return Err(Interrupted(signal).into());
+        }
         let clock = Instant::now();
         let n = self.counter.fetch_add(1, Ordering::SeqCst);
         let name = format!("probe-{}-{n}", std::process::id());
@@ -307,6 +319,12 @@ impl Prober {
             capture: true,
         };
         let finished = pipeline::run(&request, &self.printer)?;
+        if let Some(signal) = finished.interrupted {
+            // Ctrl-C (or a TERM, HUP) reached the runner: no verdict from
+            // this probe, and no more probes.
+            self.interrupted.store(signal, Ordering::SeqCst);
+            return Err(Interrupted(signal).into());
+        }
         *self.runner_time.lock().unwrap_or_else(|e| e.into_inner()) += finished.runner_time;
         self.runs.fetch_add(1, Ordering::SeqCst);
         Ok(Outcome {

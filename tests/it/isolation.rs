@@ -579,3 +579,70 @@ fn compare_exits_0_when_no_test_changed() {
     assert!(!tests.is_empty(), "{report:#}");
     assert!(tests.iter().all(|t| t["changed"] == false), "{report:#}");
 }
+
+#[test]
+fn an_interrupted_probe_stops_the_search_and_leaves_nothing() {
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+    let ctx = TestContext::new();
+    let mut args: Vec<String> = vec![
+        "sanity".into(),
+        "-j".into(),
+        "1".into(),
+        "--def".into(),
+        "demo".into(),
+        "--runner".into(),
+        "sleep 30".into(),
+    ];
+    args.extend(plugin_args(&set_with(&[])));
+    let started = Instant::now();
+    let child = ctx
+        .std_cmd()
+        .args(&args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait for the first probe's runner to start.
+    let data = ctx.home.path().join("data");
+    let running = || {
+        std::fs::read_dir(&data)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|e| {
+                e.file_name()
+                    .to_string_lossy()
+                    .starts_with(".tmp.isolation.")
+            })
+            .flat_map(|e| std::fs::read_dir(e.path()).into_iter().flatten().flatten())
+            .any(|probe| probe.path().join("workspace/.stestr.conf").exists())
+    };
+    while !running() {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "no probe started"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGINT);
+    }
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("Interrupted (signal 2"),
+        "{}",
+        stderr(&out)
+    );
+    // Not ten probes of 30 s each: it stopped at the first.
+    assert!(started.elapsed() < Duration::from_secs(25));
+    let left: Vec<_> = std::fs::read_dir(&data)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(".tmp."))
+        .map(|e| e.path())
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}
