@@ -1,8 +1,11 @@
 //! One probe: a throwaway environment composed from layers with the common
-//! part and a subset of the members, the runner run in it (listing or
-//! running the filter), the environment removed. The interpreter is found
+//! part and a subset of the members, the runner run in it through the one
+//! runner pipeline ([`crate::runner::pipeline`], exactly as `run` runs it,
+//! its output captured), the environment removed. The interpreter is found
 //! once; composing is constant time in pth mode and reuses the store, so a
-//! probe costs little more than the runner itself.
+//! probe costs little more than the runner itself. Probes of a batch run
+//! on several threads, each spawning its runner through
+//! [`crate::runner::process::run_group`].
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -37,8 +40,6 @@ pub enum Action {
 #[derive(Debug, Clone)]
 pub struct Outcome {
     pub code: u8,
-    /// The runner's command line.
-    pub command: String,
     pub stdout: String,
     pub stderr: String,
     /// Test ids printed by a listing.
@@ -329,7 +330,6 @@ impl Prober {
         self.runs.fetch_add(1, Ordering::SeqCst);
         Ok(Outcome {
             code: finished.code,
-            command: finished.command,
             stdout: finished.stdout,
             stderr: finished.stderr,
             listed: finished.listed,

@@ -160,6 +160,7 @@ pub fn run(req: &Request<'_>, printer: &Printer) -> Result<Finished> {
         Stream::None => None,
     };
     let _ = std::fs::remove_file(&stream_file);
+    let _ = std::fs::remove_file(preset::ids_file(&stream_file));
     let clock = Instant::now();
     let stream = match (raw, &invocation.stream) {
         (Some(bytes), Stream::Repository(repo)) if is_v1(&bytes) => {

@@ -214,25 +214,29 @@ pub fn invocation(
                 sh_quote(&workspace.top_dir.to_string_lossy()),
                 sh_quote(&workspace.test_path.to_string_lossy())
             );
+            // The filter selects ids as stestr's does: Python's `re.search`
+            // on each listed id. A run runs exactly the ids the listing
+            // gives (`--load-list`, as testr's configuration runs them).
+            let select = match &f {
+                Some(f) => format!(
+                    " | python -c \"import re, sys; r = re.compile(sys.argv[1]); sys.stdout.writelines(l for l in sys.stdin if r.search(l.rstrip('\\\\n')))\" {f}"
+                ),
+                None => String::new(),
+            };
+            let listing = format!("{discover} --list | subunit-ls --exists{select}");
             if list {
-                // The filter selects ids as stestr's does: Python's
-                // `re.search` on each id.
-                let select = match &f {
-                    Some(f) => format!(
-                        " | python -c \"import re, sys; r = re.compile(sys.argv[1]); sys.stdout.writelines(l for l in sys.stdin if r.search(l.rstrip('\\\\n')))\" {f}"
-                    ),
-                    None => String::new(),
-                };
                 (
-                    format!(
-                        "set -o pipefail 2>/dev/null; {discover} --list | subunit-ls --exists{select}"
-                    ),
+                    format!("set -o pipefail 2>/dev/null; {listing}"),
                     Stream::None,
                 )
             } else {
-                let filtered = match &f {
-                    Some(f) => format!(" | subunit-filter -s --with {f}"),
-                    None => String::new(),
+                let ids = sh_quote(&ids_file(stream_file).to_string_lossy());
+                let (selected, load) = match &f {
+                    Some(_) => (
+                        format!("{listing} > {ids} && "),
+                        format!(" --load-list {ids}"),
+                    ),
+                    None => (String::new(), String::new()),
                 };
                 // subunit-trace: stestr's maintained copy when it is there,
                 // else os-testr's. Both reach `subunit.test_results` without
@@ -241,7 +245,7 @@ pub fn invocation(
                 let trace = "python -c \"import importlib.util, runpy, sys, subunit.test_results; sys.argv[0] = 'subunit-trace'; runpy.run_module('stestr.subunit_trace' if importlib.util.find_spec('stestr') else 'os_testr.subunit_trace', run_name='__main__')\" --no-failure-debug";
                 (
                     format!(
-                        "set -o pipefail 2>/dev/null; {discover} {rest}{filtered} | tee {} | {trace}",
+                        "set -o pipefail 2>/dev/null; {selected}{discover}{load} {rest} | tee {} | {trace}",
                         sh_quote(&stream_file.to_string_lossy())
                     ),
                     Stream::File(stream_file.to_path_buf()),
@@ -313,6 +317,12 @@ pub fn substitute(template: &str, filter: &str, posargs: &str) -> Result<String,
         }
     }
     Ok(out)
+}
+
+/// Where the subunit preset keeps the ids a filtered run loads: beside the
+/// pipeline's stream file.
+pub fn ids_file(stream_file: &Path) -> PathBuf {
+    stream_file.with_file_name("pipeline.ids")
 }
 
 /// The numbered streams in a repository directory.
