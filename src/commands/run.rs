@@ -38,7 +38,15 @@ pub struct RunSettings {
 
 pub fn run(settings: RunSettings, ctx: &Context) -> Result<u8> {
     // The run's directory is created exclusively: two runs never share one.
+    // A run that records nothing leaves nothing, not even `runs/`.
+    let runs_existed = record::runs_dir(&ctx.home).is_dir();
     let (id, run_dir) = record::create_run_dir(&ctx.home)?;
+    let forget = |run_dir: &std::path::Path| {
+        let _ = std::fs::remove_dir(run_dir);
+        if !runs_existed {
+            let _ = std::fs::remove_dir(record::runs_dir(&ctx.home));
+        }
+    };
     // The per-run environment is locked from its creation until it is
     // removed, so `gc` leaves it alone; a killed run frees the lock and `gc`
     // removes what it left.
@@ -46,7 +54,7 @@ pub fn run(settings: RunSettings, ctx: &Context) -> Result<u8> {
     let (env, _guard) = match made {
         Ok(made) => made,
         Err(err) => {
-            let _ = std::fs::remove_dir(&run_dir);
+            forget(&run_dir);
             return Err(err);
         }
     };
@@ -64,7 +72,7 @@ pub fn run(settings: RunSettings, ctx: &Context) -> Result<u8> {
         let _ = std::fs::remove_file(env::lock_path(&ctx.home, &env.name));
     }
     if settings.list || !run_dir.join(record::RUN_FILE).exists() {
-        let _ = std::fs::remove_dir(&run_dir);
+        forget(&run_dir);
     }
     outcome
 }

@@ -47,13 +47,22 @@ pub fn new_id() -> String {
 /// exists already (an id taken) is never shared, a new id is drawn instead.
 pub fn create_run_dir(home: &Home) -> Result<(String, PathBuf)> {
     let runs = runs_dir(home);
-    fs_err::create_dir_all(&runs)?;
     for _ in 0..16 {
+        // Inside the loop: a run that recorded nothing removes an empty
+        // `runs/` as it leaves, maybe just before this one's mkdir.
+        fs_err::create_dir_all(&runs)?;
         let id = new_id();
         let dir = runs.join(&id);
         match std::fs::create_dir(&dir) {
             Ok(()) => return Ok((id, dir)),
-            Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(err)
+                if matches!(
+                    err.kind(),
+                    std::io::ErrorKind::AlreadyExists | std::io::ErrorKind::NotFound
+                ) =>
+            {
+                continue;
+            }
             Err(err) => {
                 return Err(err).with_context(|| format!("failed to create {}", dir.display()));
             }
