@@ -172,6 +172,7 @@ fn sanity_counts_what_tempest_lists_and_marks_old_releases_broken() {
     let set: Vec<String> = [
         "barbican-tempest-plugin",
         "manila-tempest-plugin",
+        "neutron-tempest-plugin",
         CONGRESS_OLD,
         VMWARE_OLD,
     ]
@@ -194,25 +195,31 @@ fn sanity_counts_what_tempest_lists_and_marks_old_releases_broken() {
             .unwrap_or_else(|| panic!("{name}: {report:#}"))
     };
 
-    // What tempest lists in a plain venv holding tempest and manila, less
-    // tempest's own tests (package `tempest`). manila requires
-    // barbican-tempest-plugin, so tempest lists barbican's tests there too,
-    // and so does manila's probe; barbican requires no other plugin, so its
-    // tests in that venv are what a venv with it alone lists.
-    let plain = Plain::new(&ctx.work.path().join("plain"), &["manila-tempest-plugin"]);
+    // What tempest lists in a plain venv holding tempest, manila and
+    // neutron, less tempest's own tests (package `tempest`). manila requires
+    // barbican-tempest-plugin, so tempest with manila lists barbican's tests
+    // too, and so does manila's probe alone; barbican and neutron require no
+    // other plugin, so their tests there are what a venv with each alone
+    // lists.
+    let plain = Plain::new(
+        &ctx.work.path().join("plain"),
+        &["manila-tempest-plugin", "neutron-tempest-plugin"],
+    );
     let (ids, listed) = plain.list();
     assert_eq!(listed, 0);
     let plugin_ids: Vec<&String> = ids
         .iter()
         .filter(|id| !id.starts_with("tempest."))
         .collect();
-    let barbican = ids
-        .iter()
-        .filter(|id| id.starts_with("barbican_tempest_plugin."))
-        .count();
+    let count = |package: &str| ids.iter().filter(|id| id.starts_with(package)).count();
+    let barbican = count("barbican_tempest_plugin.");
     for (dist, theirs) in [
         ("barbican-tempest-plugin", barbican),
-        ("manila-tempest-plugin", plugin_ids.len()),
+        ("neutron-tempest-plugin", count("neutron_tempest_plugin.")),
+        (
+            "manila-tempest-plugin",
+            count("manila_tempest_tests.") + barbican,
+        ),
     ] {
         assert!(theirs > 300, "{dist}: {theirs}");
         assert_eq!(row(dist)["verdict"], "ok", "{report:#}");
