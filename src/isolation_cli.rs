@@ -26,7 +26,8 @@ pub struct SetArgs {
     #[arg(long, value_name = "PRESET|CMD")]
     pub runner: Option<String>,
 
-    /// Probes to run at once (default: the number of cores).
+    /// Probes to run at once (default: the number of cores). `bisect` also
+    /// tries that many subsets in each round of its search.
     #[arg(short = 'j', long, value_name = "N")]
     pub jobs: Option<usize>,
 

@@ -12,7 +12,7 @@ use crate::env::install::Artifact;
 use crate::env::sh_quote;
 use crate::isolation::bisect::{self, BisectOptions, BisectReport, Finding};
 use crate::isolation::members::{self, Source};
-use crate::isolation::probe::{Action, Prober};
+use crate::isolation::probe::{Action, Interrupted, Prober};
 use crate::isolation::sanity::{self, Listing, PluginVerdict};
 use crate::isolation::search::Verdict;
 use crate::isolation_cli::{BisectArgs, CompareArgs, ProbeArg, SanityArgs, SetArgs};
@@ -59,6 +59,7 @@ fn resolve(args: SetArgs, ctx: &Context) -> Result<Set> {
             .or(d.and_then(|d| d.runner.as_deref()))
             .unwrap_or("tempest"),
     );
+    runner.validate()?;
     let mut spec = super::compose_args::spec_with(args.compose, definition.as_ref(), Some(ctx))?;
     if spec.base.is_empty() && spec.system.is_empty() && definition.is_none() {
         spec.base = vec!["tempest".into()];
@@ -70,7 +71,7 @@ fn resolve(args: SetArgs, ctx: &Context) -> Result<Set> {
             .hint("give plugins with --plugin (trees or wheels that declare a tempest.test_plugins entry point), or use --all-plugin")
             .into());
     }
-    let prober = Prober::new(
+    let mut prober = Prober::new(
         ctx.home.clone(),
         interpreter,
         spec,
@@ -80,6 +81,14 @@ fn resolve(args: SetArgs, ctx: &Context) -> Result<Set> {
         policy,
         &ctx.printer,
     )?;
+    if ctx.printer.progress_enabled() {
+        let bar = indicatif::ProgressBar::new(0).with_style(
+            indicatif::ProgressStyle::with_template("{spinner} probe {pos} of {len} {wide_msg}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar.enable_steady_tick(std::time::Duration::from_millis(120));
+        prober.show_progress(bar, 0);
+    }
     let threads = args.jobs.unwrap_or_else(|| {
         std::thread::available_parallelism()
             .map(|n| n.get())
@@ -97,7 +106,7 @@ fn resolve(args: SetArgs, ctx: &Context) -> Result<Set> {
 
 impl Set {
     /// `tempest-env run ...` with the members at `subset`.
-    fn command(&self, subset: &[usize], filter: &str) -> String {
+    fn command(&self, subset: &[usize], filter: &str, list: bool) -> String {
         let p = &self.prober;
         let spec = &p.spec;
         let mut parts: Vec<String> = vec!["tempest-env".into(), "run".into()];
@@ -172,6 +181,9 @@ impl Set {
         for (k, v) in &p.policy.set {
             push("--set-env", Some(format!("{k}={v}")));
         }
+        if list {
+            push("--list", None);
+        }
         parts.push(sh_quote(filter));
         parts.join(" ")
     }
@@ -192,10 +204,42 @@ impl Set {
     }
 }
 
+/// An interrupted probe ends the command as a shell would report it
+/// (128+N), after the probes' environments are removed.
+fn interrupted(result: Result<u8>, ctx: &Context) -> Result<u8> {
+    match result {
+        Err(err) => match err.downcast_ref::<Interrupted>() {
+            Some(Interrupted(signal)) => {
+                ctx.printer.status(format!(
+                    "Interrupted (signal {signal} forwarded to the runner)"
+                ));
+                Ok(u8::try_from(128 + signal).unwrap_or(255))
+            }
+            None => Err(err),
+        },
+        ok => ok,
+    }
+}
+
 pub fn sanity(args: SanityArgs, ctx: &Context) -> Result<u8> {
+    interrupted(sanity_report(args, ctx), ctx)
+}
+
+pub fn bisect(args: BisectArgs, ctx: &Context) -> Result<u8> {
+    interrupted(bisect_report(args, ctx), ctx)
+}
+
+pub fn compare(args: CompareArgs, ctx: &Context) -> Result<u8> {
+    interrupted(compare_report(args, ctx), ctx)
+}
+
+fn sanity_report(args: SanityArgs, ctx: &Context) -> Result<u8> {
     let clock = Instant::now();
     let set = resolve(args.set, ctx)?;
-    let report = sanity::sanity(&set.prober, set.threads)?;
+    set.prober.grow(set.prober.members.len() + 2);
+    let report = sanity::sanity(&set.prober, set.threads);
+    set.prober.finish_progress();
+    let report = report?;
     let p = &ctx.printer;
     let code = if report.all_ok() { 0 } else { 1 };
     if set.format == OutputFormat::Json {
@@ -283,7 +327,7 @@ pub fn sanity(args: SanityArgs, ctx: &Context) -> Result<u8> {
     Ok(code)
 }
 
-pub fn bisect(args: BisectArgs, ctx: &Context) -> Result<u8> {
+fn bisect_report(args: BisectArgs, ctx: &Context) -> Result<u8> {
     let clock = Instant::now();
     let set = resolve(args.set, ctx)?;
     let options = BisectOptions {
@@ -296,16 +340,23 @@ pub fn bisect(args: BisectArgs, ctx: &Context) -> Result<u8> {
         target: args.target_plugin,
         threads: set.threads,
     };
-    let report = bisect::bisect(&set.prober, &options)?;
+    set.prober.grow(2);
+    let report = bisect::bisect(&set.prober, &options);
+    set.prober.finish_progress();
+    let report = report?;
     let elapsed = clock.elapsed();
     let (runner_time, runs) = set.prober.runner_totals();
-    let overhead_ms = if runs == 0 {
+    // Each probe's wall time less its runner's: composing, removing and
+    // reading results, whatever ran in parallel.
+    let (own_time, probes) = set.prober.own_totals();
+    let overhead_ms = if probes == 0 {
         0.0
     } else {
-        (elapsed.saturating_sub(runner_time)).as_secs_f64() * 1e3 / runs as f64
+        own_time.as_secs_f64() * 1e3 / probes as f64
     };
-    let fails = set.command(&report.failing_set, &args.filter);
-    let passes = set.command(&report.passing_set, &args.filter);
+    let list = options.action == Action::List;
+    let fails = set.command(&report.failing_set, &args.filter, list);
+    let passes = set.command(&report.passing_set, &args.filter, list);
     let code = match report.finding {
         Finding::Culprits | Finding::PassesTogether => 0,
         _ => 1,
@@ -387,10 +438,9 @@ pub fn bisect(args: BisectArgs, ctx: &Context) -> Result<u8> {
         ));
     }
     p.status(format!(
-        "{} runner runs took {:.2}s; tempest-env's own time {:.1} ms per run",
-        runs,
+        "{runs} runner runs took {:.2}s in all ({} at a time); tempest-env's own time {overhead_ms:.1} ms per probe",
         runner_time.as_secs_f64(),
-        overhead_ms
+        set.threads,
     ));
     Ok(code)
 }
@@ -448,14 +498,17 @@ fn print_trail(report: &BisectReport, ctx: &Context) {
     }
 }
 
-pub fn compare(args: CompareArgs, ctx: &Context) -> Result<u8> {
+fn compare_report(args: CompareArgs, ctx: &Context) -> Result<u8> {
     let set = resolve(args.set, ctx)?;
+    set.prober.grow(2);
     let report = crate::isolation::compare::compare(
         &set.prober,
         &args.filter,
         args.target_plugin.as_deref(),
         set.threads,
-    )?;
+    );
+    set.prober.finish_progress();
+    let report = report?;
     let code = if report.regressed() { 1 } else { 0 };
     let p = &ctx.printer;
     if set.format == OutputFormat::Json {

@@ -3,8 +3,6 @@
 //! summarise the results, and remove the per-run environment.
 
 use std::path::PathBuf;
-use std::process::Command;
-use std::time::Instant;
 
 use anyhow::Result;
 
@@ -12,10 +10,10 @@ use super::OutputFormat;
 use crate::Context;
 use crate::env::compose::{self, ComposeSpec};
 use crate::env::{self, CreateOptions, Environment};
-use crate::runner::environ::{self, Policy};
-use crate::runner::preset::{self, Preset, Stream};
+use crate::runner::environ::Policy;
+use crate::runner::pipeline;
+use crate::runner::preset::Preset;
 use crate::runner::record::{self, RunRecord};
-use crate::runner::results::RunResults;
 
 pub enum Target {
     /// An existing environment.
@@ -39,12 +37,55 @@ pub struct RunSettings {
 }
 
 pub fn run(settings: RunSettings, ctx: &Context) -> Result<u8> {
-    let id = record::new_id();
-    let run_dir = record::runs_dir(&ctx.home).join(&id);
+    // The run's directory is created exclusively: two runs never share one.
+    // A run that records nothing leaves nothing, not even `runs/`.
+    let runs_existed = record::runs_dir(&ctx.home).is_dir();
+    let (id, run_dir) = record::create_run_dir(&ctx.home)?;
+    let forget = |run_dir: &std::path::Path| {
+        let _ = std::fs::remove_dir(run_dir);
+        if !runs_existed {
+            let _ = std::fs::remove_dir(record::runs_dir(&ctx.home));
+        }
+    };
     // The per-run environment is locked from its creation until it is
     // removed, so `gc` leaves it alone; a killed run frees the lock and `gc`
     // removes what it left.
-    let (env, _guard) = match &settings.target {
+    let made = open_or_compose(&settings, &id, &run_dir, ctx);
+    let (env, _guard) = match made {
+        Ok(made) => made,
+        Err(err) => {
+            forget(&run_dir);
+            return Err(err);
+        }
+    };
+    let per_run = _guard.is_some();
+    crate::failpoint::hit("run-after-create");
+    let outcome = run_in(&env, &settings, &id, &run_dir, per_run, ctx);
+    if per_run && !settings.keep {
+        // Also after a failure or an interrupted runner.
+        if let Err(err) = crate::atomic::remove_tree(&env.root) {
+            ctx.printer.warn(format!(
+                "could not remove the per-run environment {}: {err}",
+                env.root.display()
+            ));
+        }
+        let _ = std::fs::remove_file(env::lock_path(&ctx.home, &env.name));
+    }
+    if settings.list || !run_dir.join(record::RUN_FILE).exists() {
+        forget(&run_dir);
+    }
+    outcome
+}
+
+/// The environment to run in: an existing one, or a per-run environment
+/// composed inside the run's directory and locked until it is removed.
+fn open_or_compose(
+    settings: &RunSettings,
+    id: &str,
+    run_dir: &std::path::Path,
+    ctx: &Context,
+) -> Result<(Environment, Option<crate::lock::LockGuard>)> {
+    Ok(match &settings.target {
         Target::Env(name) => (Environment::open(&ctx.home, name)?, None),
         Target::Compose { python, spec } => {
             let interpreter = crate::interpreter::find(python.as_deref(), &ctx.home, &ctx.printer)?;
@@ -62,24 +103,7 @@ pub fn run(settings: RunSettings, ctx: &Context) -> Result<u8> {
                 })?;
             (env, Some(lock))
         }
-    };
-    let per_run = _guard.is_some();
-    crate::failpoint::hit("run-after-create");
-    let outcome = run_in(&env, &settings, &id, &run_dir, per_run, ctx);
-    if per_run && !settings.keep {
-        // Also after a failure or an interrupted runner.
-        if let Err(err) = crate::atomic::remove_tree(&env.root) {
-            ctx.printer.warn(format!(
-                "could not remove the per-run environment {}: {err}",
-                env.root.display()
-            ));
-        }
-        let _ = std::fs::remove_file(env::lock_path(&ctx.home, &env.name));
-    }
-    if settings.list || !run_dir.join(record::RUN_FILE).exists() {
-        let _ = std::fs::remove_dir(&run_dir);
-    }
-    outcome
+    })
 }
 
 fn run_in(
@@ -91,133 +115,39 @@ fn run_in(
     ctx: &Context,
 ) -> Result<u8> {
     let p = &ctx.printer;
-    let workspace =
-        crate::runner::workspace::prepare(env, settings.policy.config_file.as_deref(), per_run)?;
-    fs_err::create_dir_all(run_dir)?;
-    let stream_file = run_dir.join("pipeline.subunit");
-    let invocation = preset::invocation(
-        &settings.runner,
-        settings.filter.as_deref(),
-        &settings.posargs,
-        settings.list,
-        &workspace,
-        settings.policy.config_file.as_deref(),
-        &stream_file,
-    )?;
-    let (vars, removed) = environ::build(env, &settings.policy, std::env::vars_os());
-    for name in &removed {
-        p.verbose(format!("removed {name} from the runner's environment"));
+    let request = pipeline::Request {
+        env,
+        runner: &settings.runner,
+        filter: settings.filter.as_deref(),
+        posargs: &settings.posargs,
+        list: settings.list,
+        policy: &settings.policy,
+        fresh: per_run,
+        scratch: run_dir,
+        capture: false,
+    };
+    let finished = pipeline::run(&request, p)?;
+    for warning in &finished.stream_warnings {
+        p.warn(format!("subunit stream: {warning}"));
     }
-    p.verbose(format!(
-        "running `{}` in {}",
-        invocation.shell,
-        invocation.cwd.display()
-    ));
-    let before = match &invocation.stream {
-        Stream::Repository(repo) => preset::stream_numbers(repo),
-        _ => Vec::new(),
-    };
-    // dash starts in a fraction of bash's time; only pipelines that need
-    // pipefail get bash. `/bin/sh` by its path: the runner's PATH starts
-    // with the environment's bin, and a search costs an exec per entry.
-    let shell = if invocation.shell.contains("pipefail") {
-        "bash"
-    } else {
-        "/bin/sh"
-    };
-    // A command that needs no shell is executed directly, found on the
-    // runner's PATH (the environment's bin first).
-    let direct = preset::argv(&invocation.shell);
-    let mut cmd = match &direct {
-        Some(words) => {
-            let mut cmd = Command::new(&words[0]);
-            cmd.args(&words[1..]);
-            cmd
-        }
-        None => {
-            let mut cmd = Command::new(shell);
-            cmd.arg("-c").arg(&invocation.shell);
-            cmd
-        }
-    };
-    cmd.current_dir(&invocation.cwd).env_clear().envs(&vars);
-    let started = std::time::SystemTime::now();
-    let clock = Instant::now();
-    let (status, interrupted) = match crate::runner::process::run_group(&mut cmd) {
-        Ok(done) => done,
-        Err(err)
-            if direct.is_some()
-                && err.chain().any(|e| {
-                    e.downcast_ref::<std::io::Error>()
-                        .is_some_and(|e| e.kind() == std::io::ErrorKind::NotFound)
-                }) =>
-        {
-            let program = direct.as_ref().map_or("", |w| w[0].as_str());
-            return Err(crate::error::UserError::new(format!(
-                "runner `{program}` not found in environment `{}`",
-                env.name
-            ))
-            .hint("the runner runs with the environment's bin first on PATH: name a program it or the system has, or add what provides it (--base, --plugin)")
-            .into());
-        }
-        Err(err) => return Err(err),
-    };
-    let duration = clock.elapsed();
-    let code = crate::process::exit_code(status);
+    let code = finished.code;
+    let interrupted = finished.interrupted;
     if settings.list {
         return Ok(code);
     }
-    let stream: Option<Vec<u8>> = match &invocation.stream {
-        Stream::Repository(repo) => preset::stream_numbers(repo)
-            .into_iter()
-            .filter(|n| !before.contains(n))
-            .max()
-            .and_then(|n| std::fs::read(repo.join(n.to_string())).ok()),
-        Stream::File(file) => std::fs::read(file).ok(),
-        Stream::None => None,
-    };
-    let _ = std::fs::remove_file(&stream_file);
-    // stestr and testrepository store v1 (text) streams; their `last
-    // --subunit` gives the same run as v2.
-    let stream = match (stream, &invocation.stream) {
-        (Some(bytes), Stream::Repository(repo))
-            if bytes.first() != Some(&0xB3) && !bytes.is_empty() =>
-        {
-            let tool = if repo.ends_with(".testrepository") {
-                "testr"
-            } else {
-                "stestr"
-            };
-            let out = Command::new(tool)
-                .args(["last", "--subunit"])
-                .current_dir(&invocation.cwd)
-                .env_clear()
-                .envs(&vars)
-                .stderr(std::process::Stdio::null())
-                .output();
-            match out {
-                Ok(out) if out.stdout.first() == Some(&0xB3) => Some(out.stdout),
-                _ => Some(bytes),
-            }
-        }
-        (stream, _) => stream,
-    };
-    let results = stream.as_deref().map(|bytes| {
-        let parsed = crate::runner::subunit::parse(bytes);
-        for warning in &parsed.warnings {
-            p.warn(format!("subunit stream: {warning}"));
-        }
-        RunResults::from_parsed(&parsed)
-    });
+    let results = finished.results;
+    let stream = finished.stream;
+    let started = finished.started.unwrap_or_else(std::time::SystemTime::now);
+    let duration = finished.runner_time;
     let kept = (per_run && settings.keep).then(|| env.root.clone());
     let rec = RunRecord {
         id: id.to_string(),
         environment: env.name.clone(),
         runner: settings.runner.name().to_string(),
-        command: invocation.shell.clone(),
+        command: finished.command,
         filter: settings.filter.clone(),
         exit_code: code,
-        started: humantime::format_rfc3339_seconds(started).to_string(),
+        started: humantime::format_rfc3339_millis(started).to_string(),
         duration_secs: duration.as_secs_f64(),
         kept: kept.clone(),
         interrupted_by: interrupted,
@@ -330,6 +260,7 @@ pub fn settings(args: crate::cli::RunArgs, ctx: &Context) -> Result<RunSettings>
             .or(d.and_then(|d| d.runner.as_deref()))
             .unwrap_or("tempest"),
     );
+    runner.validate()?;
     let target = match &args.env {
         Some(name) => {
             if compose_args::any_given(&args.compose) {

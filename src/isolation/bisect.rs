@@ -4,6 +4,8 @@
 //! ([`super::search`]), each probe a fresh environment, repeated to tell a
 //! flaky probe from a failing one.
 
+use std::collections::BTreeMap;
+
 use anyhow::Result;
 use serde::Serialize;
 
@@ -81,23 +83,36 @@ pub struct BisectReport {
     pub passing_set: Vec<usize>,
 }
 
-/// Run a probe `repeat` times.
+/// Probe each of `subsets` `repeat` times, all independent, `threads` at
+/// once; a verdict and the outcomes for each subset.
 fn judge(
     prober: &Prober,
-    subset: &[usize],
+    subsets: &[Vec<usize>],
     options: &BisectOptions,
-) -> Result<(Verdict, Vec<Outcome>)> {
-    let mut outcomes = Vec::new();
-    for _ in 0..options.repeat.max(1) {
-        outcomes.push(prober.probe(subset, options.action, Some(&options.filter))?);
+) -> Result<Vec<(Verdict, Vec<Outcome>)>> {
+    let repeat = options.repeat.max(1);
+    let jobs: Vec<_> = subsets
+        .iter()
+        .flat_map(|subset| {
+            std::iter::repeat_n(
+                (subset.clone(), options.action, Some(options.filter.clone())),
+                repeat,
+            )
+        })
+        .collect();
+    let mut outcomes = prober.batch(&jobs, options.threads).into_iter();
+    let mut judged = Vec::new();
+    for _ in subsets {
+        let mine: Vec<Outcome> = outcomes.by_ref().take(repeat).collect::<Result<_>>()?;
+        let passes = mine.iter().filter(|o| o.passed(options.action)).count();
+        let verdict = match passes {
+            0 => Verdict::Fail,
+            p if p == mine.len() => Verdict::Pass,
+            _ => Verdict::Flaky,
+        };
+        judged.push((verdict, mine));
     }
-    let passes = outcomes.iter().filter(|o| o.passed(options.action)).count();
-    let verdict = match passes {
-        0 => Verdict::Fail,
-        p if p == outcomes.len() => Verdict::Pass,
-        _ => Verdict::Flaky,
-    };
-    Ok((verdict, outcomes))
+    Ok(judged)
 }
 
 /// The member whose tests `filter` selects.
@@ -199,40 +214,58 @@ pub fn bisect(prober: &Prober, options: &BisectOptions) -> Result<BisectReport> 
         failing_set: Vec::new(),
         passing_set: vec![target],
     };
-    // Candidate indices -> a probe of the target with them.
-    let step = |stage: &'static str, chosen: &[usize], report: &mut BisectReport| {
-        let mut subset: Vec<usize> = chosen.iter().map(|&c| others[c]).collect();
-        subset.push(target);
-        subset.sort_unstable();
-        let clock = std::time::Instant::now();
-        let (verdict, outcomes) = judge(prober, &subset, options)?;
-        let errors = outcomes
+    // Sets of candidate indices -> probes of the target with them, in
+    // parallel; each becomes a line of the trail.
+    let steps = |stage: &'static str,
+                 sets: &[Vec<usize>],
+                 report: &mut BisectReport|
+     -> Result<Vec<Verdict>> {
+        let subsets: Vec<Vec<usize>> = sets
             .iter()
-            .find(|o| !o.passed(options.action))
-            .map(|o| o.error_lines(3))
-            .unwrap_or_default();
-        let plugins: Vec<String> = chosen
-            .iter()
-            .map(|&c| members[others[c]].name.clone())
+            .map(|chosen| {
+                let mut subset: Vec<usize> = chosen.iter().map(|&c| others[c]).collect();
+                subset.push(target);
+                subset.sort_unstable();
+                subset
+            })
             .collect();
-        if verdict == Verdict::Flaky {
-            report.flaky.push(plugins.clone());
-        }
-        report.probes += 1;
-        report.trail.push(Step {
-            stage,
-            plugins,
-            mask: (0..others.len())
+        let judged = judge(prober, &subsets, options)?;
+        let mut verdicts = Vec::new();
+        for (chosen, (verdict, outcomes)) in sets.iter().zip(judged) {
+            let errors = outcomes
+                .iter()
+                .find(|o| !o.passed(options.action))
+                .map(|o| o.error_lines(3))
+                .unwrap_or_default();
+            let plugins: Vec<String> = chosen
+                .iter()
+                .map(|&c| members[others[c]].name.clone())
+                .collect();
+            if verdict == Verdict::Flaky {
+                report.flaky.push(plugins.clone());
+            }
+            report.probes += 1;
+            let mask: String = (0..others.len())
                 .map(|c| if chosen.contains(&c) { '#' } else { '.' })
-                .collect(),
-            verdict,
-            exit_codes: outcomes.iter().map(|o| o.code).collect(),
-            seconds: clock.elapsed().as_secs_f64(),
-            errors,
-        });
-        anyhow::Ok(verdict)
+                .collect();
+            prober.note(format!("{stage} {mask} {verdict:?}"));
+            report.trail.push(Step {
+                stage,
+                plugins,
+                mask,
+                verdict,
+                exit_codes: outcomes.iter().map(|o| o.code).collect(),
+                seconds: outcomes
+                    .iter()
+                    .map(|o| o.total_time.as_secs_f64())
+                    .fold(0.0, f64::max),
+                errors,
+            });
+            verdicts.push(verdict);
+        }
+        Ok(verdicts)
     };
-    match step("alone", &[], &mut report)? {
+    match steps("alone", &[Vec::new()], &mut report)?[0] {
         Verdict::Pass => {}
         Verdict::Fail => {
             report.finding = Finding::FailsAlone;
@@ -245,7 +278,7 @@ pub fn bisect(prober: &Prober, options: &BisectOptions) -> Result<BisectReport> 
         }
     }
     let everything: Vec<usize> = (0..others.len()).collect();
-    match step("whole-set", &everything, &mut report)? {
+    match steps("whole-set", std::slice::from_ref(&everything), &mut report)?[0] {
         Verdict::Fail => {}
         Verdict::Pass => {
             report.finding = Finding::PassesTogether;
@@ -257,16 +290,21 @@ pub fn bisect(prober: &Prober, options: &BisectOptions) -> Result<BisectReport> 
             return Ok(report);
         }
     }
+    prober.grow(search::bound(1, others.len()));
     let mut failure = None;
-    let (found, _) = search::minimal_failing(others.len(), |set| {
+    let known = BTreeMap::from([
+        (Vec::new(), Verdict::Pass),
+        (everything.clone(), Verdict::Fail),
+    ]);
+    let (found, memo) = search::minimal_failing(others.len(), options.threads, known, |sets| {
         if failure.is_some() {
-            return Verdict::Pass;
+            return vec![Verdict::Pass; sets.len()];
         }
-        match step("search", set, &mut report) {
+        match steps("search", sets, &mut report) {
             Ok(v) => v,
             Err(err) => {
                 failure = Some(err);
-                Verdict::Pass
+                vec![Verdict::Pass; sets.len()]
             }
         }
     });
@@ -291,7 +329,11 @@ pub fn bisect(prober: &Prober, options: &BisectOptions) -> Result<BisectReport> 
         .copied()
         .filter(|c| !found.contains(c))
         .collect();
-    report.without_culprits = Some(step("confirm", &rest, &mut report)?);
+    // The whole set without the culprits, unless the search had it already.
+    report.without_culprits = Some(match memo.get(&rest) {
+        Some(verdict) => *verdict,
+        None => steps("confirm", std::slice::from_ref(&rest), &mut report)?[0],
+    });
     report.culprits = found
         .iter()
         .map(|&c| members[others[c]].name.clone())

@@ -1,11 +1,13 @@
 //! One probe: a throwaway environment composed from layers with the common
-//! part and a subset of the members, the runner run in it (listing or
-//! running the filter), the environment removed. The interpreter is found
+//! part and a subset of the members, the runner run in it through the one
+//! runner pipeline ([`crate::runner::pipeline`], exactly as `run` runs it,
+//! its output captured), the environment removed. The interpreter is found
 //! once; composing is constant time in pth mode and reuses the store, so a
-//! probe costs little more than the runner itself.
+//! probe costs little more than the runner itself. Probes of a batch run
+//! on several threads, each spawning its runner through
+//! [`crate::runner::process::run_group`].
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -20,8 +22,9 @@ use crate::env::{self, CreateOptions};
 use crate::home::Home;
 use crate::interpreter::Interpreter;
 use crate::printer::Printer;
-use crate::runner::environ::{self, Policy};
-use crate::runner::preset::{self, Preset, Stream};
+use crate::runner::environ::Policy;
+use crate::runner::pipeline;
+use crate::runner::preset::Preset;
 use crate::runner::results::RunResults;
 use crate::runner::subunit::Status;
 
@@ -127,7 +130,21 @@ pub struct Prober {
     counter: AtomicUsize,
     runner_time: Mutex<Duration>,
     runs: AtomicUsize,
+    /// Time of tempest-env's own per probe (composing, removing, reading
+    /// results): each probe's wall time less its runner's.
+    own_time: Mutex<Duration>,
+    probes: AtomicUsize,
+    /// Drawn on a terminal only; see [`Prober::show_progress`].
+    progress: Option<indicatif::ProgressBar>,
+    trail: Mutex<Vec<String>>,
+    /// The signal that interrupted a probe (0: none): no probe starts after.
+    interrupted: std::sync::atomic::AtomicI32,
 }
+
+/// A probe's runner was interrupted by a signal forwarded to it.
+#[derive(Debug, thiserror::Error)]
+#[error("interrupted by signal {0}")]
+pub struct Interrupted(pub i32);
 
 impl Prober {
     #[allow(clippy::too_many_arguments)]
@@ -169,7 +186,53 @@ impl Prober {
             counter: AtomicUsize::new(0),
             runner_time: Mutex::new(Duration::ZERO),
             runs: AtomicUsize::new(0),
+            own_time: Mutex::new(Duration::ZERO),
+            probes: AtomicUsize::new(0),
+            progress: None,
+            trail: Mutex::new(Vec::new()),
+            interrupted: std::sync::atomic::AtomicI32::new(0),
         })
+    }
+
+    /// Count probes on `bar` as they finish, expecting `expected` of them
+    /// (more are added with [`Prober::grow`]).
+    pub fn show_progress(&mut self, bar: indicatif::ProgressBar, expected: usize) {
+        bar.set_length(expected as u64);
+        self.progress = Some(bar);
+    }
+
+    /// Expect `more` probes beyond those done so far.
+    pub fn grow(&self, more: usize) {
+        if let Some(bar) = &self.progress {
+            let done = bar.position();
+            let length = bar.length().unwrap_or(0).max(done + more as u64);
+            bar.set_length(length);
+        }
+    }
+
+    /// Add a step to the trail shown beside the progress bar.
+    pub fn note(&self, step: String) {
+        if let Some(bar) = &self.progress {
+            let mut trail = self.trail.lock().unwrap_or_else(|e| e.into_inner());
+            trail.push(step);
+            let start = trail.len().saturating_sub(4);
+            bar.set_message(trail[start..].join(" | "));
+        }
+    }
+
+    /// Remove the progress bar, if any.
+    pub fn finish_progress(&self) {
+        if let Some(bar) = &self.progress {
+            bar.finish_and_clear();
+        }
+    }
+
+    /// tempest-env's own time over all probes so far, and how many ran.
+    pub fn own_totals(&self) -> (Duration, usize) {
+        (
+            *self.own_time.lock().unwrap_or_else(|e| e.into_inner()),
+            self.probes.load(Ordering::SeqCst),
+        )
     }
 
     /// The time spent in runner processes so far, and how many ran.
@@ -198,6 +261,10 @@ impl Prober {
 
     /// One probe: compose, run, remove.
     pub fn probe(&self, subset: &[usize], action: Action, filter: Option<&str>) -> Result<Outcome> {
+        let signal = self.interrupted.load(Ordering::SeqCst);
+        if signal != 0 {
+            return Err(Interrupted(signal).into());
+        }
         let clock = Instant::now();
         let n = self.counter.fetch_add(1, Ordering::SeqCst);
         let name = format!("probe-{}-{n}", std::process::id());
@@ -225,6 +292,12 @@ impl Prober {
         drop(lock);
         let mut outcome = outcome?;
         outcome.total_time = clock.elapsed();
+        *self.own_time.lock().unwrap_or_else(|e| e.into_inner()) +=
+            outcome.total_time.saturating_sub(outcome.runner_time);
+        self.probes.fetch_add(1, Ordering::SeqCst);
+        if let Some(bar) = &self.progress {
+            bar.inc(1);
+        }
         Ok(outcome)
     }
 
@@ -235,67 +308,33 @@ impl Prober {
         filter: Option<&str>,
         dir: &Path,
     ) -> Result<Outcome> {
-        let workspace =
-            crate::runner::workspace::prepare(env, self.policy.config_file.as_deref(), true)?;
-        let stream_file = dir.join("pipeline.subunit");
-        let invocation = preset::invocation(
-            &self.runner,
+        let request = pipeline::Request {
+            env,
+            runner: &self.runner,
             filter,
-            &[],
-            action == Action::List,
-            &workspace,
-            self.policy.config_file.as_deref(),
-            &stream_file,
-        )?;
-        let (vars, _) = environ::build(env, &self.policy, std::env::vars_os());
-        let out_path = dir.join("runner.out");
-        let err_path = dir.join("runner.err");
-        let create = |path: &Path| {
-            std::fs::File::create(path)
-                .with_context(|| format!("failed to create {}", path.display()))
+            posargs: &[],
+            list: action == Action::List,
+            policy: &self.policy,
+            fresh: true,
+            scratch: dir,
+            capture: true,
         };
-        let (out, err) = (create(&out_path)?, create(&err_path)?);
-        let clock = Instant::now();
-        // Not in a process group of its own: Ctrl-C reaches the runner too.
-        let status = Command::new("bash")
-            .arg("-c")
-            .arg(&invocation.shell)
-            .current_dir(&invocation.cwd)
-            .env_clear()
-            .envs(&vars)
-            .stdin(Stdio::null())
-            .stdout(out)
-            .stderr(err)
-            .status()
-            .context("failed to start the runner")?;
-        let runner_time = clock.elapsed();
-        *self.runner_time.lock().unwrap_or_else(|e| e.into_inner()) += runner_time;
+        let finished = pipeline::run(&request, &self.printer)?;
+        if let Some(signal) = finished.interrupted {
+            // Ctrl-C (or a TERM, HUP) reached the runner: no verdict from
+            // this probe, and no more probes.
+            self.interrupted.store(signal, Ordering::SeqCst);
+            return Err(Interrupted(signal).into());
+        }
+        *self.runner_time.lock().unwrap_or_else(|e| e.into_inner()) += finished.runner_time;
         self.runs.fetch_add(1, Ordering::SeqCst);
-        let stdout = String::from_utf8_lossy(&fs_err::read(&out_path)?).into_owned();
-        let stderr = String::from_utf8_lossy(&fs_err::read(&err_path)?).into_owned();
-        let listed = if action == Action::List {
-            stdout
-                .lines()
-                .map(str::trim)
-                .filter(|l| is_test_id(l))
-                .map(str::to_string)
-                .collect()
-        } else {
-            Vec::new()
-        };
-        let results = if action == Action::Run {
-            read_stream(&invocation.stream)
-                .map(|bytes| RunResults::from_parsed(&crate::runner::subunit::parse(&bytes)))
-        } else {
-            None
-        };
         Ok(Outcome {
-            code: crate::process::exit_code(status),
-            stdout,
-            stderr,
-            listed,
-            results,
-            runner_time,
+            code: finished.code,
+            stdout: finished.stdout,
+            stderr: finished.stderr,
+            listed: finished.listed,
+            results: finished.results,
+            runner_time: finished.runner_time,
             total_time: Duration::ZERO,
         })
     }
@@ -375,48 +414,4 @@ fn is_memory_fs(dir: &Path) -> bool {
         && vfs.f_flag & libc::ST_RDONLY == 0
         // SAFETY: access(2) on a NUL-terminated path.
         && unsafe { libc::access(c_path.as_ptr(), libc::W_OK | libc::X_OK) } == 0
-}
-
-/// The newest numbered stream of a repository, or the pipeline's file.
-fn read_stream(stream: &Stream) -> Option<Vec<u8>> {
-    match stream {
-        Stream::Repository(repo) => preset::stream_numbers(repo)
-            .into_iter()
-            .max()
-            .and_then(|n| std::fs::read(repo.join(n.to_string())).ok()),
-        Stream::File(file) => std::fs::read(file).ok(),
-        Stream::None => None,
-    }
-}
-
-/// A line of a listing that is a test id: dotted Python names, optionally
-/// followed by `[attrs]`.
-pub fn is_test_id(line: &str) -> bool {
-    let name = line.split('[').next().unwrap_or_default();
-    let attrs_ok = line[name.len()..].is_empty() || line.ends_with(']');
-    name.contains('.')
-        && attrs_ok
-        && name.split('.').all(|part| {
-            part.chars()
-                .next()
-                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-                && part.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-        })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn test_ids_are_told_from_log_lines() {
-        assert!(is_test_id(
-            "valet.tests.test_groups.ValetGroupsTest.test_list_groups"
-        ));
-        assert!(is_test_id("a.b.C.test_x[id-123,smoke]"));
-        assert!(!is_test_id("Totals: ran 3 tests"));
-        assert!(!is_test_id("WARNING x.y raised"));
-        assert!(!is_test_id("nodots"));
-        assert!(!is_test_id("a..b"));
-    }
 }

@@ -8,10 +8,23 @@ use std::ffi::OsString;
 
 use crate::env::Environment;
 
-/// Removed from every run (and listed with `-v`).
+/// Removed from every run (and listed with `-v`), unless `--pass-env`
+/// names them: each makes the runner's python differ from the
+/// environment's. `PYTHONHOME`, `PYTHONPATH`, `PYTHONPLATLIBDIR` and
+/// `PYTHONUSERBASE` move where modules come from; `PYTHONSTARTUP` and
+/// `PYTHONWARNINGS` run or change code before tests; `PYTHONOPTIMIZE`
+/// silently turns asserts off; `PIP_USER` makes pip inside a run write to
+/// the user site; `PYTHON` is the interpreter tempest's commands use when it
+/// is set; `TEMPEST_CONFIG*` point tempest at another configuration.
 pub const SCRUBBED: &[&str] = &[
     "PYTHONHOME",
     "PYTHONPATH",
+    "PYTHONPLATLIBDIR",
+    "PYTHONUSERBASE",
+    "PYTHONSTARTUP",
+    "PYTHONWARNINGS",
+    "PYTHONOPTIMIZE",
+    "PIP_USER",
     "PYTHON",
     "TEMPEST_CONFIG",
     "TEMPEST_CONFIG_DIR",

@@ -2,6 +2,7 @@
 
 pub mod environ;
 pub mod junit;
+pub mod pipeline;
 pub mod preset;
 pub mod process;
 pub mod record;

@@ -33,6 +33,18 @@ impl Preset {
         }
     }
 
+    /// Bad input in a custom template, found before anything is made.
+    pub fn validate(&self) -> Result<(), UserError> {
+        match self {
+            Self::Custom(template) if template.trim().is_empty() => {
+                Err(UserError::new("--runner: the custom command is empty")
+                    .hint("give a preset (tempest, stestr, testr, subunit) or a command"))
+            }
+            Self::Custom(template) => substitute(template, "", "").map(drop),
+            _ => Ok(()),
+        }
+    }
+
     pub fn name(&self) -> &str {
         match self {
             Self::Tempest => "tempest",
@@ -202,12 +214,29 @@ pub fn invocation(
                 sh_quote(&workspace.top_dir.to_string_lossy()),
                 sh_quote(&workspace.test_path.to_string_lossy())
             );
+            // The filter selects ids as stestr's does: Python's `re.search`
+            // on each listed id. A run runs exactly the ids the listing
+            // gives (`--load-list`, as testr's configuration runs them).
+            let select = match &f {
+                Some(f) => format!(
+                    " | python -c \"import re, sys; r = re.compile(sys.argv[1]); sys.stdout.writelines(l for l in sys.stdin if r.search(l.rstrip('\\\\n')))\" {f}"
+                ),
+                None => String::new(),
+            };
+            let listing = format!("{discover} --list | subunit-ls --exists{select}");
             if list {
-                (format!("{discover} --list | subunit-ls"), Stream::None)
+                (
+                    format!("set -o pipefail 2>/dev/null; {listing}"),
+                    Stream::None,
+                )
             } else {
-                let filtered = match &f {
-                    Some(f) => format!(" | subunit-filter -s --with {f}"),
-                    None => String::new(),
+                let ids = sh_quote(&ids_file(stream_file).to_string_lossy());
+                let (selected, load) = match &f {
+                    Some(_) => (
+                        format!("{listing} > {ids} && "),
+                        format!(" --load-list {ids}"),
+                    ),
+                    None => (String::new(), String::new()),
                 };
                 // subunit-trace: stestr's maintained copy when it is there,
                 // else os-testr's. Both reach `subunit.test_results` without
@@ -216,7 +245,7 @@ pub fn invocation(
                 let trace = "python -c \"import importlib.util, runpy, sys, subunit.test_results; sys.argv[0] = 'subunit-trace'; runpy.run_module('stestr.subunit_trace' if importlib.util.find_spec('stestr') else 'os_testr.subunit_trace', run_name='__main__')\" --no-failure-debug";
                 (
                     format!(
-                        "set -o pipefail 2>/dev/null; {discover} {rest}{filtered} | tee {} | {trace}",
+                        "set -o pipefail 2>/dev/null; {selected}{discover}{load} {rest} | tee {} | {trace}",
                         sh_quote(&stream_file.to_string_lossy())
                     ),
                     Stream::File(stream_file.to_path_buf()),
@@ -227,9 +256,7 @@ pub fn invocation(
             if template.trim().is_empty() {
                 return Err(UserError::new("--runner: the custom command is empty"));
             }
-            let shell = template
-                .replace("{filter}", f.as_deref().unwrap_or(""))
-                .replace("{posargs}", &rest);
+            let shell = substitute(template, f.as_deref().unwrap_or(""), &rest)?;
             (shell, Stream::None)
         }
     };
@@ -238,6 +265,64 @@ pub fn invocation(
         cwd: ws.clone(),
         stream,
     })
+}
+
+/// A custom template with `{filter}` and `{posargs}` replaced, in one pass
+/// (a filter holding the text `{posargs}` stays as it is). Each value is
+/// already quoted for the shell, so it is one word (the arguments: one word
+/// each) wherever it stands; inside quotes the template's own quotes would
+/// end the value's and let the filter run as shell code, so a placeholder
+/// there is refused.
+pub fn substitute(template: &str, filter: &str, posargs: &str) -> Result<String, UserError> {
+    #[derive(Clone, Copy, PartialEq)]
+    enum Quote {
+        None,
+        Single,
+        Double,
+    }
+    let mut out = String::with_capacity(template.len() + filter.len());
+    let mut quote = Quote::None;
+    let mut rest = template;
+    while let Some(c) = rest.chars().next() {
+        let placeholder = ["{filter}", "{posargs}"]
+            .into_iter()
+            .find(|p| rest.starts_with(p));
+        if let Some(p) = placeholder {
+            if quote != Quote::None {
+                return Err(UserError::new(format!(
+                    "--runner: `{p}` stands inside quotes in `{template}`"
+                ))
+                .hint(format!(
+                    "write {p} without quotes: it is substituted as one shell word, already quoted"
+                )));
+            }
+            out.push_str(if p == "{filter}" { filter } else { posargs });
+            rest = &rest[p.len()..];
+            continue;
+        }
+        out.push(c);
+        rest = &rest[c.len_utf8()..];
+        match (quote, c) {
+            (Quote::None, '\\') | (Quote::Double, '\\') => {
+                if let Some(next) = rest.chars().next() {
+                    out.push(next);
+                    rest = &rest[next.len_utf8()..];
+                }
+            }
+            (Quote::None, '\'') => quote = Quote::Single,
+            (Quote::Single, '\'') => quote = Quote::None,
+            (Quote::None, '"') => quote = Quote::Double,
+            (Quote::Double, '"') => quote = Quote::None,
+            _ => {}
+        }
+    }
+    Ok(out)
+}
+
+/// Where the subunit preset keeps the ids a filtered run loads: beside the
+/// pipeline's stream file.
+pub fn ids_file(stream_file: &Path) -> PathBuf {
+    stream_file.with_file_name("pipeline.ids")
 }
 
 /// The numbered streams in a repository directory.
@@ -319,6 +404,28 @@ mod tests {
     }
 
     #[test]
+    fn a_quoted_placeholder_is_refused() {
+        for template in [
+            "echo '{filter}'",
+            "echo \"{filter}\"",
+            "echo \"a {posargs} b\"",
+            "sh -c 'run {filter}'",
+        ] {
+            let err = substitute(template, "'x'", "").unwrap_err();
+            assert!(
+                err.to_string().contains("inside quotes"),
+                "{template}: {err}"
+            );
+        }
+        // Quotes that close before the placeholder, and escaped quotes,
+        // leave it outside.
+        assert_eq!(
+            substitute("echo 'a' {filter} \\' \"b\\\"\" {filter}", "'f'", "").unwrap(),
+            "echo 'a' 'f' \\' \"b\\\"\" 'f'"
+        );
+    }
+
+    #[test]
     fn presets_build_the_old_commands() {
         let s = Path::new("/r/stream");
         let t = invocation(&Preset::Tempest, Some("valet"), &[], false, &ws(), None, s).unwrap();
@@ -347,6 +454,20 @@ mod tests {
         )
         .unwrap();
         assert_eq!(c.shell, "echo 'a b' 'c'");
+        let c = invocation(
+            &Preset::Custom("run --regex={filter} {posargs}".into()),
+            Some("x'; touch pwned; '{posargs}"),
+            &[],
+            false,
+            &ws(),
+            None,
+            s,
+        )
+        .unwrap();
+        assert_eq!(
+            c.shell,
+            "run --regex='x'\\''; touch pwned; '\\''{posargs}' "
+        );
         assert_eq!(c.stream, Stream::None);
         let sub = invocation(&Preset::Subunit, None, &[], false, &ws(), None, s).unwrap();
         assert!(

@@ -36,23 +36,65 @@ pub fn runs_dir(home: &Home) -> PathBuf {
     home.data().join("runs")
 }
 
-/// A new, sortable run id: UTC time plus a random suffix.
+/// A new run id: a ULID, which sorts by its start time (to the
+/// millisecond) and holds 80 random bits, so two runs started at once,
+/// in one process or in two, never get the same id.
 pub fn new_id() -> String {
-    let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
-    let stamp: String = now.chars().filter(|c| c.is_ascii_digit()).collect();
-    let suffix: u32 = rand_suffix();
-    format!(
-        "{}-{}-{suffix:04x}",
-        &stamp[..8.min(stamp.len())],
-        stamp.get(8..14).unwrap_or("")
-    )
+    ulid::Ulid::generate().to_string()
 }
 
-fn rand_suffix() -> u32 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u32(std::process::id());
-    (h.finish() & 0xffff) as u32
+/// A new run's id and its directory, created exclusively: a directory that
+/// exists already (an id taken) is never shared, a new id is drawn instead.
+pub fn create_run_dir(home: &Home) -> Result<(String, PathBuf)> {
+    let runs = runs_dir(home);
+    for _ in 0..16 {
+        // Inside the loop: a run that recorded nothing removes an empty
+        // `runs/` as it leaves, maybe just before this one's mkdir.
+        fs_err::create_dir_all(&runs)?;
+        let id = new_id();
+        let dir = runs.join(&id);
+        match std::fs::create_dir(&dir) {
+            Ok(()) => return Ok((id, dir)),
+            Err(err)
+                if matches!(
+                    err.kind(),
+                    std::io::ErrorKind::AlreadyExists | std::io::ErrorKind::NotFound
+                ) =>
+            {
+                continue;
+            }
+            Err(err) => {
+                return Err(err).with_context(|| format!("failed to create {}", dir.display()));
+            }
+        }
+    }
+    anyhow::bail!("could not find a free run id under {}", runs.display())
+}
+
+/// When a run started, in milliseconds since the epoch, from its id: a
+/// ULID's own timestamp, or the `YYYYMMDD-HHMMSS-xxxx` stamp of ids from
+/// before ULIDs (to the second).
+pub fn started_ms(id: &str) -> Option<u64> {
+    if let Ok(ulid) = ulid::Ulid::from_string(id) {
+        return Some(ulid.timestamp_ms());
+    }
+    let (date, rest) = id.split_once('-')?;
+    let time = rest.get(..6)?;
+    if date.len() != 8 || !date.chars().chain(time.chars()).all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    let stamp = format!(
+        "{}-{}-{}T{}:{}:{}Z",
+        &date[..4],
+        &date[4..6],
+        &date[6..8],
+        &time[..2],
+        &time[2..4],
+        &time[4..6]
+    );
+    let at = humantime::parse_rfc3339(&stamp).ok()?;
+    let ms = at.duration_since(std::time::UNIX_EPOCH).ok()?.as_millis();
+    u64::try_from(ms).ok()
 }
 
 /// Write a finished run's files into `dir`.
@@ -84,7 +126,7 @@ pub fn write(
     Ok(())
 }
 
-/// Every complete run id, oldest first.
+/// Every complete run id, oldest first (by start time, then id).
 pub fn ids(home: &Home) -> Vec<String> {
     let mut ids: Vec<String> = std::fs::read_dir(runs_dir(home))
         .into_iter()
@@ -93,7 +135,7 @@ pub fn ids(home: &Home) -> Vec<String> {
         .filter(|e| e.path().join(RUN_FILE).is_file())
         .filter_map(|e| e.file_name().into_string().ok())
         .collect();
-    ids.sort();
+    ids.sort_by_cached_key(|id| (started_ms(id).unwrap_or(0), id.clone()));
     ids
 }
 
@@ -132,4 +174,34 @@ pub fn load(home: &Home, id: Option<&str>) -> Result<(RunRecord, Option<RunResul
         Err(_) => None,
     };
     Ok((record, results, dir))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_unique_and_sort_by_start_time() {
+        let mut ids: Vec<String> = (0..1000).map(|_| new_id()).collect();
+        let set: std::collections::BTreeSet<&String> = ids.iter().collect();
+        assert_eq!(set.len(), ids.len());
+        let before = new_id();
+        std::thread::sleep(std::time::Duration::from_millis(3));
+        let after = new_id();
+        assert!(started_ms(&before) < started_ms(&after));
+        ids.sort_by_key(|id| started_ms(id));
+        assert!(
+            ids.windows(2)
+                .all(|w| started_ms(&w[0]) <= started_ms(&w[1]))
+        );
+    }
+
+    #[test]
+    fn old_ids_keep_their_time() {
+        let ms = started_ms("20261122-101500-00ab").unwrap();
+        let ulid = ulid::Ulid::from_string(&new_id()).unwrap().timestamp_ms();
+        assert!(ms < ulid);
+        assert_eq!(ms % 1000, 0);
+        assert_eq!(started_ms("not-an-id"), None);
+    }
 }

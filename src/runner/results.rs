@@ -55,10 +55,15 @@ pub struct Summary {
 const SLOWEST: usize = 5;
 
 impl RunResults {
+    /// The tests that ran. A test the stream only enumerated (`exists`:
+    /// listed by a worker that never started it, as after a failing
+    /// `setUpClass`) did not run, and subunit-trace does not count it
+    /// either.
     pub fn from_parsed(parsed: &Parsed) -> Self {
         let tests = parsed
             .tests
             .iter()
+            .filter(|test| test.status != Status::Exists)
             .map(|test| TestRecord {
                 id: test.id.clone(),
                 status: test.status,
@@ -235,6 +240,35 @@ mod tests {
         let summary = RunResults::from_parsed(&parse(ALL_PASS)).summary();
         assert_eq!(summary.totals_line(), "6 passed, 0 failed, 0 skipped");
         assert!(summary.is_success());
+    }
+
+    #[test]
+    fn enumerated_tests_that_never_ran_are_not_counted() {
+        use crate::runner::subunit::TestResult;
+        let test = |id: &str, status| TestResult {
+            id: id.into(),
+            status,
+            duration: None,
+            tags: Vec::new(),
+            details: String::new(),
+        };
+        let parsed = Parsed {
+            tests: vec![
+                test("a.B.setUpClass", Status::Fail),
+                test("a.B.test_one", Status::Exists),
+                test("a.B.test_two", Status::Exists),
+                test("a.C.test_ok", Status::Success),
+                test("a.C.test_cut", Status::InProgress),
+            ],
+            warnings: Vec::new(),
+        };
+        let summary = RunResults::from_parsed(&parsed).summary();
+        // As subunit-trace counts: 3 ran (one of them unfinished).
+        assert_eq!(summary.total, 3);
+        assert_eq!(
+            summary.totals_line(),
+            "1 passed, 1 failed, 0 skipped, 1 incomplete"
+        );
     }
 
     #[test]

@@ -82,5 +82,6 @@ fn real_tempest_base_with_a_real_plugin() {
 }
 mod artifacts;
 mod devstack;
+mod isolation;
 mod plugins;
 mod run;

@@ -84,6 +84,23 @@ fn assert_found(report: &Value, culprits: &[&str]) {
         "{probes} probes for {k} culprit(s) among {n}: {report:#}"
     );
     assert_eq!(report["without_culprits"], "pass", "{report:#}");
+    // No subset is probed twice, and the time of tempest-env's own is told.
+    let masks: Vec<&str> = report["trail"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["mask"].as_str().unwrap())
+        .collect();
+    let unique: std::collections::BTreeSet<&&str> = masks.iter().collect();
+    assert_eq!(
+        unique.len(),
+        masks.len(),
+        "a subset probed twice: {masks:?}"
+    );
+    assert!(
+        report["probe_overhead_ms"].as_f64().unwrap() > 0.0,
+        "{report:#}"
+    );
     let fails = report["commands"]["fails"].as_str().unwrap();
     // The target and the culprits, nothing else (the definition brings
     // the stand-in and valet).
@@ -252,6 +269,55 @@ fn discovery_problems_are_found_by_listing() {
 }
 
 #[test]
+fn the_single_command_of_each_other_finding_does_what_it_says() {
+    let ctx = TestContext::new();
+    let run_printed = |text: &str, prefix: &str| {
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no `{prefix}` line: {text}"));
+        let words = shell_words(line.split_once(": ").unwrap().1.trim());
+        ctx.std_cmd()
+            .arg("-q")
+            .args(&words[1..])
+            .output()
+            .unwrap()
+            .status
+            .code()
+    };
+    // Nothing to find: the whole set passes, run as printed.
+    let out = ctx
+        .cmd()
+        .args(["bisect", "alpha", "--def", "demo"])
+        .args(plugin_args(&set_with(&[])))
+        .output()
+        .unwrap();
+    let text = stdout(&out);
+    assert!(text.contains("passes with the whole set"), "{text}");
+    assert_eq!(run_printed(&text, "passes:"), Some(0), "{text}");
+    // Not an isolation problem: it fails alone, run as printed.
+    let out = ctx
+        .cmd()
+        .args([
+            "bisect",
+            "test_fine",
+            "--probe",
+            "list",
+            "--target-plugin",
+            "broken-test-module",
+            "--def",
+            "demo",
+        ])
+        .args(plugin_args(&set_with(&["broken-test-module"])))
+        .output()
+        .unwrap();
+    let text = stdout(&out);
+    assert!(text.contains("not an isolation problem"), "{text}");
+    let code = run_printed(&text, "fails:");
+    assert!(code.is_some_and(|c| c != 0), "{code:?}: {text}");
+}
+
+#[test]
 fn nothing_to_find_and_not_an_isolation_problem() {
     let report = bisect("alpha", &set_with(&[]), &[]);
     assert_eq!(report["finding"], "passes-together", "{report:#}");
@@ -360,4 +426,222 @@ fn compare_shows_the_test_that_changed() {
     assert_eq!(victim["alone"], "success");
     assert_eq!(victim["together"], "fail");
     assert_eq!(victim["changed"], true);
+}
+
+#[test]
+fn ids_with_scenarios_and_non_ascii_names_are_counted_and_bisected() {
+    let ctx = TestContext::new();
+    let set = set_with(&["scenarios"]);
+    let mut args: Vec<String> = vec!["sanity".into(), "--def".into(), "demo".into()];
+    args.extend(plugin_args(&set));
+    let (report, code) = json(&ctx, &args, &[]);
+    assert_eq!(code, 0, "{report:#}");
+    let rows = report["rows"].as_array().unwrap();
+    let row = rows
+        .iter()
+        .find(|r| r["plugin"] == "scenarios-tempest-plugin")
+        .unwrap();
+    // Four scenario ids and the non-ASCII one, as `run --list` prints them.
+    assert_eq!(row["alone"]["tests"], 5, "{row:#}");
+    assert_eq!(row["together"]["tests"], 5, "{row:#}");
+    // "together" counts the plugins' own tests, as the table says: the sum
+    // of the rows (no plugin shares a test id with another).
+    let sum: u64 = rows
+        .iter()
+        .map(|r| r["together"]["tests"].as_u64().unwrap())
+        .sum();
+    assert_eq!(report["together"]["tests"].as_u64().unwrap(), sum);
+
+    // A filter that only scenario ids match finds its plugin by listing.
+    let set = set_with(&["scenarios", "broken-import"]);
+    let report = bisect(
+        r"test_rule_delete\[.*\]\(egress\)$",
+        &set,
+        &["--probe", "list"],
+    );
+    assert_eq!(report["target"], "scenarios-tempest-plugin", "{report:#}");
+    assert_found(&report, &["broken-import-tempest-plugin"]);
+}
+
+#[test]
+fn listing_probes_print_listing_commands_that_do_what_they_say() {
+    let ctx = TestContext::new();
+    let set = set_with(&["broken-import"]);
+    let out = ctx
+        .cmd()
+        .args([
+            "bisect",
+            "test_alpha_arithmetic",
+            "--probe",
+            "list",
+            "-j",
+            "3",
+            "--def",
+            "demo",
+        ])
+        .args(plugin_args(&set))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("Culprit: broken-import-tempest-plugin"),
+        "{text}"
+    );
+    let command = |prefix: &str| {
+        let line = text.lines().find(|l| l.starts_with(prefix)).unwrap();
+        shell_words(line.split_once(": ").unwrap().1.trim())
+    };
+    let (fails, passes) = (command("fails:"), command("passes:"));
+    for words in [&fails, &passes] {
+        assert!(words.contains(&"--list".to_string()), "{words:?}");
+    }
+    let run = |words: &[String]| ctx.std_cmd().arg("-q").args(&words[1..]).output().unwrap();
+    // Run as printed: the passing one lists the test and runs nothing.
+    let passed = run(&passes);
+    assert_eq!(passed.status.code(), Some(0), "{}", stderr(&passed));
+    let listed = stdout(&passed);
+    assert_eq!(
+        listed.trim(),
+        "alpha_tempest_plugin.tests.test_alpha.AlphaTest.test_alpha_arithmetic",
+        "{listed}"
+    );
+    assert!(
+        !ctx.home.path().join("data/runs").exists()
+            || std::fs::read_dir(ctx.home.path().join("data/runs"))
+                .unwrap()
+                .next()
+                .is_none(),
+        "a listing records no run"
+    );
+    let failed = run(&fails);
+    assert_ne!(failed.status.code(), Some(0), "{}", stdout(&failed));
+    assert!(stdout(&failed).trim().is_empty(), "{}", stdout(&failed));
+}
+
+#[test]
+fn progress_is_drawn_on_a_terminal_and_nothing_extra_when_piped() {
+    let ctx = TestContext::new();
+    let set = set_with(&["state-mutator", "state-victim"]);
+    let mut args: Vec<String> = vec![
+        "bisect".into(),
+        "victim".into(),
+        "--def".into(),
+        "demo".into(),
+    ];
+    args.extend(plugin_args(&set));
+    // Piped: stderr holds only the closing status line.
+    let out = ctx.cmd().args(&args).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(!err.contains('\r') && !err.contains("\x1b["), "{err:?}");
+    assert!(!err.contains("probe 1 of"), "{err}");
+    // On a terminal (script(1) gives the command a pty): a progress line.
+    // script(1) is util-linux's, on every Debian system.
+    crate::common::require_tool("script");
+    let line = std::iter::once(
+        assert_cmd::cargo::cargo_bin("tempest-env")
+            .display()
+            .to_string(),
+    )
+    .chain(args.iter().cloned())
+    .map(|w| format!("'{}'", w.replace('\'', r"'\''")))
+    .collect::<Vec<_>>()
+    .join(" ");
+    let out = std::process::Command::new("script")
+        .args(["-qec", &format!("{line} >/dev/null"), "/dev/null"])
+        .env("TEMPEST_ENV_HOME", ctx.home.path())
+        .current_dir(ctx.work.path())
+        .output()
+        .unwrap();
+    let tty = stdout(&out);
+    assert!(out.status.success(), "{tty}");
+    assert!(tty.contains("probe ") && tty.contains(" of "), "{tty:?}");
+}
+
+#[test]
+fn compare_exits_0_when_no_test_changed() {
+    let ctx = TestContext::new();
+    // The victim with well-behaved neighbours only: the same status alone
+    // and together, though the whole set runs more tests.
+    let set = set_with(&["state-victim"]);
+    let mut args: Vec<String> = vec![
+        "compare".into(),
+        "victim".into(),
+        "--def".into(),
+        "demo".into(),
+    ];
+    args.extend(plugin_args(&set));
+    let (report, code) = json(&ctx, &args, &[]);
+    assert_eq!(code, 0, "{report:#}");
+    let tests = report["tests"].as_array().unwrap();
+    assert!(!tests.is_empty(), "{report:#}");
+    assert!(tests.iter().all(|t| t["changed"] == false), "{report:#}");
+}
+
+#[test]
+fn an_interrupted_probe_stops_the_search_and_leaves_nothing() {
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+    let ctx = TestContext::new();
+    let mut args: Vec<String> = vec![
+        "sanity".into(),
+        "-j".into(),
+        "1".into(),
+        "--def".into(),
+        "demo".into(),
+        "--runner".into(),
+        "sleep 30".into(),
+    ];
+    args.extend(plugin_args(&set_with(&[])));
+    let started = Instant::now();
+    let child = ctx
+        .std_cmd()
+        .args(&args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait for the first probe's runner to start.
+    let data = ctx.home.path().join("data");
+    let running = || {
+        std::fs::read_dir(&data)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|e| {
+                e.file_name()
+                    .to_string_lossy()
+                    .starts_with(".tmp.isolation.")
+            })
+            .flat_map(|e| std::fs::read_dir(e.path()).into_iter().flatten().flatten())
+            .any(|probe| probe.path().join("workspace/.stestr.conf").exists())
+    };
+    while !running() {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "no probe started"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGINT);
+    }
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("Interrupted (signal 2"),
+        "{}",
+        stderr(&out)
+    );
+    // Not ten probes of 30 s each: it stopped at the first.
+    assert!(started.elapsed() < Duration::from_secs(25));
+    let left: Vec<_> = std::fs::read_dir(&data)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(".tmp."))
+        .map(|e| e.path())
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
 }

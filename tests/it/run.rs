@@ -269,6 +269,12 @@ fn the_runner_gets_a_clean_environment() {
             .env("TEMPEST_CONFIG", "leak.conf")
             .env("TEMPEST_CONFIG_DIR", "/leak")
             .env("FOO_CALLER", "kept")
+            .env("PYTHONOPTIMIZE", "2")
+            .env("PYTHONWARNINGS", "error")
+            .env("PYTHONPLATLIBDIR", "leak")
+            .env("PIP_USER", "1")
+            .env("PYTHONSTARTUP", "/leak/startup.py")
+            .env("PYTHONUSERBASE", "/leak")
             .output()
             .unwrap();
         assert!(out.status.success(), "{}", stderr(&out));
@@ -282,6 +288,12 @@ fn the_runner_gets_a_clean_environment() {
         "PYTHON",
         "TEMPEST_CONFIG",
         "TEMPEST_CONFIG_DIR",
+        "PYTHONOPTIMIZE",
+        "PYTHONWARNINGS",
+        "PYTHONPLATLIBDIR",
+        "PIP_USER",
+        "PYTHONSTARTUP",
+        "PYTHONUSERBASE",
     ] {
         assert!(vars.get(leaked).is_none(), "{leaked} leaked");
     }
@@ -458,4 +470,174 @@ fn conflicting_and_unknown_targets_are_refused() {
     let out = ctx.cmd().args(["run", "--env", "exists"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("has no tempest"), "{}", stderr(&out));
+}
+
+#[test]
+fn a_preset_runner_missing_from_the_environment_is_never_taken_from_the_host() {
+    let ctx = TestContext::new();
+    // A `testr` and a `stestr` on the host PATH that would "pass".
+    let host = ctx.work.path().join("host-bin");
+    std::fs::create_dir_all(&host).unwrap();
+    for tool in ["testr", "stestr"] {
+        let path = host.join(tool);
+        std::fs::write(&path, "#!/bin/sh\necho host-tool-ran\nexit 0\n").unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let path = format!(
+        "{}:{}",
+        host.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    for (runner, program, option) in [
+        ("testr", "testr", "--plugin testrepository"),
+        ("stestr", "stestr", "--plugin stestr"),
+    ] {
+        for list in [false, true] {
+            let mut cmd = ctx.cmd();
+            cmd.args(["run", "--def", "demo", "--runner", runner])
+                .env("PATH", &path);
+            if list {
+                cmd.arg("--list");
+            }
+            let out = cmd.arg("valet").output().unwrap();
+            let err = stderr(&out);
+            assert_eq!(out.status.code(), Some(2), "{runner}: {err}");
+            assert!(!stdout(&out).contains("host-tool-ran"), "{}", stdout(&out));
+            let error: Vec<&str> = err
+                .lines()
+                .skip_while(|l| !l.starts_with("error:"))
+                .collect();
+            assert_eq!(error.len(), 2, "one error line and a hint: {err}");
+            assert!(
+                error[0].starts_with(&format!(
+                    "error: runner `{program}` ({runner} preset) not found in environment `run-"
+                )),
+                "{err}"
+            );
+            assert!(
+                error[1].starts_with(&format!("hint: add it with `{option}`")),
+                "{err}"
+            );
+        }
+    }
+    assert!(runs(&ctx).is_empty(), "{:?}", runs(&ctx));
+}
+
+#[test]
+fn a_custom_template_takes_the_filter_as_one_word_and_refuses_it_quoted() {
+    let ctx = TestContext::new();
+    let marker = ctx.work.path().join("pwned");
+    let evil = format!("x'; touch {}; echo '", marker.display());
+    // Unquoted, wherever it stands, the filter is one word of the command.
+    let out = ctx
+        .cmd()
+        .args([
+            "run",
+            "--def",
+            "demo",
+            "--runner",
+            "python -c 'import sys; print(sys.argv[1:])' --regex={filter} {posargs}",
+            &evil,
+            "--",
+            "a b",
+            "{filter}",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!marker.exists(), "the filter ran as shell code");
+    let expected = format!(
+        "{:?}",
+        [
+            "--regex=".to_string() + &evil,
+            "a b".into(),
+            "{filter}".into()
+        ]
+    );
+    let printed = stdout(&out);
+    let line = printed.lines().find(|l| l.starts_with('[')).unwrap();
+    assert_eq!(
+        line.replace('"', "'"),
+        expected.replace('"', "'"),
+        "{printed}"
+    );
+    // Quoted by the template, it would end the template's quotes: refused.
+    for template in ["echo '{filter}'", "sh -c \"run {filter}\""] {
+        let out = ctx
+            .cmd()
+            .args(["run", "--def", "demo", "--runner", template, &evil])
+            .output()
+            .unwrap();
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        // Refused before anything is made: the first and only lines.
+        assert!(
+            err.starts_with("error: --runner: `{filter}` stands inside quotes"),
+            "{err}"
+        );
+        assert_eq!(err.lines().count(), 2, "{err}");
+        assert!(err.contains("hint: "), "{err}");
+        assert!(!marker.exists());
+    }
+}
+
+#[test]
+fn run_ids_are_unique_under_concurrency_and_results_shows_the_newest() {
+    let ctx = TestContext::new();
+    let children: Vec<_> = (0..4)
+        .map(|i| {
+            ctx.std_cmd()
+                .args(["run", "--def", "demo", "--runner", &format!("echo run-{i}")])
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let ids = runs(&ctx);
+    assert_eq!(ids.len(), 4, "{ids:?}");
+    // Two runs in quick succession: `results` shows the second.
+    for name in ["first", "second"] {
+        ctx.cmd()
+            .args(["run", "--def", "demo", "--runner", &format!("echo {name}")])
+            .assert()
+            .success();
+    }
+    let out = ctx
+        .cmd()
+        .args(["results", "--list", "--format", "json"])
+        .output()
+        .unwrap();
+    let listed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let commands: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["run"]["command"].as_str().unwrap())
+        .collect();
+    assert_eq!(commands.len(), 6);
+    assert_eq!(
+        &commands[4..],
+        ["echo first", "echo second"],
+        "oldest first"
+    );
+    let out = ctx
+        .cmd()
+        .args(["results", "--format", "json"])
+        .output()
+        .unwrap();
+    // A run without subunit results is still the newest one `results` picks.
+    assert!(
+        stderr(&out).contains(&format!(
+            "run {} recorded no subunit results",
+            listed[5]["run"]["id"].as_str().unwrap()
+        )),
+        "{}",
+        stderr(&out)
+    );
 }
