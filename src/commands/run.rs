@@ -115,6 +115,7 @@ fn run_in(
     ctx: &Context,
 ) -> Result<u8> {
     let p = &ctx.printer;
+    let json = matches!(settings.format, OutputFormat::Json);
     let request = pipeline::Request {
         env,
         runner: &settings.runner,
@@ -124,7 +125,10 @@ fn run_in(
         policy: &settings.policy,
         fresh: per_run,
         scratch: run_dir,
-        capture: false,
+        // A listing for a script is captured and given as JSON; anything
+        // else the runner prints goes to stderr, so stdout is only JSON.
+        capture: json && settings.list,
+        stdout_to_stderr: json,
     };
     let finished = pipeline::run(&request, p)?;
     for warning in &finished.stream_warnings {
@@ -133,6 +137,16 @@ fn run_in(
     let code = finished.code;
     let interrupted = finished.interrupted;
     if settings.list {
+        if json {
+            for line in finished.stderr.lines() {
+                p.status(line);
+            }
+            p.out(serde_json::to_string_pretty(&serde_json::json!({
+                "exit_code": code,
+                "count": finished.listed.len(),
+                "tests": finished.listed,
+            }))?);
+        }
         return Ok(code);
     }
     let results = finished.results;

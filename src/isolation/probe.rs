@@ -318,6 +318,7 @@ impl Prober {
             fresh: true,
             scratch: dir,
             capture: true,
+            stdout_to_stderr: false,
         };
         let finished = pipeline::run(&request, &self.printer)?;
         if let Some(signal) = finished.interrupted {

@@ -34,6 +34,8 @@ pub struct Request<'a> {
     pub scratch: &'a Path,
     /// Capture the runner's output instead of streaming it to the terminal.
     pub capture: bool,
+    /// Streamed output goes to stderr only (stdout is for JSON).
+    pub stdout_to_stderr: bool,
 }
 
 /// A finished runner process and what it left.
@@ -106,6 +108,8 @@ pub fn run(req: &Request<'_>, printer: &Printer) -> Result<Finished> {
         cmd.stdin(Stdio::null())
             .stdout(create(&out_path)?)
             .stderr(create(&err_path)?);
+    } else if req.stdout_to_stderr {
+        cmd.stdout(Stdio::from(std::io::stderr()));
     }
     let started = SystemTime::now();
     let clock = Instant::now();

@@ -14,6 +14,7 @@ mod hostile;
 mod inputs;
 mod install;
 mod isolation;
+mod json;
 mod layers;
 mod lockfile;
 mod manage;
