@@ -27,6 +27,7 @@ pub mod printer;
 pub mod process;
 pub mod runner;
 pub mod store;
+pub mod supervisor;
 pub mod wheel;
 
 use std::ffi::OsString;

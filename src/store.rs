@@ -397,14 +397,16 @@ fn compile(
     interpreter: &Interpreter,
     printer: &Printer,
 ) -> Option<String> {
-    let status = Command::new(&interpreter.executable)
-        .args(["-I", "-m", "compileall", "-q", "-j", "0", "-d"])
+    let mut cmd = Command::new(&interpreter.executable);
+    cmd.args(["-I", "-m", "compileall", "-q", "-j", "0", "-d"])
         .arg(final_site)
         .arg(site)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status();
+        .stderr(Stdio::null());
+    // compileall's worker processes die with tempest-env too.
+    crate::runner::process::die_with_parent(&mut cmd);
+    let status = cmd.status();
     match status {
         Ok(status) if status.success() => interpreter.info.cache_tag.clone(),
         Ok(_) | Err(_) => {

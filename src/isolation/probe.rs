@@ -256,18 +256,18 @@ impl Prober {
         };
         let (out, err) = (create(&out_path)?, create(&err_path)?);
         let clock = Instant::now();
-        // Not in a process group of its own: Ctrl-C reaches the runner too.
-        let status = Command::new("bash")
-            .arg("-c")
+        let mut cmd = Command::new("bash");
+        cmd.arg("-c")
             .arg(&invocation.shell)
             .current_dir(&invocation.cwd)
             .env_clear()
             .envs(&vars)
             .stdin(Stdio::null())
             .stdout(out)
-            .stderr(err)
-            .status()
-            .context("failed to start the runner")?;
+            .stderr(err);
+        // The runner and everything it starts die with tempest-env, and
+        // Ctrl-C is forwarded to it.
+        let (status, _) = crate::runner::process::run_group(&mut cmd)?;
         let runner_time = clock.elapsed();
         *self.runner_time.lock().unwrap_or_else(|e| e.into_inner()) += runner_time;
         self.runs.fetch_add(1, Ordering::SeqCst);
