@@ -139,7 +139,7 @@ pub fn ensure_wheel(
         &sha256[..16]
     );
     let dir = home.store().join(&entry_name);
-    if let Some(entry) = read_entry(&dir)? {
+    if let Reuse::Sound(entry) = reuse(&dir)? {
         printer.verbose(format!("reusing store entry {}", dir.display()));
         if compile_bytecode {
             compile(&entry.site(), &entry.site(), interpreter, printer);
@@ -154,8 +154,17 @@ pub fn ensure_wheel(
         &format!("store entry {entry_name}"),
         printer,
     )?;
-    if let Some(entry) = read_entry(&dir)? {
-        return Ok(entry);
+    match reuse(&dir)? {
+        Reuse::Sound(entry) => return Ok(entry),
+        Reuse::Missing => {}
+        Reuse::Broken(why) => {
+            printer.warn(format!(
+                "store entry {} {why}; unpacking {} again",
+                dir.display(),
+                filename
+            ));
+            discard(&dir, &format!("store entry {}", dir.display()), &why)?;
+        }
     }
     for warning in &checked.warnings {
         printer.warn(warning);
@@ -268,16 +277,106 @@ pub fn ensure_wheel(
     make_pycache_dirs(&site)?;
     write_record(&site, &checked.dist_info, &info.site_files)?;
     fs_err::write(root.join(INFO_FILE), serde_json::to_vec_pretty(&info)?)?;
-    make_read_only(root)?;
+    seal_read_only(root)?;
     crate::failpoint::hit("store-before-rename");
     let built = tmp.keep();
     fs_err::rename(&built, &dir)?;
+    // Used from now on: leased like a reused one.
+    if let Some(lease) = crate::lease::shared(&dir)? {
+        lease.keep();
+    }
     printer.verbose(format!("unpacked {} into {}", filename, dir.display()));
     Ok(StoreEntry {
         dir,
         info,
         fresh: true,
     })
+}
+
+/// Make a built store entry or base read-only and seal it, the seal last
+/// (see [`crate::seal`]).
+pub fn seal_read_only(root: &Path) -> Result<()> {
+    make_read_only(root)?;
+    fs_err::set_permissions(root, std::fs::Permissions::from_mode(0o755))?;
+    crate::seal::write(root)?;
+    fs_err::set_permissions(
+        root.join(crate::seal::FILE_NAME),
+        std::fs::Permissions::from_mode(0o444),
+    )?;
+    fs_err::set_permissions(root, std::fs::Permissions::from_mode(0o555))?;
+    Ok(())
+}
+
+/// What is under an entry's or base's real name.
+pub enum Reuse<T> {
+    Missing,
+    /// Complete and unchanged, and leased for the life of this process.
+    Sound(T),
+    /// Incomplete or changed since it was made: why.
+    Broken(String),
+}
+
+/// Lease the directory at `dir` and check its seal (once per process);
+/// `open` reads what it describes.
+pub fn reuse_sealed<T>(dir: &Path, open: impl FnOnce() -> Result<Option<T>>) -> Result<Reuse<T>> {
+    if crate::lease::kept(dir) {
+        return Ok(open()?.map_or(Reuse::Missing, Reuse::Sound));
+    }
+    let Some(lease) = crate::lease::shared(dir)? else {
+        return Ok(Reuse::Missing);
+    };
+    match crate::seal::check(dir)? {
+        crate::seal::Verdict::Sound => {}
+        crate::seal::Verdict::Incomplete => {
+            return Ok(Reuse::Broken("is incomplete (it has no seal)".into()));
+        }
+        crate::seal::Verdict::Changed(what) => {
+            return Ok(Reuse::Broken(format!(
+                "was changed after it was made: {what}"
+            )));
+        }
+    }
+    match open()? {
+        Some(thing) => {
+            lease.keep();
+            Ok(Reuse::Sound(thing))
+        }
+        None => Ok(Reuse::Broken(
+            "is incomplete (it has no description)".into(),
+        )),
+    }
+}
+
+fn reuse(dir: &Path) -> Result<Reuse<StoreEntry>> {
+    reuse_sealed(dir, || read_entry(dir))
+}
+
+/// Move a broken entry or base aside and delete it, under its build lock
+/// (held by the caller); refused while another process leases it.
+pub fn discard(dir: &Path, what: &str, why: &str) -> Result<()> {
+    // Others that found it broken too drop their leases at once.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    let held = loop {
+        match crate::lease::exclusive(dir)? {
+            Some(held) => break held,
+            None if !dir.exists() => return Ok(()),
+            None if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            None => {
+                return Err(crate::error::UserError::new(format!(
+                    "{what} {why}, and {} is using it, so it cannot be rebuilt now",
+                    crate::lease::describe_holders(dir)
+                ))
+                .hint("try again once that process has finished")
+                .into());
+            }
+        }
+    };
+    let trash = atomic::move_to_trash(dir)?;
+    drop(held);
+    crate::seal::break_seal(&trash)?;
+    atomic::remove_tree(&trash)
 }
 
 /// A RECORD-style digest with a stronger algorithm than sha256.
@@ -471,7 +570,8 @@ pub fn make_read_only(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Remove leftovers, and entries none of the `used` paths is inside of.
+/// Remove leftovers, and entries none of the `used` paths is inside of and
+/// no live process leases. Each goes aside (renamed) before it is deleted.
 pub fn gc(home: &Home, used: &[PathBuf], dry_run: bool) -> Result<Vec<PathBuf>> {
     let store = home.store();
     let mut removed =
@@ -487,13 +587,30 @@ pub fn gc(home: &Home, used: &[PathBuf], dry_run: bool) -> Result<Vec<PathBuf>> 
         if file_name.starts_with('.') || used.iter().any(|u| u.starts_with(&path)) {
             continue;
         }
-        let Some(_guard) = crate::lock::try_acquire(&lock_path(home, file_name))? else {
-            continue;
-        };
-        if !dry_run {
-            atomic::remove_tree(&path)?;
+        if remove_unused(&path, &lock_path(home, file_name), dry_run)? {
+            removed.push(path);
         }
-        removed.push(path);
     }
     Ok(removed)
+}
+
+/// Remove the entry or base at `dir` unless its build lock or a lease is
+/// held: moved aside first, its seal broken, then deleted. Whether it was
+/// (or, with `dry_run`, would be) removed.
+pub fn remove_unused(dir: &Path, build_lock: &Path, dry_run: bool) -> Result<bool> {
+    let Some(_guard) = crate::lock::try_acquire(build_lock)? else {
+        return Ok(false);
+    };
+    let Some(held) = crate::lease::exclusive(dir)? else {
+        return Ok(false);
+    };
+    if dry_run {
+        return Ok(true);
+    }
+    let trash = atomic::move_to_trash(dir)?;
+    drop(held);
+    crate::failpoint::hit("gc-after-move-aside");
+    crate::seal::break_seal(&trash)?;
+    atomic::remove_tree(&trash)?;
+    Ok(true)
 }

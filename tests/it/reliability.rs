@@ -1123,3 +1123,202 @@ fn system_site_directories_are_never_written_to() {
     drop(mount);
     chmod("u+w");
 }
+
+/// Wait until `marker` exists (the runner got going), at most 60 s.
+fn wait_for_file(marker: &Path, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !marker.exists() {
+        assert!(Instant::now() < deadline, "{what}: never started");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Processes started from the test's directories that are still alive one
+/// second after `since`; then ends them (they were started by this test) so
+/// the next trial starts clean.
+fn alive_a_second_after(ctx: &TestContext, since: Instant) -> Vec<String> {
+    let deadline = since + Duration::from_secs(1);
+    loop {
+        let left = strays(ctx);
+        if left.is_empty() {
+            return Vec::new();
+        }
+        if Instant::now() >= deadline {
+            let shown = left
+                .iter()
+                .map(|pid| {
+                    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+                    format!(
+                        "{pid}: {}",
+                        String::from_utf8_lossy(&cmdline).replace('\0', " ")
+                    )
+                })
+                .collect();
+            for pid in left {
+                // SAFETY: kill(2) on a process this test started.
+                unsafe { libc::kill(pid, libc::SIGKILL) };
+            }
+            wait_for_strays(ctx);
+            return shown;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// A python runner that starts a child, a child in a session of its own,
+/// and an orphan (a child that starts a grandchild and exits), then says it
+/// is ready and sleeps.
+fn spawning_runner(ctx: &TestContext, marker: &Path) -> String {
+    let script = ctx.work.path().join("spawner.py");
+    std::fs::write(
+        &script,
+        r#"import subprocess, sys, time
+subprocess.Popen(["sleep", "303"])
+subprocess.Popen(["sleep", "304"], start_new_session=True)
+subprocess.Popen([sys.executable, "-c", "import subprocess; subprocess.Popen(['sleep', '305'])"]).wait()
+open(sys.argv[1], "w").write("ready")
+time.sleep(300)
+"#,
+    )
+    .unwrap();
+    format!("python {} {}", script.display(), marker.display())
+}
+
+#[test]
+fn a_killed_run_leaves_no_process_of_its_runner_alive() {
+    let ctx = TestContext::new();
+    let marker = ctx.work.path().join("started");
+    let shell = format!("touch {}; sleep 301; echo done", marker.display());
+    let python = spawning_runner(&ctx, &marker);
+    let mut problems = Vec::new();
+    for (runner, victim) in [
+        (&shell, Victim::Process),
+        (&python, Victim::Process),
+        (&python, Victim::Group),
+        (&shell, Victim::Group),
+    ] {
+        let _ = std::fs::remove_file(&marker);
+        let mut child = ctx
+            .std_cmd()
+            .args(["run", "--def", "demo", "--runner", runner])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        wait_for_file(&marker, runner);
+        let pid = child.id() as i32;
+        let target = if victim == Victim::Group { -pid } else { pid };
+        // SAFETY: kill(2) on the process (group) this test spawned.
+        unsafe { libc::kill(target, libc::SIGKILL) };
+        let killed = Instant::now();
+        child.wait().unwrap();
+        let left = alive_a_second_after(&ctx, killed);
+        if !left.is_empty() {
+            problems.push(format!(
+                "`{runner}` ({victim:?}): still alive after 1 s: {left:?}"
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "\n{}", problems.join("\n"));
+    // What the killed runs left is gc's to remove.
+    assert_gc_clears(&ctx, true);
+}
+
+/// `sanity`, `bisect` and `compare` with probes running in parallel: killed
+/// (SIGKILL, also of the whole process group) or interrupted (SIGINT,
+/// SIGTERM), no probe's runner is left alive a second later, and `gc`
+/// removes the scratch directory they ran in.
+#[test]
+fn killed_or_interrupted_searches_leave_no_probe_alive_and_nothing_gc_keeps() {
+    let ctx = TestContext::new();
+    let markers = ctx.work.path().join("markers");
+    std::fs::create_dir_all(&markers).unwrap();
+    let runner = format!(
+        "touch {}/$$; sleep 306; echo tempest.api.test_x.T.test_y",
+        markers.display()
+    );
+    let plugins: Vec<String> = ["alpha", "bravo", "filler-1"]
+        .iter()
+        .flat_map(|n| {
+            [
+                "--plugin".to_string(),
+                path_str(&fixtures().join("plugins").join(n)),
+            ]
+        })
+        .collect();
+    let mut problems = Vec::new();
+    let cases = [
+        ("sanity", libc::SIGKILL, Victim::Process),
+        ("sanity", libc::SIGKILL, Victim::Group),
+        ("sanity", libc::SIGINT, Victim::Process),
+        ("sanity", libc::SIGTERM, Victim::Process),
+        ("bisect", libc::SIGKILL, Victim::Process),
+        ("bisect", libc::SIGINT, Victim::Process),
+        ("compare", libc::SIGKILL, Victim::Process),
+    ];
+    for (command, signal, victim) in cases {
+        for marker in read_dir(&markers) {
+            std::fs::remove_file(marker).unwrap();
+        }
+        let mut args = strings(&[command]);
+        if command != "sanity" {
+            args.push("tempest.api".into());
+        }
+        args.extend(strings(&["--def", "demo", "--runner", &runner, "-j", "2"]));
+        if command == "compare" {
+            args.extend(strings(&["--target-plugin", "alpha_tests"]));
+        }
+        args.extend(plugins.iter().cloned());
+        let mut child = ctx
+            .std_cmd()
+            .args(&args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while read_dir(&markers).is_empty() {
+            assert!(Instant::now() < deadline, "{command}: no probe started");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let case = format!("{command} ({signal}, {victim:?})");
+        let pid = child.id() as i32;
+        let target = if victim == Victim::Group { -pid } else { pid };
+        // SAFETY: kill(2) on the process (group) this test spawned.
+        unsafe { libc::kill(target, signal) };
+        let sent = Instant::now();
+        // Interrupted, it may wind down by itself; give it a while.
+        let exit_deadline = sent + Duration::from_secs(20);
+        while child.try_wait().unwrap().is_none() {
+            if Instant::now() >= exit_deadline {
+                problems.push(format!("{case}: still running 20 s after the signal"));
+                // SAFETY: as above.
+                unsafe { libc::kill(pid, libc::SIGKILL) };
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let ended = Instant::now();
+        let left = alive_a_second_after(&ctx, ended);
+        if !left.is_empty() {
+            problems.push(format!("{case}: still alive 1 s after it ended: {left:?}"));
+        }
+        let out = ctx.cmd().arg("gc").output().unwrap();
+        assert!(out.status.success(), "{case}: gc: {}", stderr(&out));
+        let scratch: Vec<PathBuf> = read_dir(&ctx.home.path().join("data"))
+            .into_iter()
+            .filter(|p| {
+                p.file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .starts_with(".tmp.")
+            })
+            .collect();
+        if !scratch.is_empty() {
+            problems.push(format!("{case}: gc left {scratch:?}"));
+        }
+    }
+    assert!(problems.is_empty(), "\n{}", problems.join("\n"));
+    assert_gc_clears(&ctx, true);
+}
