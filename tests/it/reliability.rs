@@ -1322,3 +1322,153 @@ fn killed_or_interrupted_searches_leave_no_probe_alive_and_nothing_gc_keeps() {
     assert!(problems.is_empty(), "\n{}", problems.join("\n"));
     assert_gc_clears(&ctx, true);
 }
+
+fn names_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = read_dir(dir)
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// While a run uses a store entry and a base, `gc` keeps both and `base
+/// remove` refuses the base, naming the process; the runner, importing from
+/// both after they ran, passes. Once the run is over, `gc` removes both and
+/// their lock files.
+#[test]
+fn gc_and_base_remove_leave_what_a_live_run_uses() {
+    let ctx = TestContext::new();
+    let links = wheelhouse(&ctx);
+    let alpha = path_str(&fixture_wheel("alpha"));
+    let marker = ctx.work.path().join("started");
+    let runner = format!(
+        "touch {}; sleep 3; python -c 'import alpha_tempest_plugin.plugin, tempest; print(\"imported\")'",
+        marker.display()
+    );
+    let run = ctx
+        .std_cmd()
+        .args([
+            "run",
+            "--base",
+            "--find-links",
+            &links,
+            "--offline",
+            "--installer",
+            "pip",
+            "--plugin",
+            &alpha,
+            "--runner",
+            &runner,
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for_file(&marker, "run");
+    let store = ctx.home.path().join("cache/store");
+    let bases = ctx.home.path().join("cache/bases");
+    let (entries, built) = (names_in(&store), names_in(&bases));
+    assert_eq!(
+        (entries.len(), built.len()),
+        (1, 1),
+        "{entries:?} {built:?}"
+    );
+    let out = ctx.cmd().arg("gc").output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(names_in(&store), entries, "gc removed a store entry in use");
+    assert_eq!(names_in(&bases), built, "gc removed a base in use");
+    let out = ctx
+        .cmd()
+        .args(["base", "remove", &built[0]])
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("is in use by process "), "{err}");
+    assert!(err.contains("hint: "), "{err}");
+    assert_eq!(names_in(&bases), built, "base remove removed a base in use");
+    let out = run.wait_with_output().unwrap();
+    assert!(out.status.success(), "the run failed: {}", stderr(&out));
+    assert!(stdout(&out).contains("imported"), "{}", stdout(&out));
+    // Over: nothing uses them.
+    let out = ctx.cmd().arg("gc").output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(names_in(&store).is_empty() && names_in(&bases).is_empty());
+    let locks: Vec<String> = names_in(&ctx.home.path().join("cache/locks"))
+        .into_iter()
+        .chain(names_in(&ctx.home.path().join("data/locks")))
+        .collect();
+    assert!(locks.is_empty(), "gc left lock files: {locks:?}");
+}
+
+/// A plugin with many modules, for deletes that take a while.
+fn big_wheel(ctx: &TestContext, files: usize) -> PathBuf {
+    let src = ctx.work.path().join("big-src");
+    let pkg = src.join("big_tempest_plugin");
+    std::fs::create_dir_all(&pkg).unwrap();
+    std::fs::write(
+        src.join("pyproject.toml"),
+        "[project]\nname = \"big-tempest-plugin\"\nversion = \"1.0\"\n\n[project.entry-points.\"tempest.test_plugins\"]\nbig_tests = \"big_tempest_plugin:Plugin\"\n",
+    )
+    .unwrap();
+    std::fs::write(pkg.join("__init__.py"), "class Plugin:\n    pass\n").unwrap();
+    for i in 0..files {
+        std::fs::write(pkg.join(format!("m{i}.py")), format!("X = {i}\n")).unwrap();
+    }
+    build_wheel(&src, &ctx.work.path().join("big"), None)
+}
+
+/// `gc` killed while it deletes a store entry (at a failpoint just after it
+/// moved the entry aside, and at random moments): never a partial entry
+/// under its real name; the next `create` unpacks it again and sees the
+/// plugin; the next `gc` removes what the killed one left.
+#[test]
+fn a_killed_gc_never_leaves_a_partial_store_entry() {
+    let started = Instant::now();
+    let ctx = TestContext::new();
+    let big = path_str(&big_wheel(&ctx, 1500));
+    let store = ctx.home.path().join("cache/store");
+    let mut rng = Lcg(0x5eed_0006);
+    let mut tally = Tally::default();
+    const TRIALS: usize = 16;
+    for i in 0..TRIALS {
+        let trial = format!("gc trial {i}");
+        run_ok(&ctx, &strings(&["create", "big", "--plugin", &big]), &trial);
+        assert_eq!(
+            visible_plugins(&ctx.env_dir("big")),
+            ["big_tests"],
+            "{trial}"
+        );
+        run_ok(&ctx, &strings(&["remove", "big"]), &trial);
+        let at = if i % 4 == 0 {
+            KillAt::Failpoint("gc-after-move-aside")
+        } else {
+            KillAt::Delay(rng.below(60))
+        };
+        kill_trial(&ctx, &strings(&["gc"]), at, Victim::Process, &mut tally);
+        for entry in read_dir(&store) {
+            let name = entry.file_name().unwrap().to_string_lossy().into_owned();
+            if name.starts_with('.') {
+                continue;
+            }
+            assert!(
+                entry.join(".tempest-env-seal").is_file(),
+                "{trial} ({at:?}): {name} is under its real name without its seal"
+            );
+            assert_eq!(
+                tree(&entry.join("site/big_tempest_plugin"))
+                    .keys()
+                    .filter(|p| p.extension().is_some_and(|e| e == "py"))
+                    .count(),
+                1501,
+                "{trial} ({at:?}): {name} is partial"
+            );
+        }
+    }
+    run_ok(&ctx, &strings(&["create", "big", "--plugin", &big]), "end");
+    assert_eq!(visible_plugins(&ctx.env_dir("big")), ["big_tests"]);
+    assert_gc_clears(&ctx, true);
+    report("gc", TRIALS, &tally, started);
+    assert!(tally.killed >= TRIALS / 3, "{tally:?}");
+}
