@@ -316,16 +316,20 @@ pub enum Reuse<T> {
     Broken(String),
 }
 
-/// Lease the directory at `dir` and check its seal (once per process);
-/// `open` reads what it describes.
-pub fn reuse_sealed<T>(dir: &Path, open: impl FnOnce() -> Result<Option<T>>) -> Result<Reuse<T>> {
+/// Lease the directory at `dir` and check its seal as deep as `depth` says
+/// (once per process); `open` reads what it describes.
+pub fn reuse_sealed<T>(
+    dir: &Path,
+    depth: crate::seal::Depth,
+    open: impl FnOnce() -> Result<Option<T>>,
+) -> Result<Reuse<T>> {
     if crate::lease::kept(dir) {
         return Ok(open()?.map_or(Reuse::Missing, Reuse::Sound));
     }
     let Some(lease) = crate::lease::shared(dir)? else {
         return Ok(Reuse::Missing);
     };
-    match crate::seal::check(dir)? {
+    match crate::seal::check(dir, depth)? {
         crate::seal::Verdict::Sound => {}
         crate::seal::Verdict::Incomplete => {
             return Ok(Reuse::Broken("is incomplete (it has no seal)".into()));
@@ -347,8 +351,10 @@ pub fn reuse_sealed<T>(dir: &Path, open: impl FnOnce() -> Result<Option<T>>) -> 
     }
 }
 
+/// Store entries are small (a plugin's wheel) and hardlink-mode installs
+/// share their files, so every reuse checks every file.
 fn reuse(dir: &Path) -> Result<Reuse<StoreEntry>> {
-    reuse_sealed(dir, || read_entry(dir))
+    reuse_sealed(dir, crate::seal::Depth::Full, || read_entry(dir))
 }
 
 /// Move a broken entry or base aside and delete it, under its build lock

@@ -394,6 +394,24 @@ fn a_changed_or_incomplete_base_is_built_again() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stderr(&out).contains("is incomplete"), "{}", stderr(&out));
     assert!(seal.is_file());
+    // Checked in full: within the next ten minutes a reuse checks its
+    // directories, which still finds a file added (as root, no chmod).
+    let out = create("four");
+    assert!(
+        out.status.success() && !stderr(&out).contains("changed"),
+        "{}",
+        stderr(&out)
+    );
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    std::fs::write(init.with_file_name("planted.py"), "").unwrap();
+    let out = create("five");
+    let err = stderr(&out);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains(&format!("base {hash} was changed after it was made")),
+        "{err}"
+    );
+    assert!(!init.with_file_name("planted.py").exists());
 }
 
 /// `gc` removes the lock files of environments, store entries and bases

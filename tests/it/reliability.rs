@@ -7,9 +7,9 @@
 //!
 //! The kill loops use a fixed-seed LCG for their delays, so a failure is
 //! reproducible: the trial number and delay are in every assertion message.
-//! After each kill the test waits until no process started from the test's
-//! home or work dir is left (an installer or runner orphaned by the kill
-//! would otherwise keep writing while the next command runs).
+//! After each kill, no process started from the test's home or work dir may
+//! be left a second later: children (installer, runner, and what they
+//! started) die with tempest-env, SIGKILL included.
 
 use std::io::{BufRead, BufReader};
 use std::os::unix::process::CommandExt;
@@ -47,7 +47,7 @@ enum KillAt {
 /// Whom the SIGKILL hits.
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Victim {
-    /// tempest-env alone: its children (installer, runner) are orphaned.
+    /// tempest-env alone: its children (installer, runner) must die with it.
     Process,
     /// tempest-env and every child in its process group.
     Group,
@@ -60,8 +60,9 @@ struct Tally {
     orphans: usize,
 }
 
-/// Spawn `tempest-env args`, SIGKILL it at `at`, reap it, and wait until
-/// nothing started from the test's directories is still running.
+/// Spawn `tempest-env args`, SIGKILL it at `at`, reap it, and count an
+/// orphan if anything started from the test's directories is still running
+/// a second later (then end it, so the next trial starts clean).
 fn kill_trial(ctx: &TestContext, args: &[String], at: KillAt, victim: Victim, tally: &mut Tally) {
     let mut cmd = ctx.std_cmd();
     cmd.args(args)
@@ -96,8 +97,12 @@ fn kill_trial(ctx: &TestContext, args: &[String], at: KillAt, victim: Victim, ta
         unsafe { libc::kill(target, libc::SIGKILL) };
         tally.killed += 1;
     }
+    let killed = Instant::now();
     child.wait().unwrap();
-    if wait_for_strays(ctx) && victim == Victim::Process {
+    // Its children (installer, runner, and what they started) die with it.
+    let left = alive_a_second_after(ctx, killed);
+    if !left.is_empty() {
+        eprintln!("{args:?} ({at:?}, {victim:?}): alive a second after the kill: {left:?}");
         tally.orphans += 1;
     }
 }
@@ -286,6 +291,7 @@ fn killed_creates_leave_nothing_half_built() {
     assert_eq!(visible_plugins(&ctx.env_dir("k")), ["valet_tests"]);
     report("create", TRIALS, &tally, started);
     assert!(tally.killed >= TRIALS / 3, "{tally:?}");
+    assert_eq!(tally.orphans, 0, "children outlived tempest-env: {tally:?}");
 }
 
 /// Kill `install` into one environment, over and over, with wheels (some
@@ -345,6 +351,7 @@ fn install_kill_loop(what: &str, modes: &[&str], seed: u64) {
     );
     report(what, TRIALS, &tally, started);
     assert!(tally.killed >= TRIALS / 3, "{tally:?}");
+    assert_eq!(tally.orphans, 0, "children outlived tempest-env: {tally:?}");
 }
 
 #[test]
@@ -420,7 +427,7 @@ fn killed_base_builds_leave_nothing_half_built() {
             ]
         };
         // Mostly the whole process group (pip included), early or mid-build;
-        // every tenth trial tempest-env alone, orphaning pip.
+        // every tenth trial tempest-env alone (pip must die with it).
         let (at, victim) = match i % 10 {
             0 | 5 => (KillAt::Failpoint("base-before-install"), Victim::Process),
             1 => (KillAt::Delay(rng.below(600)), Victim::Process),
@@ -449,6 +456,7 @@ fn killed_base_builds_leave_nothing_half_built() {
     assert_gc_clears(&ctx, true);
     report("base", TRIALS, &tally, started);
     assert!(tally.killed >= TRIALS / 2, "{tally:?}");
+    assert_eq!(tally.orphans, 0, "children outlived tempest-env: {tally:?}");
 }
 
 #[test]
@@ -490,6 +498,7 @@ fn killed_runs_leave_no_registered_environment() {
         left_in_runs.len()
     );
     assert!(tally.killed >= TRIALS / 3, "{tally:?}");
+    assert_eq!(tally.orphans, 0, "children outlived tempest-env: {tally:?}");
 }
 
 /// A run killed while its environment is half-built, and one killed while
@@ -523,13 +532,11 @@ fn gc_removes_what_killed_runs_left() {
         std::thread::sleep(Duration::from_millis(10));
     }
     child.kill().unwrap();
+    let killed = Instant::now();
     child.wait().unwrap();
-    // The orphaned `sleep 30` was started by this test: end it.
-    for pid in strays(&ctx) {
-        // SAFETY: kill(2) on a process this test started.
-        unsafe { libc::kill(pid, libc::SIGKILL) };
-    }
-    wait_for_strays(&ctx);
+    // `sleep 30` dies with tempest-env.
+    let left = alive_a_second_after(&ctx, killed);
+    assert!(left.is_empty(), "alive a second after the kill: {left:?}");
     let before: Vec<PathBuf> = read_dir(&runs).iter().flat_map(|r| read_dir(r)).collect();
     assert_eq!(before.len(), 2, "{before:?}");
     let out = ctx.cmd().arg("gc").output().unwrap();
@@ -1471,4 +1478,5 @@ fn a_killed_gc_never_leaves_a_partial_store_entry() {
     assert_gc_clears(&ctx, true);
     report("gc", TRIALS, &tally, started);
     assert!(tally.killed >= TRIALS / 3, "{tally:?}");
+    assert_eq!(tally.orphans, 0, "children outlived tempest-env: {tally:?}");
 }
