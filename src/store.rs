@@ -590,7 +590,11 @@ pub fn gc(home: &Home, used: &[PathBuf], dry_run: bool) -> Result<Vec<PathBuf>> 
         let Some(file_name) = path.file_name().and_then(|n| n.to_str()) else {
             continue;
         };
-        if file_name.starts_with('.') || used.iter().any(|u| u.starts_with(&path)) {
+        if file_name.starts_with('.')
+            || used
+                .iter()
+                .any(|u| u.starts_with(&path) || path.starts_with(u))
+        {
             continue;
         }
         if remove_unused(&path, &lock_path(home, file_name), dry_run)? {

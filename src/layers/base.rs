@@ -507,7 +507,11 @@ pub fn gc(home: &Home, used: &[PathBuf], dry_run: bool) -> Result<Vec<PathBuf>> 
         let Some(hash) = dir.file_name().and_then(|n| n.to_str()) else {
             continue;
         };
-        if hash.starts_with('.') || used.iter().any(|u| u.starts_with(&dir)) {
+        if hash.starts_with('.')
+            || used
+                .iter()
+                .any(|u| u.starts_with(&dir) || dir.starts_with(u))
+        {
             continue;
         }
         if crate::store::remove_unused(&dir, &lock_path(home, hash), dry_run)? {

@@ -456,3 +456,28 @@ fn gc_removes_lock_files_of_what_no_longer_exists() {
     );
     ctx.cmd().args(["create", "gone"]).assert().success();
 }
+
+/// An environment whose manifest cannot be read might use anything: `gc`
+/// then keeps every store entry.
+#[test]
+fn gc_keeps_the_store_while_an_environment_is_unreadable() {
+    let ctx = TestContext::new();
+    let alpha = crate::common::fixture_wheel("alpha");
+    ctx.cmd()
+        .args(["create", "user", "--plugin"])
+        .arg(&alpha)
+        .assert()
+        .success();
+    let broken = ctx.create("broken");
+    ctx.cmd().args(["remove", "user"]).assert().success();
+    std::fs::write(broken.join("tempest-env.json"), "{not json").unwrap();
+    let store = ctx.home.path().join("cache/store");
+    let entries = || std::fs::read_dir(&store).unwrap().count();
+    assert_eq!(entries(), 1);
+    ctx.cmd().arg("gc").assert().success();
+    assert_eq!(
+        entries(),
+        1,
+        "gc removed a store entry an unreadable environment may use"
+    );
+}
