@@ -28,6 +28,7 @@ pub mod printer;
 pub mod process;
 pub mod runner;
 pub mod seal;
+pub mod shared;
 pub mod store;
 pub mod supervisor;
 pub mod wheel;

@@ -28,6 +28,7 @@ use crate::dist::name;
 use crate::home::Home;
 use crate::interpreter::Interpreter;
 use crate::printer::Printer;
+use crate::shared::Reuse;
 use crate::wheel::archive::{self, Target};
 use crate::wheel::record::{self, Digester, RecordEntry};
 use crate::wheel::{WheelError, filename::WheelFilename};
@@ -163,7 +164,7 @@ pub fn ensure_wheel(
                 dir.display(),
                 filename
             ));
-            discard(&dir, &format!("store entry {}", dir.display()), &why)?;
+            crate::shared::discard(&dir, &format!("store entry {}", dir.display()), &why)?;
         }
     }
     for warning in &checked.warnings {
@@ -277,7 +278,7 @@ pub fn ensure_wheel(
     make_pycache_dirs(&site)?;
     write_record(&site, &checked.dist_info, &info.site_files)?;
     fs_err::write(root.join(INFO_FILE), serde_json::to_vec_pretty(&info)?)?;
-    seal_read_only(root)?;
+    crate::shared::seal_read_only(root)?;
     crate::failpoint::hit("store-before-rename");
     let built = tmp.keep();
     fs_err::rename(&built, &dir)?;
@@ -293,96 +294,10 @@ pub fn ensure_wheel(
     })
 }
 
-/// Make a built store entry or base read-only and seal it, the seal last
-/// (see [`crate::seal`]).
-pub fn seal_read_only(root: &Path) -> Result<()> {
-    make_read_only(root)?;
-    fs_err::set_permissions(root, std::fs::Permissions::from_mode(0o755))?;
-    crate::seal::write(root)?;
-    fs_err::set_permissions(
-        root.join(crate::seal::FILE_NAME),
-        std::fs::Permissions::from_mode(0o444),
-    )?;
-    fs_err::set_permissions(root, std::fs::Permissions::from_mode(0o555))?;
-    Ok(())
-}
-
-/// What is under an entry's or base's real name.
-pub enum Reuse<T> {
-    Missing,
-    /// Complete and unchanged, and leased for the life of this process.
-    Sound(T),
-    /// Incomplete or changed since it was made: why.
-    Broken(String),
-}
-
-/// Lease the directory at `dir` and check its seal as deep as `depth` says
-/// (once per process); `open` reads what it describes.
-pub fn reuse_sealed<T>(
-    dir: &Path,
-    depth: crate::seal::Depth,
-    open: impl FnOnce() -> Result<Option<T>>,
-) -> Result<Reuse<T>> {
-    if crate::lease::kept(dir) {
-        return Ok(open()?.map_or(Reuse::Missing, Reuse::Sound));
-    }
-    let Some(lease) = crate::lease::shared(dir)? else {
-        return Ok(Reuse::Missing);
-    };
-    match crate::seal::check(dir, depth)? {
-        crate::seal::Verdict::Sound => {}
-        crate::seal::Verdict::Incomplete => {
-            return Ok(Reuse::Broken("is incomplete (it has no seal)".into()));
-        }
-        crate::seal::Verdict::Changed(what) => {
-            return Ok(Reuse::Broken(format!(
-                "was changed after it was made: {what}"
-            )));
-        }
-    }
-    match open()? {
-        Some(thing) => {
-            lease.keep();
-            Ok(Reuse::Sound(thing))
-        }
-        None => Ok(Reuse::Broken(
-            "is incomplete (it has no description)".into(),
-        )),
-    }
-}
-
 /// Store entries are small (a plugin's wheel) and hardlink-mode installs
 /// share their files, so every reuse checks every file.
 fn reuse(dir: &Path) -> Result<Reuse<StoreEntry>> {
-    reuse_sealed(dir, crate::seal::Depth::Full, || read_entry(dir))
-}
-
-/// Move a broken entry or base aside and delete it, under its build lock
-/// (held by the caller); refused while another process leases it.
-pub fn discard(dir: &Path, what: &str, why: &str) -> Result<()> {
-    // Others that found it broken too drop their leases at once.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
-    let held = loop {
-        match crate::lease::exclusive(dir)? {
-            Some(held) => break held,
-            None if !dir.exists() => return Ok(()),
-            None if std::time::Instant::now() < deadline => {
-                std::thread::sleep(std::time::Duration::from_millis(20));
-            }
-            None => {
-                return Err(crate::error::UserError::new(format!(
-                    "{what} {why}, and {} is using it, so it cannot be rebuilt now",
-                    crate::lease::describe_holders(dir)
-                ))
-                .hint("try again once that process has finished")
-                .into());
-            }
-        }
-    };
-    let trash = atomic::move_to_trash(dir)?;
-    drop(held);
-    crate::seal::break_seal(&trash)?;
-    atomic::remove_tree(&trash)
+    crate::shared::reuse(dir, crate::seal::Depth::Full, || read_entry(dir))
 }
 
 /// A RECORD-style digest with a stronger algorithm than sha256.
@@ -597,30 +512,9 @@ pub fn gc(home: &Home, used: &[PathBuf], dry_run: bool) -> Result<Vec<PathBuf>> 
         {
             continue;
         }
-        if remove_unused(&path, &lock_path(home, file_name), dry_run)? {
+        if crate::shared::remove_unused(&path, &lock_path(home, file_name), dry_run)? {
             removed.push(path);
         }
     }
     Ok(removed)
-}
-
-/// Remove the entry or base at `dir` unless its build lock or a lease is
-/// held: moved aside first, its seal broken, then deleted. Whether it was
-/// (or, with `dry_run`, would be) removed.
-pub fn remove_unused(dir: &Path, build_lock: &Path, dry_run: bool) -> Result<bool> {
-    let Some(_guard) = crate::lock::try_acquire(build_lock)? else {
-        return Ok(false);
-    };
-    let Some(held) = crate::lease::exclusive(dir)? else {
-        return Ok(false);
-    };
-    if dry_run {
-        return Ok(true);
-    }
-    let trash = atomic::move_to_trash(dir)?;
-    drop(held);
-    crate::failpoint::hit("gc-after-move-aside");
-    crate::seal::break_seal(&trash)?;
-    atomic::remove_tree(&trash)?;
-    Ok(true)
 }

@@ -19,7 +19,7 @@ use crate::error::UserError;
 use crate::home::Home;
 use crate::interpreter::Interpreter;
 use crate::printer::Printer;
-use crate::store::Reuse;
+use crate::shared::Reuse;
 
 pub const INFO_FILE: &str = "base.json";
 
@@ -151,7 +151,7 @@ pub fn ensure(
         Reuse::Missing => {}
         Reuse::Broken(why) => {
             printer.warn(format!("base {hash} {why}; building it again"));
-            crate::store::discard(&dir, &format!("base {hash}"), &why)?;
+            crate::shared::discard(&dir, &format!("base {hash}"), &why)?;
         }
     }
     installer.check()?;
@@ -214,7 +214,7 @@ pub fn ensure(
         serde_json::to_vec_pretty(&info)?,
     )?;
     crate::store::prepare_read_only(&site)?;
-    crate::store::seal_read_only(tmp.path())?;
+    crate::shared::seal_read_only(tmp.path())?;
     let built = tmp.keep();
     fs_err::rename(&built, &dir)?;
     // Used from now on: leased like a reused one.
@@ -259,7 +259,7 @@ fn reuse(home: &Home, dir: &Path, hash: &str) -> Result<Reuse<Base>> {
     } else {
         Depth::Full
     };
-    let reused = crate::store::reuse_sealed(dir, depth, || read(dir))?;
+    let reused = crate::shared::reuse(dir, depth, || read(dir))?;
     if depth == Depth::Full && matches!(reused, Reuse::Sound(_)) {
         // Best effort: without the stamp the next reuse checks fully again.
         let _ = fs_err::create_dir_all(home.cache().join("verified"))
@@ -514,7 +514,7 @@ pub fn gc(home: &Home, used: &[PathBuf], dry_run: bool) -> Result<Vec<PathBuf>> 
         {
             continue;
         }
-        if crate::store::remove_unused(&dir, &lock_path(home, hash), dry_run)? {
+        if crate::shared::remove_unused(&dir, &lock_path(home, hash), dry_run)? {
             if !dry_run {
                 let _ = std::fs::remove_file(verified_stamp(home, hash));
             }
