@@ -1480,3 +1480,67 @@ fn a_killed_gc_never_leaves_a_partial_store_entry() {
     assert!(tally.killed >= TRIALS / 3, "{tally:?}");
     assert_eq!(tally.orphans, 0, "children outlived tempest-env: {tally:?}");
 }
+
+/// `bisect` over plugins installed from wheels (store entries) while `gc`
+/// runs over and over: the store entries stay while the search uses them
+/// (it leases them), so the verdict is the one without `gc`; once it is
+/// over, `gc` removes them.
+#[test]
+fn gc_running_throughout_a_bisect_changes_nothing() {
+    let ctx = TestContext::new();
+    let mut set: Vec<&str> = vec![
+        "alpha",
+        "filler-1",
+        "dup-client-a",
+        "filler-2",
+        "bravo",
+        "filler-3",
+        "dup-client-b",
+        "filler-4",
+        "filler-5",
+        "filler-6",
+    ];
+    set.sort_unstable();
+    let mut args = strings(&["bisect", "dupclient_a", "--def", "demo"]);
+    for name in &set {
+        args.extend(["--plugin".to_string(), path_str(&fixture_wheel(name))]);
+    }
+    args.extend(strings(&[
+        "--probe",
+        "list",
+        "--target-plugin",
+        "dupclient-a",
+        "--format",
+        "json",
+        "-j",
+        "2",
+    ]));
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let (out, collections) = std::thread::scope(|scope| {
+        let collector = scope.spawn(|| {
+            let mut n = 0;
+            while !done.load(std::sync::atomic::Ordering::SeqCst) {
+                let out = ctx.cmd().arg("gc").output().unwrap();
+                assert!(out.status.success(), "gc: {}", stderr(&out));
+                n += 1;
+            }
+            n
+        });
+        let out = ctx.cmd().args(&args).output().unwrap();
+        done.store(true, std::sync::atomic::Ordering::SeqCst);
+        (out, collector.join().unwrap())
+    });
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}{}", stdout(&out), stderr(&out)));
+    assert!(collections >= 3, "gc ran only {collections} times");
+    assert_eq!(report["finding"], "culprits", "{report:#}");
+    assert_eq!(
+        report["culprits"],
+        serde_json::json!(["dupclient-b-tempest-plugin"]),
+        "{report:#}"
+    );
+    assert_eq!(report["without_culprits"], "pass", "{report:#}");
+    let store = ctx.home.path().join("cache/store");
+    ctx.cmd().arg("gc").assert().success();
+    assert!(names_in(&store).is_empty(), "{:?}", names_in(&store));
+}
