@@ -82,11 +82,12 @@ pub fn query(executable: &Path) -> Result<InterpreterInfo> {
         path: executable.to_path_buf(),
         reason,
     };
-    let output = Command::new(executable)
-        .args(["-I", "-B", "-c", QUERY_SCRIPT])
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|err| broken(err.to_string()))?;
+    let mut cmd = Command::new(executable);
+    cmd.args(["-I", "-B", "-c", QUERY_SCRIPT])
+        .stdin(Stdio::null());
+    // A wrapper script that hangs must not outlive a killed tempest-env.
+    crate::runner::process::die_with_parent(&mut cmd);
+    let output = cmd.output().map_err(|err| broken(err.to_string()))?;
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
         let last = stderr
