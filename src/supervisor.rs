@@ -65,8 +65,16 @@ fn watched() -> SigSet {
     set
 }
 
+/// Whether this process's `main` hands supervisor processes to
+/// [`main_if_supervisor`] (the tempest-env binary does; a test harness
+/// linking the library does not, and gets the fallback).
+static ENTRY: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 /// The program a supervisor is executed from: this very binary.
 fn supervisor_exe() -> Option<CString> {
+    if !ENTRY.load(std::sync::atomic::Ordering::SeqCst) {
+        return None;
+    }
     let proc_exe = std::path::Path::new("/proc/self/exe");
     let path = if proc_exe.exists() {
         proc_exe.to_path_buf()
@@ -78,14 +86,19 @@ fn supervisor_exe() -> Option<CString> {
 
 /// Make `cmd` run under a supervisor (see the module documentation): it and
 /// everything it starts die when this process dies. The pid the caller gets
-/// from spawning is the supervisor's; signals for the command go to it.
+/// from spawning is the supervisor's, which leads a process group of its
+/// own; signals for the command go to that group. Where this process cannot
+/// run a supervisor (its `main` does not call [`main_if_supervisor`]), the
+/// command itself leads the group and gets a parent-death signal.
 pub fn supervise(cmd: &mut Command) {
     let parent = getpid();
     let Some(exe) = supervisor_exe() else {
-        // No way to run a supervisor: at least the direct child dies.
-        // SAFETY: prctl is a plain system call.
+        // No way to run a supervisor: the direct child, in a process group
+        // of its own, at least dies with this process.
+        // SAFETY: setpgid and prctl are plain system calls.
         unsafe {
             cmd.pre_exec(|| {
+                setpgid(Pid::from_raw(0), Pid::from_raw(0))?;
                 prctl::set_pdeathsig(Signal::SIGKILL)?;
                 Ok(())
             });
@@ -189,6 +202,7 @@ fn decimal(n: i32, buf: &mut [u8; 24]) -> &CStr {
 pub fn main_if_supervisor() -> Option<ExitCode> {
     let mut args = std::env::args_os();
     if args.next()? != SUPERVISOR_ARG0 {
+        ENTRY.store(true, std::sync::atomic::Ordering::SeqCst);
         return None;
     }
     let pid = |arg: Option<OsString>| {

@@ -39,8 +39,9 @@ extern "C" fn forward(raw: std::ffi::c_int) {
         let pid = live.load(Ordering::SeqCst);
         if pid > 0 {
             forwarded.store(raw, Ordering::SeqCst);
-            // kill(2) is async-signal-safe.
-            let _ = signal::kill(Pid::from_raw(pid), sig);
+            // kill(2) is async-signal-safe. The group: the supervisor's
+            // (it relays), or the runner's own without one.
+            let _ = signal::killpg(Pid::from_raw(pid), sig);
         }
     }
 }
@@ -157,7 +158,7 @@ pub fn run_group(cmd: &mut Command) -> Result<(ExitStatus, Option<i32>)> {
         // A signal arrived while the runner was being started.
         let raw = LAST_CAUGHT.load(Ordering::SeqCst);
         if let Ok(sig) = Signal::try_from(raw) {
-            let _ = signal::kill(Pid::from_raw(child.id() as i32), sig);
+            let _ = signal::killpg(Pid::from_raw(child.id() as i32), sig);
             slot.note(raw);
         }
     }
