@@ -48,18 +48,53 @@ pub fn temp_sibling(target: &Path) -> Result<tempfile::TempDir> {
         })
 }
 
-/// Move `target` aside to a trash sibling (so the real name is free at once)
-/// and return the trash path for removal.
+/// Move `target` aside to a trash sibling, `.trash.<name>.<unique>` (so the
+/// real name is free at once, and a delete killed half-way never leaves a
+/// partial thing under it), and return the trash path for removal. A rename
+/// within one directory needs no write permission on `target` itself, so
+/// read-only store entries and bases move too.
 pub fn move_to_trash(target: &Path) -> Result<PathBuf> {
+    use nix::fcntl::{AT_FDCWD, RenameFlags, renameat2};
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
     let (dir, name) = split(target)?;
-    let trash = tempfile::Builder::new()
-        .prefix(&format!("{TRASH_PREFIX}{name}."))
-        .tempdir_in(dir)
-        .with_context(|| format!("failed to create a directory in {}", dir.display()))?
-        .keep();
-    let inside = trash.join(name);
-    fs_err::rename(target, &inside)?;
-    Ok(trash)
+    loop {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+        let unique = format!(
+            "{}-{nanos}-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::SeqCst)
+        );
+        let trash = dir.join(format!("{TRASH_PREFIX}{name}.{unique}"));
+        match renameat2(
+            AT_FDCWD,
+            target,
+            AT_FDCWD,
+            &trash,
+            RenameFlags::RENAME_NOREPLACE,
+        ) {
+            Ok(()) => return Ok(trash),
+            Err(nix::errno::Errno::EEXIST) => continue,
+            Err(nix::errno::Errno::EINVAL | nix::errno::Errno::ENOSYS) => {
+                // A filesystem without RENAME_NOREPLACE: the name is unique
+                // enough (pid, time and a counter).
+                fs_err::rename(target, &trash)?;
+                return Ok(trash);
+            }
+            Err(errno) => {
+                return Err(std::io::Error::from(errno)).with_context(|| {
+                    format!(
+                        "failed to move {} aside to {}",
+                        target.display(),
+                        trash.display()
+                    )
+                });
+            }
+        }
+    }
 }
 
 /// Remove a directory tree, making read-only parts writable first (store

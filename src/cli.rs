@@ -361,6 +361,11 @@ pub enum BaseCommand {
     Remove {
         /// The base's hash (or a unique prefix of it).
         hash: String,
+        /// Remove it even though registered environments use it (they are
+        /// named, and need `create NAME --clear` afterwards). A base that a
+        /// running tempest-env process uses is never removed.
+        #[arg(long)]
+        force: bool,
     },
 }
 

@@ -23,6 +23,7 @@ pub mod interpreter;
 pub mod isolation;
 pub mod isolation_cli;
 pub mod layers;
+pub mod lease;
 pub mod lock;
 pub mod lockfile;
 pub mod man;
@@ -30,7 +31,10 @@ pub mod plugins;
 pub mod printer;
 pub mod process;
 pub mod runner;
+pub mod seal;
+pub mod shared;
 pub mod store;
+pub mod supervisor;
 pub mod wheel;
 
 use std::ffi::OsString;

@@ -53,6 +53,24 @@ fn timeout() -> Result<Duration> {
     }
 }
 
+/// Remove the lock file at `path` if nobody holds it (`gc`, for things that
+/// no longer exist); whether it was removed.
+pub fn remove_if_free(path: &Path) -> Result<bool> {
+    if std::fs::symlink_metadata(path).is_err() {
+        return Ok(false);
+    }
+    let Some(_guard) = try_acquire(path)? else {
+        return Ok(false);
+    };
+    // Removed while locked: a process that opened it meanwhile finds, once
+    // it gets the lock, that the path names another file, and starts over.
+    match std::fs::remove_file(path) {
+        Ok(()) => Ok(true),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(err) => Err(err).with_context(|| format!("failed to remove {}", path.display())),
+    }
+}
+
 /// Take the lock at `path`, waiting for another process to release it.
 /// `what` names the thing being locked in the waiting message.
 pub fn acquire(path: &Path, what: &str, printer: &Printer) -> Result<LockGuard> {
@@ -62,11 +80,16 @@ pub fn acquire(path: &Path, what: &str, printer: &Printer) -> Result<LockGuard> 
     let mut told = false;
     loop {
         match file.try_lock() {
-            Ok(()) => {
+            Ok(()) if same_file(&file, path) => {
                 return Ok(LockGuard {
                     _file: file,
                     path: path.to_path_buf(),
                 });
+            }
+            Ok(()) => {
+                // `gc` removed the lock file while this process waited on it:
+                // lock the file the path names now.
+                return acquire(path, what, printer);
             }
             Err(TryLockError::WouldBlock) => {
                 if !told {
@@ -92,14 +115,26 @@ pub fn acquire(path: &Path, what: &str, printer: &Printer) -> Result<LockGuard> 
     }
 }
 
+/// Whether `file` is still the file `path` names: `gc` removes lock files
+/// (under their lock), so a lock taken on a file that was removed meanwhile
+/// locks nothing.
+fn same_file(file: &File, path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (file.metadata(), std::fs::metadata(path)) {
+        (Ok(held), Ok(named)) => held.dev() == named.dev() && held.ino() == named.ino(),
+        _ => false,
+    }
+}
+
 /// Take the lock only if nobody holds it.
 pub fn try_acquire(path: &Path) -> Result<Option<LockGuard>> {
     let file = open(path)?;
     match file.try_lock() {
-        Ok(()) => Ok(Some(LockGuard {
+        Ok(()) if same_file(&file, path) => Ok(Some(LockGuard {
             _file: file,
             path: path.to_path_buf(),
         })),
+        Ok(()) => try_acquire(path),
         Err(TryLockError::WouldBlock) => Ok(None),
         Err(TryLockError::Error(err)) => {
             Err(err).with_context(|| format!("failed to lock {}", path.display()))

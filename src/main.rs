@@ -5,6 +5,10 @@
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // A process supervisor is this binary executed under another name.
+    if let Some(code) = tempest_env::supervisor::main_if_supervisor() {
+        return code;
+    }
     tempest_env::crash::install_hook();
     tempest_env::crash::guard(|| tempest_env::run_cli(std::env::args_os()))
 }

@@ -67,25 +67,32 @@ pub fn exit_code(status: ExitStatus) -> u8 {
 /// Run `cmd` in the foreground, sharing the terminal: Ctrl-C reaches it
 /// directly, while this process waits to report its exit status.
 pub fn run_foreground(cmd: &mut Command, argv: &[OsString]) -> Result<u8> {
-    // SAFETY: `signal` is async-signal-safe; the child restores the default
-    // dispositions that this process ignores while it waits.
+    use nix::sys::signal::{SigHandler, Signal, signal};
+    // SAFETY: resetting a disposition is async-signal-safe; the child
+    // restores the defaults that this process ignores while it waits.
     unsafe {
         cmd.pre_exec(|| {
-            libc::signal(libc::SIGINT, libc::SIG_DFL);
-            libc::signal(libc::SIGQUIT, libc::SIG_DFL);
+            signal(Signal::SIGINT, SigHandler::SigDfl)?;
+            signal(Signal::SIGQUIT, SigHandler::SigDfl)?;
             Ok(())
         });
     }
+    // SAFETY: ignoring signals installs no handler.
     let previous = unsafe {
         (
-            libc::signal(libc::SIGINT, libc::SIG_IGN),
-            libc::signal(libc::SIGQUIT, libc::SIG_IGN),
+            signal(Signal::SIGINT, SigHandler::SigIgn),
+            signal(Signal::SIGQUIT, SigHandler::SigIgn),
         )
     };
     let status = cmd.status();
+    // SAFETY: restoring what was there before.
     unsafe {
-        libc::signal(libc::SIGINT, previous.0);
-        libc::signal(libc::SIGQUIT, previous.1);
+        if let Ok(old) = previous.0 {
+            let _ = signal(Signal::SIGINT, old);
+        }
+        if let Ok(old) = previous.1 {
+            let _ = signal(Signal::SIGQUIT, old);
+        }
     }
     let program = argv
         .first()

@@ -28,6 +28,7 @@ use crate::dist::name;
 use crate::home::Home;
 use crate::interpreter::Interpreter;
 use crate::printer::Printer;
+use crate::shared::Reuse;
 use crate::wheel::archive::{self, Target};
 use crate::wheel::record::{self, Digester, RecordEntry};
 use crate::wheel::{WheelError, filename::WheelFilename};
@@ -139,7 +140,7 @@ pub fn ensure_wheel(
         &sha256[..16]
     );
     let dir = home.store().join(&entry_name);
-    if let Some(entry) = read_entry(&dir)? {
+    if let Reuse::Sound(entry) = reuse(&dir)? {
         printer.verbose(format!("reusing store entry {}", dir.display()));
         if compile_bytecode {
             compile(&entry.site(), &entry.site(), interpreter, printer);
@@ -154,8 +155,17 @@ pub fn ensure_wheel(
         &format!("store entry {entry_name}"),
         printer,
     )?;
-    if let Some(entry) = read_entry(&dir)? {
-        return Ok(entry);
+    match reuse(&dir)? {
+        Reuse::Sound(entry) => return Ok(entry),
+        Reuse::Missing => {}
+        Reuse::Broken(why) => {
+            printer.warn(format!(
+                "store entry {} {why}; unpacking {} again",
+                dir.display(),
+                filename
+            ));
+            crate::shared::discard(&dir, &format!("store entry {}", dir.display()), &why)?;
+        }
     }
     for warning in &checked.warnings {
         printer.warn(warning);
@@ -271,16 +281,26 @@ pub fn ensure_wheel(
     make_pycache_dirs(&site)?;
     write_record(&site, &checked.dist_info, &info.site_files)?;
     fs_err::write(root.join(INFO_FILE), serde_json::to_vec_pretty(&info)?)?;
-    make_read_only(root)?;
+    crate::shared::seal_read_only(root)?;
     crate::failpoint::hit("store-before-rename");
     let built = tmp.keep();
     fs_err::rename(&built, &dir)?;
+    // Used from now on: leased like a reused one.
+    if let Some(lease) = crate::lease::shared(&dir)? {
+        lease.keep();
+    }
     printer.verbose(format!("unpacked {} into {}", filename, dir.display()));
     Ok(StoreEntry {
         dir,
         info,
         fresh: true,
     })
+}
+
+/// Store entries are small (a plugin's wheel) and hardlink-mode installs
+/// share their files, so every reuse checks every file.
+fn reuse(dir: &Path) -> Result<Reuse<StoreEntry>> {
+    crate::shared::reuse(dir, crate::seal::Depth::Full, || read_entry(dir))
 }
 
 /// A RECORD-style digest with a stronger algorithm than sha256.
@@ -400,14 +420,16 @@ fn compile(
     interpreter: &Interpreter,
     printer: &Printer,
 ) -> Option<String> {
-    let status = Command::new(&interpreter.executable)
-        .args(["-I", "-m", "compileall", "-q", "-j", "0", "-d"])
+    let mut cmd = Command::new(&interpreter.executable);
+    cmd.args(["-I", "-m", "compileall", "-q", "-j", "0", "-d"])
         .arg(final_site)
         .arg(site)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status();
+        .stderr(Stdio::null());
+    // compileall's worker processes die with tempest-env too.
+    crate::runner::process::die_with_parent(&mut cmd);
+    let status = cmd.status();
     match status {
         Ok(status) if status.success() => interpreter.info.cache_tag.clone(),
         Ok(_) | Err(_) => {
@@ -472,7 +494,8 @@ pub fn make_read_only(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Remove leftovers, and entries none of the `used` paths is inside of.
+/// Remove leftovers, and entries none of the `used` paths is inside of and
+/// no live process leases. Each goes aside (renamed) before it is deleted.
 pub fn gc(home: &Home, used: &[PathBuf], dry_run: bool) -> Result<Vec<PathBuf>> {
     let store = home.store();
     let mut removed =
@@ -485,16 +508,16 @@ pub fn gc(home: &Home, used: &[PathBuf], dry_run: bool) -> Result<Vec<PathBuf>> 
         let Some(file_name) = path.file_name().and_then(|n| n.to_str()) else {
             continue;
         };
-        if file_name.starts_with('.') || used.iter().any(|u| u.starts_with(&path)) {
+        if file_name.starts_with('.')
+            || used
+                .iter()
+                .any(|u| u.starts_with(&path) || path.starts_with(u))
+        {
             continue;
         }
-        let Some(_guard) = crate::lock::try_acquire(&lock_path(home, file_name))? else {
-            continue;
-        };
-        if !dry_run {
-            atomic::remove_tree(&path)?;
+        if crate::shared::remove_unused(&path, &lock_path(home, file_name), dry_run)? {
+            removed.push(path);
         }
-        removed.push(path);
     }
     Ok(removed)
 }

@@ -38,8 +38,15 @@ pub fn list(format: OutputFormat, ctx: &Context) -> Result<u8> {
     Ok(0)
 }
 
-pub fn remove(hash: &str, ctx: &Context) -> Result<u8> {
-    let removed = base::remove(&ctx.home, hash, &ctx.printer)?;
+pub fn remove(hash: &str, force: bool, ctx: &Context) -> Result<u8> {
+    let (removed, users) = base::remove(&ctx.home, hash, force, &ctx.printer)?;
+    if !users.is_empty() {
+        ctx.printer.warn(format!(
+            "removed a base that {} used; rebuild {} with `tempest-env create NAME --clear`",
+            base::describe_users(&users),
+            if users.len() == 1 { "it" } else { "them" }
+        ));
+    }
     ctx.printer
         .status(format!("Removed base {}", removed.display()));
     Ok(0)

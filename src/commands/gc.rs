@@ -1,7 +1,10 @@
 //! `tempest-env gc`: remove what crashed or interrupted commands left behind.
 //!
 //! A temporary or trash sibling is only removed when the lock of the thing it
-//! was made for can be taken, so a build in progress is never touched.
+//! was made for can be taken, so a build in progress is never touched; a
+//! store entry or base only when no environment names it and no live process
+//! holds a lease on it ([`crate::lease`]), and it is moved aside before it is
+//! deleted. Lock files of things that no longer exist go too.
 
 use std::path::{Path, PathBuf};
 
@@ -23,9 +26,11 @@ pub fn run(dry_run: bool, ctx: &Context) -> Result<u8> {
     for dir in ["checks", "scripts", "interpreters", "bundled"] {
         removed.extend(stale_temporaries(&home.cache().join(dir), dry_run)?);
     }
+    removed.extend(scratch_dirs(home, dry_run)?);
     let used = used_paths(home)?;
     removed.extend(crate::store::gc(home, &used, dry_run)?);
     removed.extend(crate::layers::base::gc(home, &used, dry_run)?);
+    removed.extend(stale_locks(home, dry_run)?);
     let verb = if dry_run { "Would remove" } else { "Removed" };
     if removed.is_empty() {
         ctx.printer.status("Nothing to remove");
@@ -215,4 +220,105 @@ fn stale_temporaries(dir: &Path, dry_run: bool) -> Result<Vec<PathBuf>> {
         removed.push(path);
     }
     Ok(removed)
+}
+
+/// A search's scratch directories (`<data>/.tmp.isolation.*`, and under
+/// `TEMPEST_ENV_SCRATCH`) whose process is gone: a live search holds a
+/// lease on its own.
+fn scratch_dirs(home: &crate::home::Home, dry_run: bool) -> Result<Vec<PathBuf>> {
+    let prefix = format!("{}isolation.", atomic::TMP_PREFIX);
+    let mut parents = vec![home.data().to_path_buf()];
+    parents.extend(std::env::var_os("TEMPEST_ENV_SCRATCH").map(PathBuf::from));
+    let mut removed = Vec::new();
+    for parent in parents {
+        for entry in std::fs::read_dir(&parent).into_iter().flatten().flatten() {
+            let path = entry.path();
+            let is_scratch = entry
+                .file_name()
+                .to_str()
+                .is_some_and(|n| n.starts_with(&prefix))
+                && entry.file_type().is_ok_and(|t| t.is_dir());
+            if !is_scratch {
+                continue;
+            }
+            let Some(_held) = crate::lease::exclusive(&path)? else {
+                continue;
+            };
+            if !dry_run {
+                atomic::remove_tree(&path)?;
+            }
+            removed.push(path);
+        }
+    }
+    Ok(removed)
+}
+
+/// Lock files of environments, store entries and bases that no longer exist
+/// and that nobody holds.
+fn stale_locks(home: &crate::home::Home, dry_run: bool) -> Result<Vec<PathBuf>> {
+    let mut removed = Vec::new();
+    let envs = home.envs();
+    let runs = crate::runner::record::runs_dir(home);
+    type Exists<'a> = Box<dyn Fn(&str) -> bool + 'a>;
+    let sets: [(PathBuf, &str, Exists); 3] = [
+        (
+            home.locks(),
+            "env-",
+            Box::new(|name: &str| {
+                let registered = std::fs::symlink_metadata(envs.join(name)).is_ok();
+                let run = name
+                    .strip_prefix("run-")
+                    .is_some_and(|id| runs.join(id).exists());
+                registered || run || being_built(&envs, name)
+            }),
+        ),
+        (
+            home.cache().join("locks"),
+            "store-",
+            Box::new(|name: &str| {
+                home.store().join(name).exists() || being_built(&home.store(), name)
+            }),
+        ),
+        (
+            home.cache().join("locks"),
+            "base-",
+            Box::new(|name: &str| {
+                home.bases().join(name).exists() || being_built(&home.bases(), name)
+            }),
+        ),
+    ];
+    for (dir, prefix, exists) in &sets {
+        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let file_name = entry.file_name();
+            let Some(name) = file_name
+                .to_str()
+                .and_then(|n| n.strip_prefix(prefix))
+                .and_then(|n| n.strip_suffix(".lock"))
+            else {
+                continue;
+            };
+            if exists(name) {
+                continue;
+            }
+            let path = entry.path();
+            let free = if dry_run {
+                crate::lock::try_acquire(&path)?.is_some()
+            } else {
+                crate::lock::remove_if_free(&path)?
+            };
+            if free {
+                removed.push(path);
+            }
+        }
+    }
+    Ok(removed)
+}
+
+/// Whether a temporary or trash sibling of `name` is in `dir`.
+fn being_built(dir: &Path, name: &str) -> bool {
+    std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .any(|e| e.file_name().to_str().and_then(atomic::leftover_name) == Some(name))
 }

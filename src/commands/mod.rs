@@ -79,7 +79,7 @@ pub fn dispatch(command: Command, ctx: &Context) -> Result<u8> {
         }
         Command::Lock(args) => lock::run(&args.name, args.output.as_deref(), ctx),
         Command::Base(BaseCommand::List(args)) => base::list(args.format.into(), ctx),
-        Command::Base(BaseCommand::Remove { hash }) => base::remove(&hash, ctx),
+        Command::Base(BaseCommand::Remove { hash, force }) => base::remove(&hash, force, ctx),
         Command::Install(args) => install::install(
             &args.name,
             &args.artifacts,

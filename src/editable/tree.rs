@@ -263,13 +263,13 @@ fn git_version(root: &Path) -> Option<String> {
 }
 
 fn ask_git_version(root: &Path) -> Option<String> {
-    let out = Command::new("git")
-        .args(["describe", "--tags", "--abbrev=0"])
+    let mut cmd = Command::new("git");
+    cmd.args(["describe", "--tags", "--abbrev=0"])
         .current_dir(root)
         .stdin(Stdio::null())
-        .stderr(Stdio::null())
-        .output()
-        .ok()?;
+        .stderr(Stdio::null());
+    crate::runner::process::die_with_parent(&mut cmd);
+    let out = cmd.output().ok()?;
     let tag = String::from_utf8(out.stdout).ok()?.trim().to_string();
     (out.status.success() && tag.parse::<pep440_rs::Version>().is_ok()).then_some(tag)
 }

@@ -149,14 +149,15 @@ pub fn query(executable: &Path) -> Result<InterpreterInfo> {
         reason,
     };
     let limit = timeout()?;
-    let mut child = Command::new(executable)
-        .args(["-I", "-B", "-c", QUERY_SCRIPT])
+    let mut cmd = Command::new(executable);
+    cmd.args(["-I", "-B", "-c", QUERY_SCRIPT])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        .process_group(0)
-        .spawn()
-        .map_err(|err| broken(err.to_string()))?;
+        .process_group(0);
+    // A wrapper script that hangs must not outlive a killed tempest-env.
+    crate::runner::process::die_with_parent(&mut cmd);
+    let mut child = cmd.spawn().map_err(|err| broken(err.to_string()))?;
     let reader = |pipe: Option<Box<dyn Read + Send>>| {
         std::thread::spawn(move || {
             let mut bytes = Vec::new();

@@ -163,6 +163,10 @@ impl Prober {
             .prefix(&format!("{}isolation.", crate::atomic::TMP_PREFIX))
             .tempdir_in(&parent)
             .with_context(|| format!("failed to make a scratch dir in {}", parent.display()))?;
+        // Leased while this process lives: `gc` removes it once it is gone.
+        if let Some(lease) = crate::lease::shared(scratch.path())? {
+            lease.keep();
+        }
         printer.verbose(format!(
             "probes are composed in {}",
             scratch.path().display()

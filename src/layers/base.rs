@@ -19,6 +19,7 @@ use crate::error::UserError;
 use crate::home::Home;
 use crate::interpreter::Interpreter;
 use crate::printer::Printer;
+use crate::shared::Reuse;
 
 pub const INFO_FILE: &str = "base.json";
 
@@ -136,7 +137,7 @@ pub fn ensure(
         parent_hash,
     );
     let dir = home.bases().join(&hash);
-    if let Some(base) = read(&dir)? {
+    if let Reuse::Sound(base) = reuse(home, &dir, &hash)? {
         printer.verbose(format!(
             "reusing base {hash} ({}) without running the installer",
             base.info.requirements.join(" ")
@@ -145,8 +146,13 @@ pub fn ensure(
     }
     fs_err::create_dir_all(home.bases())?;
     let _lock = crate::lock::acquire(&lock_path(home, &hash), &format!("base {hash}"), printer)?;
-    if let Some(base) = read(&dir)? {
-        return Ok(base);
+    match reuse(home, &dir, &hash)? {
+        Reuse::Sound(base) => return Ok(base),
+        Reuse::Missing => {}
+        Reuse::Broken(why) => {
+            printer.warn(format!("base {hash} {why}; building it again"));
+            crate::shared::discard(&dir, &format!("base {hash}"), &why)?;
+        }
     }
     installer.check()?;
     let tmp = atomic::temp_sibling(&dir)?;
@@ -208,9 +214,13 @@ pub fn ensure(
         serde_json::to_vec_pretty(&info)?,
     )?;
     crate::store::prepare_read_only(&site)?;
-    crate::store::make_read_only(tmp.path())?;
+    crate::shared::seal_read_only(tmp.path())?;
     let built = tmp.keep();
     fs_err::rename(&built, &dir)?;
+    // Used from now on: leased like a reused one.
+    if let Some(lease) = crate::lease::shared(&dir)? {
+        lease.keep();
+    }
     Ok(Base {
         dir,
         info,
@@ -221,6 +231,45 @@ pub fn ensure(
 /// The base at `dir`, if one was built there.
 pub fn open(dir: &Path) -> Result<Option<Base>> {
     read(dir)
+}
+
+/// How long a base's full check holds: within it, a reuse only checks its
+/// directories.
+const FULL_CHECK_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
+
+fn verified_stamp(home: &Home, hash: &str) -> PathBuf {
+    home.cache().join("verified").join(format!("base-{hash}"))
+}
+
+/// A base holds thousands of files (tempest's has about 5,500 paths):
+/// checking each on every reuse would cost more than making the whole
+/// environment. So a reuse checks every directory (a file added, removed or
+/// renamed), and every file at most every [`FULL_CHECK_EVERY`] (a file
+/// edited in place); `doctor` checks every file too.
+fn reuse(home: &Home, dir: &Path, hash: &str) -> Result<Reuse<Base>> {
+    use crate::seal::Depth;
+    let stamp = verified_stamp(home, hash);
+    let recent = std::fs::metadata(&stamp)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.elapsed().ok())
+        .is_some_and(|age| age < FULL_CHECK_EVERY);
+    let depth = if recent {
+        Depth::Structure
+    } else {
+        Depth::Full
+    };
+    let reused = crate::shared::reuse(dir, depth, || read(dir))?;
+    if depth == Depth::Full && matches!(reused, Reuse::Sound(_)) {
+        // Best effort: without the stamp the next reuse checks fully again.
+        let _ = fs_err::create_dir_all(home.cache().join("verified"))
+            .map_err(anyhow::Error::from)
+            .and_then(|()| atomic::write_file(&stamp, b""));
+    }
+    if !matches!(reused, Reuse::Sound(_)) {
+        let _ = std::fs::remove_file(&stamp);
+    }
+    Ok(reused)
 }
 
 fn read(dir: &Path) -> Result<Option<Base>> {
@@ -345,52 +394,132 @@ pub fn list(home: &Home) -> Result<Vec<Base>> {
     Ok(bases)
 }
 
-/// Remove a base by hash (or unique prefix).
-pub fn remove(home: &Home, hash: &str, printer: &Printer) -> Result<PathBuf> {
+/// Remove a base by hash (or a unique prefix of one). A base that a
+/// registered environment uses is refused unless `force`; one that a live
+/// process holds a lease on is always refused. Returns the base's directory
+/// and the environments that used it.
+pub fn remove(
+    home: &Home,
+    prefix: &str,
+    force: bool,
+    printer: &Printer,
+) -> Result<(PathBuf, Vec<String>)> {
+    if prefix.is_empty() || !prefix.chars().all(|c| c.is_ascii_hexdigit()) {
+        return Err(UserError::new(format!(
+            "`{prefix}` is not a base hash: give the hash, or a unique prefix of it (hexadecimal digits)"
+        ))
+        .hint("`tempest-env base list` shows the bases and their hashes")
+        .into());
+    }
     let matches: Vec<Base> = list(home)?
         .into_iter()
-        .filter(|b| b.info.hash.starts_with(hash))
+        .filter(|b| b.info.hash.starts_with(prefix))
         .collect();
     let base = match matches.as_slice() {
         [one] => one.clone(),
         [] => {
-            return Err(UserError::new(format!("no base with hash `{hash}`"))
+            return Err(UserError::new(format!("no base with hash `{prefix}`"))
                 .hint("`tempest-env base list` shows the bases")
                 .into());
         }
-        _ => {
+        many => {
             return Err(UserError::new(format!(
-                "`{hash}` matches more than one base; give more of the hash"
+                "`{prefix}` matches {} bases: {}",
+                many.len(),
+                many.iter()
+                    .map(|b| b.info.hash.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ))
+            .hint("give more of the hash")
             .into());
         }
     };
-    let _lock = crate::lock::acquire(
-        &lock_path(home, &base.info.hash),
-        &format!("base {}", base.info.hash),
-        printer,
-    )?;
+    let hash = &base.info.hash;
+    let users = users(home, &base.dir)?;
+    if !users.is_empty() && !force {
+        return Err(UserError::new(format!(
+            "base {hash} is used by {}",
+            describe_users(&users)
+        ))
+        .hint(format!(
+            "remove those environments first, or `tempest-env base remove {hash} --force` (they then need `create NAME --clear`)"
+        ))
+        .into());
+    }
+    let _lock = crate::lock::acquire(&lock_path(home, hash), &format!("base {hash}"), printer)?;
+    let Some(held) = crate::lease::exclusive(&base.dir)? else {
+        return Err(UserError::new(format!(
+            "base {hash} is in use by {}",
+            crate::lease::describe_holders(&base.dir)
+        ))
+        .hint("try again once it has finished")
+        .into());
+    };
     let trash = atomic::move_to_trash(&base.dir)?;
+    drop(held);
+    let _ = std::fs::remove_file(verified_stamp(home, hash));
+    crate::seal::break_seal(&trash)?;
     atomic::remove_tree(&trash)?;
-    Ok(base.dir)
+    Ok((base.dir, users))
 }
 
-/// Remove leftovers and bases that no environment uses.
+/// "environment `a`" or "environments `a`, `b`".
+pub fn describe_users(users: &[String]) -> String {
+    let names: Vec<String> = users.iter().map(|u| format!("`{u}`")).collect();
+    match names.as_slice() {
+        [one] => format!("environment {one}"),
+        _ => format!("environments {}", names.join(", ")),
+    }
+}
+
+/// Registered environments with a layer or distribution inside `dir`.
+fn users(home: &Home, dir: &Path) -> Result<Vec<String>> {
+    let mut users = Vec::new();
+    for name in crate::env::names(home)? {
+        let Ok(env) = crate::env::Environment::open(home, &name) else {
+            continue;
+        };
+        let layers = env.manifest.layers.iter().map(|l| &l.path);
+        let dists = env
+            .manifest
+            .distributions
+            .iter()
+            .filter_map(|d| d.location.as_ref());
+        if layers.chain(dists).any(|p| p.starts_with(dir)) {
+            users.push(name);
+        }
+    }
+    Ok(users)
+}
+
+/// Remove leftovers and bases that no environment uses and no live process
+/// leases; each is moved aside before it is deleted.
 pub fn gc(home: &Home, used: &[PathBuf], dry_run: bool) -> Result<Vec<PathBuf>> {
     let bases_dir = home.bases();
     let mut removed =
         crate::commands::gc::leftovers(&bases_dir, dry_run, |hash| lock_path(home, hash))?;
-    for base in list(home)? {
-        if used.iter().any(|u| u.starts_with(&base.dir)) {
-            continue;
-        }
-        let Some(_guard) = crate::lock::try_acquire(&lock_path(home, &base.info.hash))? else {
+    let Ok(entries) = std::fs::read_dir(&bases_dir) else {
+        return Ok(removed);
+    };
+    for entry in entries.flatten() {
+        let dir = entry.path();
+        let Some(hash) = dir.file_name().and_then(|n| n.to_str()) else {
             continue;
         };
-        if !dry_run {
-            atomic::remove_tree(&base.dir)?;
+        if hash.starts_with('.')
+            || used
+                .iter()
+                .any(|u| u.starts_with(&dir) || dir.starts_with(u))
+        {
+            continue;
         }
-        removed.push(base.dir);
+        if crate::shared::remove_unused(&dir, &lock_path(home, hash), dry_run)? {
+            if !dry_run {
+                let _ = std::fs::remove_file(verified_stamp(home, hash));
+            }
+            removed.push(dir);
+        }
     }
     Ok(removed)
 }

@@ -76,13 +76,13 @@ impl Installer {
         let Self::Pip(python) = self else {
             return Ok(());
         };
-        let ok = Command::new(python)
-            .args(["-m", "pip", "--version"])
+        let mut cmd = Command::new(python);
+        cmd.args(["-m", "pip", "--version"])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
+            .stderr(Stdio::null());
+        crate::runner::process::die_with_parent(&mut cmd);
+        let ok = cmd.status().is_ok_and(|s| s.success());
         if ok {
             return Ok(());
         }

@@ -1,70 +1,168 @@
-//! Run the test runner in its own process group, streaming its output live,
-//! forwarding SIGINT, SIGTERM and SIGHUP to the whole group, and waiting for
-//! it, so tempest-env always gets to record the run and remove the per-run
-//! environment afterwards.
+//! Run the test runner in its own process group under a supervisor
+//! ([`crate::supervisor`]), streaming its output live, forwarding SIGINT,
+//! SIGTERM and SIGHUP to it, and waiting for it, so tempest-env always gets
+//! to record the run and remove the per-run environment afterwards; and if
+//! tempest-env is killed outright, the runner and everything it started die
+//! with it.
+//!
+//! Several runners may run at once (probes in parallel threads): each live
+//! one has a slot the signal handler forwards to, and the handlers are
+//! installed while at least one runs.
 
-use std::os::unix::process::CommandExt;
 use std::process::{Command, ExitStatus};
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 
 use anyhow::{Context, Result};
+use nix::sys::signal::{self, SaFlags, SigAction, SigHandler, SigSet, Signal};
+use nix::unistd::Pid;
 
-/// The process group to forward signals to (0: none yet).
-static CHILD_GROUP: AtomicI32 = AtomicI32::new(0);
-/// The last signal forwarded, so the caller can report an interruption.
-static FORWARDED: AtomicI32 = AtomicI32::new(0);
+use crate::supervisor::{self, RELAYED};
 
-extern "C" fn forward(signal: libc::c_int) {
-    let group = CHILD_GROUP.load(Ordering::SeqCst);
-    FORWARDED.store(signal, Ordering::SeqCst);
-    if group > 0 {
-        // SAFETY: kill is async-signal-safe.
-        unsafe {
-            libc::kill(-group, signal);
+/// Live runners (their supervisors' pids; 0: a free slot) and the last signal
+/// forwarded to each.
+const SLOTS: usize = 512;
+static LIVE: [AtomicI32; SLOTS] = [const { AtomicI32::new(0) }; SLOTS];
+static FORWARDED: [AtomicI32; SLOTS] = [const { AtomicI32::new(0) }; SLOTS];
+/// Every signal the handler caught, counted, and the last one: a runner
+/// started while one arrived gets it too.
+static CAUGHT: AtomicU64 = AtomicU64::new(0);
+static LAST_CAUGHT: AtomicI32 = AtomicI32::new(0);
+
+extern "C" fn forward(raw: std::ffi::c_int) {
+    LAST_CAUGHT.store(raw, Ordering::SeqCst);
+    CAUGHT.fetch_add(1, Ordering::SeqCst);
+    let Ok(sig) = Signal::try_from(raw) else {
+        return;
+    };
+    for (live, forwarded) in LIVE.iter().zip(&FORWARDED) {
+        let pid = live.load(Ordering::SeqCst);
+        if pid > 0 {
+            forwarded.store(raw, Ordering::SeqCst);
+            // kill(2) is async-signal-safe. The group: the supervisor's
+            // (it relays), or the runner's own without one.
+            let _ = signal::killpg(Pid::from_raw(pid), sig);
         }
     }
 }
 
-const FORWARDED_SIGNALS: [libc::c_int; 3] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP];
+/// How many runners are live, and the dispositions to restore after the last.
+static HANDLERS: Mutex<(usize, Vec<(Signal, SigAction)>)> = Mutex::new((0, Vec::new()));
 
-/// Make a child die with this process: a SIGKILLed tempest-env must not
-/// leave a runner or installer writing into directories `gc` may remove.
+/// The forwarding handlers, installed while any guard lives.
+struct Handlers;
+
+impl Handlers {
+    fn install() -> Self {
+        let mut state = HANDLERS.lock().unwrap_or_else(|e| e.into_inner());
+        if state.0 == 0 {
+            let action = SigAction::new(
+                SigHandler::Handler(forward),
+                SaFlags::SA_RESTART,
+                SigSet::empty(),
+            );
+            state.1 = RELAYED
+                .iter()
+                // SAFETY: the handler only loads atomics and calls kill(2).
+                .filter_map(|&s| {
+                    unsafe { signal::sigaction(s, &action) }
+                        .ok()
+                        .map(|old| (s, old))
+                })
+                .collect();
+        }
+        state.0 += 1;
+        Handlers
+    }
+}
+
+impl Drop for Handlers {
+    fn drop(&mut self) {
+        let mut state = HANDLERS.lock().unwrap_or_else(|e| e.into_inner());
+        state.0 -= 1;
+        if state.0 == 0 {
+            for (sig, old) in std::mem::take(&mut state.1) {
+                // SAFETY: restoring what was there before.
+                let _ = unsafe { signal::sigaction(sig, &old) };
+            }
+        }
+    }
+}
+
+/// A live runner's slot in [`LIVE`].
+struct Slot(Option<usize>);
+
+impl Slot {
+    fn take(pid: u32) -> Self {
+        let pid = i32::try_from(pid).unwrap_or(0);
+        let free = LIVE.iter().position(|live| {
+            live.compare_exchange(0, pid, Ordering::SeqCst, Ordering::SeqCst)
+                .is_ok()
+        });
+        if let Some(i) = free {
+            FORWARDED[i].store(0, Ordering::SeqCst);
+        }
+        Self(free)
+    }
+
+    /// The last signal forwarded to this runner.
+    fn forwarded(&self) -> Option<i32> {
+        let raw = FORWARDED[self.0?].load(Ordering::SeqCst);
+        (raw != 0).then_some(raw)
+    }
+
+    fn note(&self, raw: i32) {
+        if let Some(i) = self.0 {
+            FORWARDED[i].store(raw, Ordering::SeqCst);
+        }
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        if let Some(i) = self.0 {
+            LIVE[i].store(0, Ordering::SeqCst);
+        }
+    }
+}
+
+/// Make a child, and every process it starts, die with this process, even
+/// when it is SIGKILLed: a runner or installer must not go on writing into
+/// directories `gc` may remove. The child runs in a process group of its own
+/// under a supervisor (see [`crate::supervisor`]), whose pid is the one
+/// spawning returns; signals sent to that pid reach the child's group.
 pub fn die_with_parent(cmd: &mut Command) {
-    // SAFETY: prctl is async-signal-safe; it only sets the calling (child)
-    // process's parent-death signal.
-    unsafe {
-        cmd.pre_exec(|| {
-            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
-            Ok(())
-        });
-    }
+    supervisor::supervise(cmd);
 }
 
-/// Run `cmd` to completion in its own process group.
+/// Run `cmd` to completion in its own process group, forwarding SIGINT,
+/// SIGTERM and SIGHUP to it; returns its status and the last signal
+/// forwarded, if any. Safe to call from several threads at once. Once a
+/// signal has been forwarded, no further runner is started: the process
+/// was asked to stop.
 pub fn run_group(cmd: &mut Command) -> Result<(ExitStatus, Option<i32>)> {
-    cmd.process_group(0);
     die_with_parent(cmd);
-    // SAFETY: installing a handler that only calls async-signal-safe
-    // functions; the previous dispositions are restored below.
-    let previous: Vec<libc::sighandler_t> = FORWARDED_SIGNALS
-        .iter()
-        .map(|&signal| unsafe { libc::signal(signal, forward as *const () as libc::sighandler_t) })
-        .collect();
-    FORWARDED.store(0, Ordering::SeqCst);
-    let result = cmd
-        .spawn()
-        .context("failed to start the runner")
-        .and_then(|mut child| {
-            CHILD_GROUP.store(child.id() as i32, Ordering::SeqCst);
-            let status = child.wait().context("failed to wait for the runner");
-            CHILD_GROUP.store(0, Ordering::SeqCst);
-            status
-        });
-    for (&signal, &handler) in FORWARDED_SIGNALS.iter().zip(&previous) {
-        unsafe {
-            libc::signal(signal, handler);
+    let _handlers = Handlers::install();
+    let caught_before = CAUGHT.load(Ordering::SeqCst);
+    if caught_before > 0 {
+        // Asked to stop (Ctrl-C, SIGTERM, SIGHUP) while an earlier runner
+        // ran: a search must not go on starting probes.
+        anyhow::bail!(
+            "interrupted by signal {}: no further runner is started",
+            LAST_CAUGHT.load(Ordering::SeqCst)
+        );
+    }
+    let mut child = cmd.spawn().context("failed to start the runner")?;
+    let slot = Slot::take(child.id());
+    if CAUGHT.load(Ordering::SeqCst) != caught_before {
+        // A signal arrived while the runner was being started.
+        let raw = LAST_CAUGHT.load(Ordering::SeqCst);
+        if let Ok(sig) = Signal::try_from(raw) {
+            let _ = signal::killpg(Pid::from_raw(child.id() as i32), sig);
+            slot.note(raw);
         }
     }
-    let forwarded = FORWARDED.swap(0, Ordering::SeqCst);
-    Ok((result?, (forwarded != 0).then_some(forwarded)))
+    let status = child.wait().context("failed to wait for the runner")?;
+    let forwarded = slot.forwarded();
+    Ok((status, forwarded))
 }

@@ -12,12 +12,22 @@ use std::path::Path;
 /// floor or below.
 const FLOORS: &[&[&str]] = &[
     &["digest", "failpoint", "atomic"],
-    &["error", "printer", "home", "lock", "input", "crash"],
+    &[
+        "error",
+        "printer",
+        "home",
+        "lock",
+        "input",
+        "crash",
+        "lease",
+        "seal",
+        "supervisor",
+    ],
     &["dist", "bundled"],
     &["wheel", "editable", "definition"],
     &["interpreter"],
     &["process"],
-    &["store"],
+    &["store", "shared"],
     &["layers"],
     &["env"],
     &["lockfile"],
@@ -38,6 +48,11 @@ const KNOWN_BACK_EDGES: &[(&str, &str)] = &[
     ("definition", "env"),
     ("dist", "wheel"),
     ("editable", "env"),
+    // `runner::process` (children that die with tempest-env) is to become
+    // the one process module at the bottom.
+    ("editable", "runner"),
+    ("interpreter", "runner"),
+    ("store", "runner"),
     ("editable", "store"),
     ("error", "interpreter"),
     ("error", "wheel"),

@@ -202,3 +202,304 @@ fn gc_removes_leftovers_but_not_environments() {
     let out = ctx.cmd().arg("gc").output().unwrap();
     assert!(stderr(&out).contains("Nothing to remove"));
 }
+
+/// A find-links directory with the stand-in (as `tempest`) and valet, and
+/// the `create` options that build a base from it with pip.
+fn base_options(ctx: &TestContext) -> Vec<String> {
+    let dir = ctx.work.path().join("wheelhouse");
+    std::fs::create_dir_all(&dir).unwrap();
+    for name in ["tempest-standin", "valet"] {
+        let wheel = crate::common::fixture_wheel(name);
+        std::fs::copy(&wheel, dir.join(wheel.file_name().unwrap())).unwrap();
+    }
+    [
+        "--base",
+        "--find-links",
+        dir.to_str().unwrap(),
+        "--offline",
+        "--installer",
+        "pip",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
+fn bases(ctx: &TestContext) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(ctx.home.path().join("cache/bases"))
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| !n.starts_with('.'))
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+/// One `error:` line and a `hint:`, exit 2.
+fn assert_refused(out: &std::process::Output, says: &str) {
+    let err = stderr(out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    let errors: Vec<&str> = err.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(errors.len(), 1, "{err}");
+    assert!(errors[0].contains(says), "{err}");
+    assert!(err.contains("hint: "), "{err}");
+}
+
+#[test]
+fn base_remove_refuses_empty_bad_ambiguous_and_used_hashes() {
+    let ctx = TestContext::new();
+    let mut args = vec!["create".to_string(), "user".to_string()];
+    args.extend(base_options(&ctx));
+    ctx.cmd().args(&args).assert().success();
+    let built = bases(&ctx);
+    assert_eq!(built.len(), 1);
+    let hash = built[0].clone();
+    // A second base sharing the first four digits of the hash.
+    let twin = format!("{}{}", &hash[..4], "0".repeat(hash.len() - 4));
+    let twin_dir = ctx.home.path().join("cache/bases").join(&twin);
+    std::fs::create_dir_all(&twin_dir).unwrap();
+    let mut info: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(
+            ctx.home
+                .path()
+                .join("cache/bases")
+                .join(&hash)
+                .join("base.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    info["hash"] = twin.clone().into();
+    std::fs::write(twin_dir.join("base.json"), info.to_string()).unwrap();
+    let before = crate::common::tree(ctx.home.path());
+    for (prefix, says) in [
+        ("", "is not a base hash"),
+        ("   ", "is not a base hash"),
+        ("zz", "is not a base hash"),
+        (&hash[..4], "matches 2 bases"),
+        (&hash, "is used by environment `user`"),
+    ] {
+        let out = ctx.cmd().args(["base", "remove", prefix]).output().unwrap();
+        assert_refused(&out, says);
+        assert_eq!(crate::common::tree(ctx.home.path()), before, "`{prefix}`");
+    }
+    // --force removes it, and names the environment that used it.
+    let out = ctx
+        .cmd()
+        .args(["base", "remove", &hash, "--force"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("environment `user`"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(bases(&ctx), [twin]);
+}
+
+/// A file of a hardlink-mode install edited after `chmod u+w` (the store
+/// entry's file is the same inode): the next environment that wants the
+/// entry finds the change, says what changed, and gets a fresh copy.
+#[test]
+fn a_changed_store_entry_is_found_and_unpacked_again() {
+    use std::io::Write;
+    use std::os::unix::fs::PermissionsExt;
+    let ctx = TestContext::new();
+    let alpha = crate::common::fixture_wheel("alpha");
+    ctx.cmd()
+        .args(["create", "hard", "--link-mode", "hardlink", "--plugin"])
+        .arg(&alpha)
+        .assert()
+        .success();
+    let file = std::fs::read_dir(ctx.env_dir("hard").join("lib"))
+        .unwrap()
+        .flatten()
+        .next()
+        .unwrap()
+        .path()
+        .join("site-packages/alpha_tempest_plugin/plugin.py");
+    let original = std::fs::read_to_string(&file).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let mut edit = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&file)
+        .unwrap();
+    edit.write_all(b"raise SystemExit('tampered')\n").unwrap();
+    drop(edit);
+    let out = ctx
+        .cmd()
+        .args(["create", "next", "--plugin"])
+        .arg(&alpha)
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains(
+            "was changed after it was made: site/alpha_tempest_plugin/plugin.py was modified"
+        ),
+        "{err}"
+    );
+    assert_eq!(
+        crate::common::visible_plugins(&ctx.env_dir("next")),
+        ["alpha_tests"]
+    );
+    let store = ctx.home.path().join("cache/store");
+    let entry = std::fs::read_dir(&store)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| !p.file_name().unwrap().to_string_lossy().starts_with('.'))
+        .unwrap();
+    assert_eq!(
+        std::fs::read_to_string(entry.join("site/alpha_tempest_plugin/plugin.py")).unwrap(),
+        original
+    );
+    // Sound again: reused without a word.
+    let out = ctx
+        .cmd()
+        .args(["create", "third", "--plugin"])
+        .arg(&alpha)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success() && !stderr(&out).contains("changed"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// A base changed as root (no chmod needed) is rebuilt; one whose seal is
+/// gone (a build or delete cut short) too.
+#[test]
+fn a_changed_or_incomplete_base_is_built_again() {
+    let ctx = TestContext::new();
+    let options = base_options(&ctx);
+    let create = |name: &str| {
+        let mut args = vec!["create".to_string(), name.to_string()];
+        args.extend(options.iter().cloned());
+        ctx.cmd().args(&args).output().unwrap()
+    };
+    assert!(create("one").status.success());
+    let hash = bases(&ctx)[0].clone();
+    let base = ctx.home.path().join("cache/bases").join(&hash);
+    let init = std::fs::read_dir(base.join("site"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.join("__init__.py").is_file() && p.file_name().unwrap() == "tempest")
+        .expect("the stand-in's tempest package")
+        .join("__init__.py");
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let mut text = std::fs::read_to_string(&init).unwrap();
+    text.push_str("\nraise ImportError('tampered')\n");
+    std::fs::write(&init, text).unwrap();
+    let out = create("two");
+    let err = stderr(&out);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains(&format!("base {hash} was changed after it was made")),
+        "{err}"
+    );
+    assert!(!std::fs::read_to_string(&init).unwrap().contains("tampered"));
+    // Incomplete: no seal.
+    let seal = base.join(".tempest-env-seal");
+    let mode = |m| std::os::unix::fs::PermissionsExt::from_mode(m);
+    std::fs::set_permissions(&base, mode(0o755)).unwrap();
+    std::fs::remove_file(&seal).unwrap();
+    let out = create("three");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("is incomplete"), "{}", stderr(&out));
+    assert!(seal.is_file());
+    // Checked in full: within the next ten minutes a reuse checks its
+    // directories, which still finds a file added (as root, no chmod).
+    let out = create("four");
+    assert!(
+        out.status.success() && !stderr(&out).contains("changed"),
+        "{}",
+        stderr(&out)
+    );
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    std::fs::write(init.with_file_name("planted.py"), "").unwrap();
+    let out = create("five");
+    let err = stderr(&out);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains(&format!("base {hash} was changed after it was made")),
+        "{err}"
+    );
+    assert!(!init.with_file_name("planted.py").exists());
+}
+
+/// `gc` removes the lock files of environments, store entries and bases
+/// that are gone, and keeps those of what still exists.
+#[test]
+fn gc_removes_lock_files_of_what_no_longer_exists() {
+    let ctx = TestContext::new();
+    let alpha = crate::common::fixture_wheel("alpha");
+    ctx.create("kept");
+    ctx.cmd()
+        .args(["create", "gone", "--plugin"])
+        .arg(&alpha)
+        .assert()
+        .success();
+    ctx.cmd().args(["remove", "gone"]).assert().success();
+    let locks = |dir: &str| -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(ctx.home.path().join(dir))
+            .map(|d| {
+                d.flatten()
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        names.sort();
+        names
+    };
+    assert_eq!(locks("data/locks"), ["env-gone.lock", "env-kept.lock"]);
+    assert_eq!(locks("cache/locks").len(), 1, "{:?}", locks("cache/locks"));
+    // A lock of a store entry that never got built.
+    std::fs::write(
+        ctx.home.path().join("cache/locks/store-never-1.0-abc.lock"),
+        "",
+    )
+    .unwrap();
+    let out = ctx.cmd().arg("gc").output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(locks("data/locks"), ["env-kept.lock"]);
+    assert!(
+        locks("cache/locks").is_empty(),
+        "{:?}",
+        locks("cache/locks")
+    );
+    ctx.cmd().args(["create", "gone"]).assert().success();
+}
+
+/// An environment whose manifest cannot be read might use anything: `gc`
+/// then keeps every store entry.
+#[test]
+fn gc_keeps_the_store_while_an_environment_is_unreadable() {
+    let ctx = TestContext::new();
+    let alpha = crate::common::fixture_wheel("alpha");
+    ctx.cmd()
+        .args(["create", "user", "--plugin"])
+        .arg(&alpha)
+        .assert()
+        .success();
+    let broken = ctx.create("broken");
+    ctx.cmd().args(["remove", "user"]).assert().success();
+    std::fs::write(broken.join("tempest-env.json"), "{not json").unwrap();
+    let store = ctx.home.path().join("cache/store");
+    let entries = || std::fs::read_dir(&store).unwrap().count();
+    assert_eq!(entries(), 1);
+    ctx.cmd().arg("gc").assert().success();
+    assert_eq!(
+        entries(),
+        1,
+        "gc removed a store entry an unreadable environment may use"
+    );
+}

@@ -7,9 +7,9 @@
 //!
 //! The kill loops use a fixed-seed LCG for their delays, so a failure is
 //! reproducible: the trial number and delay are in every assertion message.
-//! After each kill the test waits until no process started from the test's
-//! home or work dir is left (an installer or runner orphaned by the kill
-//! would otherwise keep writing while the next command runs).
+//! After each kill, no process started from the test's home or work dir may
+//! be left a second later: children (installer, runner, and what they
+//! started) die with tempest-env, SIGKILL included.
 
 use std::io::{BufRead, BufReader};
 use std::os::unix::process::CommandExt;
@@ -47,7 +47,7 @@ enum KillAt {
 /// Whom the SIGKILL hits.
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Victim {
-    /// tempest-env alone: its children (installer, runner) are orphaned.
+    /// tempest-env alone: its children (installer, runner) must die with it.
     Process,
     /// tempest-env and every child in its process group.
     Group,
@@ -60,8 +60,9 @@ struct Tally {
     orphans: usize,
 }
 
-/// Spawn `tempest-env args`, SIGKILL it at `at`, reap it, and wait until
-/// nothing started from the test's directories is still running.
+/// Spawn `tempest-env args`, SIGKILL it at `at`, reap it, and count an
+/// orphan if anything started from the test's directories is still running
+/// a second later (then end it, so the next trial starts clean).
 fn kill_trial(ctx: &TestContext, args: &[String], at: KillAt, victim: Victim, tally: &mut Tally) {
     let mut cmd = ctx.std_cmd();
     cmd.args(args)
@@ -96,8 +97,12 @@ fn kill_trial(ctx: &TestContext, args: &[String], at: KillAt, victim: Victim, ta
         unsafe { libc::kill(target, libc::SIGKILL) };
         tally.killed += 1;
     }
+    let killed = Instant::now();
     child.wait().unwrap();
-    if wait_for_strays(ctx) && victim == Victim::Process {
+    // Its children (installer, runner, and what they started) die with it.
+    let left = alive_a_second_after(ctx, killed);
+    if !left.is_empty() {
+        eprintln!("{args:?} ({at:?}, {victim:?}): alive a second after the kill: {left:?}");
         tally.orphans += 1;
     }
 }
@@ -286,6 +291,7 @@ fn killed_creates_leave_nothing_half_built() {
     assert_eq!(visible_plugins(&ctx.env_dir("k")), ["valet_tests"]);
     report("create", TRIALS, &tally, started);
     assert!(tally.killed >= TRIALS / 3, "{tally:?}");
+    assert_eq!(tally.orphans, 0, "children outlived tempest-env: {tally:?}");
 }
 
 /// Kill `install` into one environment, over and over, with wheels (some
@@ -345,6 +351,7 @@ fn install_kill_loop(what: &str, modes: &[&str], seed: u64) {
     );
     report(what, TRIALS, &tally, started);
     assert!(tally.killed >= TRIALS / 3, "{tally:?}");
+    assert_eq!(tally.orphans, 0, "children outlived tempest-env: {tally:?}");
 }
 
 #[test]
@@ -420,7 +427,7 @@ fn killed_base_builds_leave_nothing_half_built() {
             ]
         };
         // Mostly the whole process group (pip included), early or mid-build;
-        // every tenth trial tempest-env alone, orphaning pip.
+        // every tenth trial tempest-env alone (pip must die with it).
         let (at, victim) = match i % 10 {
             0 | 5 => (KillAt::Failpoint("base-before-install"), Victim::Process),
             1 => (KillAt::Delay(rng.below(600)), Victim::Process),
@@ -449,6 +456,7 @@ fn killed_base_builds_leave_nothing_half_built() {
     assert_gc_clears(&ctx, true);
     report("base", TRIALS, &tally, started);
     assert!(tally.killed >= TRIALS / 2, "{tally:?}");
+    assert_eq!(tally.orphans, 0, "children outlived tempest-env: {tally:?}");
 }
 
 #[test]
@@ -490,6 +498,7 @@ fn killed_runs_leave_no_registered_environment() {
         left_in_runs.len()
     );
     assert!(tally.killed >= TRIALS / 3, "{tally:?}");
+    assert_eq!(tally.orphans, 0, "children outlived tempest-env: {tally:?}");
 }
 
 /// A run killed while its environment is half-built, and one killed while
@@ -523,13 +532,11 @@ fn gc_removes_what_killed_runs_left() {
         std::thread::sleep(Duration::from_millis(10));
     }
     child.kill().unwrap();
+    let killed = Instant::now();
     child.wait().unwrap();
-    // The orphaned `sleep 30` was started by this test: end it.
-    for pid in strays(&ctx) {
-        // SAFETY: kill(2) on a process this test started.
-        unsafe { libc::kill(pid, libc::SIGKILL) };
-    }
-    wait_for_strays(&ctx);
+    // `sleep 30` dies with tempest-env.
+    let left = alive_a_second_after(&ctx, killed);
+    assert!(left.is_empty(), "alive a second after the kill: {left:?}");
     let before: Vec<PathBuf> = read_dir(&runs).iter().flat_map(|r| read_dir(r)).collect();
     assert_eq!(before.len(), 2, "{before:?}");
     let out = ctx.cmd().arg("gc").output().unwrap();
@@ -1123,4 +1130,418 @@ fn system_site_directories_are_never_written_to() {
     assert_eq!(tree(&site), before, "the system site was written to");
     drop(mount);
     chmod("u+w");
+}
+
+/// Wait until `marker` exists (the runner got going), at most 60 s.
+fn wait_for_file(marker: &Path, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !marker.exists() {
+        assert!(Instant::now() < deadline, "{what}: never started");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Processes started from the test's directories that are still alive one
+/// second after `since`; then ends them (they were started by this test) so
+/// the next trial starts clean.
+fn alive_a_second_after(ctx: &TestContext, since: Instant) -> Vec<String> {
+    let deadline = since + Duration::from_secs(1);
+    loop {
+        let left = strays(ctx);
+        if left.is_empty() {
+            return Vec::new();
+        }
+        if Instant::now() >= deadline {
+            let shown = left
+                .iter()
+                .map(|pid| {
+                    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+                    format!(
+                        "{pid}: {}",
+                        String::from_utf8_lossy(&cmdline).replace('\0', " ")
+                    )
+                })
+                .collect();
+            for pid in left {
+                // SAFETY: kill(2) on a process this test started.
+                unsafe { libc::kill(pid, libc::SIGKILL) };
+            }
+            wait_for_strays(ctx);
+            return shown;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// A python runner that starts a child, a child in a session of its own,
+/// and an orphan (a child that starts a grandchild and exits), then says it
+/// is ready and sleeps.
+fn spawning_runner(ctx: &TestContext, marker: &Path) -> String {
+    let script = ctx.work.path().join("spawner.py");
+    std::fs::write(
+        &script,
+        r#"import subprocess, sys, time
+subprocess.Popen(["sleep", "303"])
+subprocess.Popen(["sleep", "304"], start_new_session=True)
+subprocess.Popen([sys.executable, "-c", "import subprocess; subprocess.Popen(['sleep', '305'])"]).wait()
+open(sys.argv[1], "w").write("ready")
+time.sleep(300)
+"#,
+    )
+    .unwrap();
+    format!("python {} {}", script.display(), marker.display())
+}
+
+#[test]
+fn a_killed_run_leaves_no_process_of_its_runner_alive() {
+    let ctx = TestContext::new();
+    let marker = ctx.work.path().join("started");
+    let shell = format!("touch {}; sleep 301; echo done", marker.display());
+    let python = spawning_runner(&ctx, &marker);
+    let mut problems = Vec::new();
+    for (runner, victim) in [
+        (&shell, Victim::Process),
+        (&python, Victim::Process),
+        (&python, Victim::Group),
+        (&shell, Victim::Group),
+    ] {
+        let _ = std::fs::remove_file(&marker);
+        let mut child = ctx
+            .std_cmd()
+            .args(["run", "--def", "demo", "--runner", runner])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        wait_for_file(&marker, runner);
+        let pid = child.id() as i32;
+        let target = if victim == Victim::Group { -pid } else { pid };
+        // SAFETY: kill(2) on the process (group) this test spawned.
+        unsafe { libc::kill(target, libc::SIGKILL) };
+        let killed = Instant::now();
+        child.wait().unwrap();
+        let left = alive_a_second_after(&ctx, killed);
+        if !left.is_empty() {
+            problems.push(format!(
+                "`{runner}` ({victim:?}): still alive after 1 s: {left:?}"
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "\n{}", problems.join("\n"));
+    // What the killed runs left is gc's to remove.
+    assert_gc_clears(&ctx, true);
+}
+
+/// `sanity`, `bisect` and `compare` with probes running in parallel: killed
+/// (SIGKILL, also of the whole process group) or interrupted (SIGINT,
+/// SIGTERM), no probe's runner is left alive a second later, and `gc`
+/// removes the scratch directory they ran in.
+#[test]
+fn killed_or_interrupted_searches_leave_no_probe_alive_and_nothing_gc_keeps() {
+    let ctx = TestContext::new();
+    let markers = ctx.work.path().join("markers");
+    std::fs::create_dir_all(&markers).unwrap();
+    let runner = format!(
+        "touch {}/$$; sleep 306; echo tempest.api.test_x.T.test_y",
+        markers.display()
+    );
+    let plugins: Vec<String> = ["alpha", "bravo", "filler-1"]
+        .iter()
+        .flat_map(|n| {
+            [
+                "--plugin".to_string(),
+                path_str(&fixtures().join("plugins").join(n)),
+            ]
+        })
+        .collect();
+    let mut problems = Vec::new();
+    let cases = [
+        ("sanity", libc::SIGKILL, Victim::Process),
+        ("sanity", libc::SIGKILL, Victim::Group),
+        ("sanity", libc::SIGINT, Victim::Process),
+        ("sanity", libc::SIGTERM, Victim::Process),
+        ("bisect", libc::SIGKILL, Victim::Process),
+        ("bisect", libc::SIGINT, Victim::Process),
+        ("compare", libc::SIGKILL, Victim::Process),
+    ];
+    for (command, signal, victim) in cases {
+        for marker in read_dir(&markers) {
+            std::fs::remove_file(marker).unwrap();
+        }
+        let mut args = strings(&[command]);
+        if command != "sanity" {
+            args.push("tempest.api".into());
+        }
+        args.extend(strings(&["--def", "demo", "--runner", &runner, "-j", "2"]));
+        if command == "compare" {
+            args.extend(strings(&["--target-plugin", "alpha_tests"]));
+        }
+        args.extend(plugins.iter().cloned());
+        let mut child = ctx
+            .std_cmd()
+            .args(&args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while read_dir(&markers).is_empty() {
+            assert!(Instant::now() < deadline, "{command}: no probe started");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let case = format!("{command} ({signal}, {victim:?})");
+        let pid = child.id() as i32;
+        let target = if victim == Victim::Group { -pid } else { pid };
+        // SAFETY: kill(2) on the process (group) this test spawned.
+        unsafe { libc::kill(target, signal) };
+        let sent = Instant::now();
+        // Interrupted, it may wind down by itself; give it a while.
+        let exit_deadline = sent + Duration::from_secs(20);
+        while child.try_wait().unwrap().is_none() {
+            if Instant::now() >= exit_deadline {
+                problems.push(format!("{case}: still running 20 s after the signal"));
+                // SAFETY: as above.
+                unsafe { libc::kill(pid, libc::SIGKILL) };
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let ended = Instant::now();
+        let left = alive_a_second_after(&ctx, ended);
+        if !left.is_empty() {
+            problems.push(format!("{case}: still alive 1 s after it ended: {left:?}"));
+        }
+        let out = ctx.cmd().arg("gc").output().unwrap();
+        assert!(out.status.success(), "{case}: gc: {}", stderr(&out));
+        let scratch: Vec<PathBuf> = read_dir(&ctx.home.path().join("data"))
+            .into_iter()
+            .filter(|p| {
+                p.file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .starts_with(".tmp.")
+            })
+            .collect();
+        if !scratch.is_empty() {
+            problems.push(format!("{case}: gc left {scratch:?}"));
+        }
+    }
+    assert!(problems.is_empty(), "\n{}", problems.join("\n"));
+    assert_gc_clears(&ctx, true);
+}
+
+fn names_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = read_dir(dir)
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// While a run uses a store entry and a base, `gc` keeps both and `base
+/// remove` refuses the base, naming the process; the runner, importing from
+/// both after they ran, passes. Once the run is over, `gc` removes both and
+/// their lock files.
+#[test]
+fn gc_and_base_remove_leave_what_a_live_run_uses() {
+    let ctx = TestContext::new();
+    let links = wheelhouse(&ctx);
+    let alpha = path_str(&fixture_wheel("alpha"));
+    let marker = ctx.work.path().join("started");
+    let runner = format!(
+        "touch {}; sleep 3; python -c 'import alpha_tempest_plugin.plugin, tempest; print(\"imported\")'",
+        marker.display()
+    );
+    let run = ctx
+        .std_cmd()
+        .args([
+            "run",
+            "--base",
+            "--find-links",
+            &links,
+            "--offline",
+            "--installer",
+            "pip",
+            "--plugin",
+            &alpha,
+            "--runner",
+            &runner,
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for_file(&marker, "run");
+    let store = ctx.home.path().join("cache/store");
+    let bases = ctx.home.path().join("cache/bases");
+    let (entries, built) = (names_in(&store), names_in(&bases));
+    assert_eq!(
+        (entries.len(), built.len()),
+        (1, 1),
+        "{entries:?} {built:?}"
+    );
+    let out = ctx.cmd().arg("gc").output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(names_in(&store), entries, "gc removed a store entry in use");
+    assert_eq!(names_in(&bases), built, "gc removed a base in use");
+    let out = ctx
+        .cmd()
+        .args(["base", "remove", &built[0]])
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("is in use by process "), "{err}");
+    assert!(err.contains("hint: "), "{err}");
+    assert_eq!(names_in(&bases), built, "base remove removed a base in use");
+    let out = run.wait_with_output().unwrap();
+    assert!(out.status.success(), "the run failed: {}", stderr(&out));
+    assert!(stdout(&out).contains("imported"), "{}", stdout(&out));
+    // Over: nothing uses them.
+    let out = ctx.cmd().arg("gc").output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(names_in(&store).is_empty() && names_in(&bases).is_empty());
+    let locks: Vec<String> = names_in(&ctx.home.path().join("cache/locks"))
+        .into_iter()
+        .chain(names_in(&ctx.home.path().join("data/locks")))
+        .collect();
+    assert!(locks.is_empty(), "gc left lock files: {locks:?}");
+}
+
+/// A plugin with many modules, for deletes that take a while.
+fn big_wheel(ctx: &TestContext, files: usize) -> PathBuf {
+    let src = ctx.work.path().join("big-src");
+    let pkg = src.join("big_tempest_plugin");
+    std::fs::create_dir_all(&pkg).unwrap();
+    std::fs::write(
+        src.join("pyproject.toml"),
+        "[project]\nname = \"big-tempest-plugin\"\nversion = \"1.0\"\n\n[project.entry-points.\"tempest.test_plugins\"]\nbig_tests = \"big_tempest_plugin:Plugin\"\n",
+    )
+    .unwrap();
+    std::fs::write(pkg.join("__init__.py"), "class Plugin:\n    pass\n").unwrap();
+    for i in 0..files {
+        std::fs::write(pkg.join(format!("m{i}.py")), format!("X = {i}\n")).unwrap();
+    }
+    build_wheel(&src, &ctx.work.path().join("big"), None)
+}
+
+/// `gc` killed while it deletes a store entry (at a failpoint just after it
+/// moved the entry aside, and at random moments): never a partial entry
+/// under its real name; the next `create` unpacks it again and sees the
+/// plugin; the next `gc` removes what the killed one left.
+#[test]
+fn a_killed_gc_never_leaves_a_partial_store_entry() {
+    let started = Instant::now();
+    let ctx = TestContext::new();
+    let big = path_str(&big_wheel(&ctx, 1500));
+    let store = ctx.home.path().join("cache/store");
+    let mut rng = Lcg(0x5eed_0006);
+    let mut tally = Tally::default();
+    const TRIALS: usize = 16;
+    for i in 0..TRIALS {
+        let trial = format!("gc trial {i}");
+        run_ok(&ctx, &strings(&["create", "big", "--plugin", &big]), &trial);
+        assert_eq!(
+            visible_plugins(&ctx.env_dir("big")),
+            ["big_tests"],
+            "{trial}"
+        );
+        run_ok(&ctx, &strings(&["remove", "big"]), &trial);
+        let at = if i % 4 == 0 {
+            KillAt::Failpoint("gc-after-move-aside")
+        } else {
+            KillAt::Delay(rng.below(60))
+        };
+        kill_trial(&ctx, &strings(&["gc"]), at, Victim::Process, &mut tally);
+        for entry in read_dir(&store) {
+            let name = entry.file_name().unwrap().to_string_lossy().into_owned();
+            if name.starts_with('.') {
+                continue;
+            }
+            assert!(
+                entry.join(".tempest-env-seal").is_file(),
+                "{trial} ({at:?}): {name} is under its real name without its seal"
+            );
+            assert_eq!(
+                tree(&entry.join("site/big_tempest_plugin"))
+                    .keys()
+                    .filter(|p| p.extension().is_some_and(|e| e == "py"))
+                    .count(),
+                1501,
+                "{trial} ({at:?}): {name} is partial"
+            );
+        }
+    }
+    run_ok(&ctx, &strings(&["create", "big", "--plugin", &big]), "end");
+    assert_eq!(visible_plugins(&ctx.env_dir("big")), ["big_tests"]);
+    assert_gc_clears(&ctx, true);
+    report("gc", TRIALS, &tally, started);
+    assert!(tally.killed >= TRIALS / 3, "{tally:?}");
+    assert_eq!(tally.orphans, 0, "children outlived tempest-env: {tally:?}");
+}
+
+/// `bisect` over plugins installed from wheels (store entries) while `gc`
+/// runs over and over: the store entries stay while the search uses them
+/// (it leases them), so the verdict is the one without `gc`; once it is
+/// over, `gc` removes them.
+#[test]
+fn gc_running_throughout_a_bisect_changes_nothing() {
+    let ctx = TestContext::new();
+    let mut set: Vec<&str> = vec![
+        "alpha",
+        "filler-1",
+        "dup-client-a",
+        "filler-2",
+        "bravo",
+        "filler-3",
+        "dup-client-b",
+        "filler-4",
+        "filler-5",
+        "filler-6",
+    ];
+    set.sort_unstable();
+    let mut args = strings(&["bisect", "dupclient_a", "--def", "demo"]);
+    for name in &set {
+        args.extend(["--plugin".to_string(), path_str(&fixture_wheel(name))]);
+    }
+    args.extend(strings(&[
+        "--probe",
+        "list",
+        "--target-plugin",
+        "dupclient-a",
+        "--format",
+        "json",
+        "-j",
+        "2",
+    ]));
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let (out, collections) = std::thread::scope(|scope| {
+        let collector = scope.spawn(|| {
+            let mut n = 0;
+            while !done.load(std::sync::atomic::Ordering::SeqCst) {
+                let out = ctx.cmd().arg("gc").output().unwrap();
+                assert!(out.status.success(), "gc: {}", stderr(&out));
+                n += 1;
+            }
+            n
+        });
+        let out = ctx.cmd().args(&args).output().unwrap();
+        done.store(true, std::sync::atomic::Ordering::SeqCst);
+        (out, collector.join().unwrap())
+    });
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}{}", stdout(&out), stderr(&out)));
+    assert!(collections >= 3, "gc ran only {collections} times");
+    assert_eq!(report["finding"], "culprits", "{report:#}");
+    assert_eq!(
+        report["culprits"],
+        serde_json::json!(["dupclient-b-tempest-plugin"]),
+        "{report:#}"
+    );
+    assert_eq!(report["without_culprits"], "pass", "{report:#}");
+    let store = ctx.home.path().join("cache/store");
+    ctx.cmd().arg("gc").assert().success();
+    assert!(names_in(&store).is_empty(), "{:?}", names_in(&store));
 }
