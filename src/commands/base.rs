@@ -10,12 +10,17 @@ pub fn list(format: OutputFormat, ctx: &Context) -> Result<u8> {
     let bases = base::list(&ctx.home)?;
     match format {
         OutputFormat::Json => {
-            let infos: Vec<&base::BaseInfo> = bases.iter().map(|b| &b.info).collect();
+            let mut infos = Vec::new();
+            for b in &bases {
+                let mut info = serde_json::to_value(&b.info)?;
+                info["size_bytes"] = super::gc::size_of(&b.dir).into();
+                infos.push(info);
+            }
             ctx.printer.out(serde_json::to_string_pretty(&infos)?);
         }
         OutputFormat::Human if bases.is_empty() => ctx.printer.status("No bases yet."),
         OutputFormat::Human => {
-            let rows: Vec<[String; 5]> = bases
+            let rows: Vec<[String; 6]> = bases
                 .iter()
                 .map(|b| {
                     [
@@ -23,12 +28,20 @@ pub fn list(format: OutputFormat, ctx: &Context) -> Result<u8> {
                         b.info.python_version.clone(),
                         b.info.installer.clone(),
                         b.info.installed.len().to_string(),
+                        super::gc::human_size(super::gc::size_of(&b.dir)),
                         b.info.requirements.join(" "),
                     ]
                 })
                 .collect();
             for line in super::show::table(
-                ["HASH", "PYTHON", "INSTALLER", "DISTS", "REQUIREMENTS"],
+                [
+                    "HASH",
+                    "PYTHON",
+                    "INSTALLER",
+                    "DISTS",
+                    "SIZE",
+                    "REQUIREMENTS",
+                ],
                 &rows,
             ) {
                 ctx.printer.out(line);

@@ -17,6 +17,7 @@ use crate::env;
 pub fn run(dry_run: bool, ctx: &Context) -> Result<u8> {
     let mut removed = Vec::new();
     let home = &ctx.home;
+    let before = disk_use(home);
     removed.extend(leftovers(&home.envs(), dry_run, |name| {
         env::lock_path(home, name)
     })?);
@@ -34,11 +35,53 @@ pub fn run(dry_run: bool, ctx: &Context) -> Result<u8> {
     let verb = if dry_run { "Would remove" } else { "Removed" };
     if removed.is_empty() {
         ctx.printer.status("Nothing to remove");
+        return Ok(0);
     }
     for path in &removed {
         ctx.printer.out(format!("{verb} {}", path.display()));
     }
+    let freed = if dry_run {
+        removed.iter().map(|p| size_of(p)).sum()
+    } else {
+        before.saturating_sub(disk_use(home))
+    };
+    ctx.printer.status(format!(
+        "{} {} ({})",
+        if dry_run { "Would free" } else { "Freed" },
+        human_size(freed),
+        if removed.len() == 1 {
+            "1 path".to_string()
+        } else {
+            format!("{} paths", removed.len())
+        }
+    ));
     Ok(0)
+}
+
+/// Bytes under `path`, links counted as themselves (fs_extra's walk).
+pub fn size_of(path: &Path) -> u64 {
+    fs_extra::dir::get_size(path).unwrap_or(0)
+}
+
+/// Bytes in the cache and data dirs.
+fn disk_use(home: &crate::home::Home) -> u64 {
+    size_of(home.cache()) + size_of(home.data())
+}
+
+/// `12.3 MiB`.
+pub fn human_size(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
 }
 
 /// Temporary and trash siblings in `dir` whose owner's lock is free.

@@ -203,6 +203,54 @@ fn gc_removes_leftovers_but_not_environments() {
     assert!(stderr(&out).contains("Nothing to remove"));
 }
 
+#[test]
+fn gc_says_how_much_it_frees_and_base_list_how_big_each_base_is() {
+    let ctx = TestContext::new();
+    let out = ctx
+        .cmd()
+        .args(["create", "sized"])
+        .args(base_options(&ctx))
+        .arg("--plugin")
+        .arg(crate::common::fixture_wheel("alpha"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let listed = ctx
+        .cmd()
+        .args(["base", "list", "--format", "json"])
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_str(&stdout(&listed)).unwrap();
+    assert!(
+        report[0]["size_bytes"].as_u64().unwrap() > 10_000,
+        "{report}"
+    );
+    let human = ctx.cmd().args(["base", "list"]).output().unwrap();
+    assert!(stdout(&human).lines().next().unwrap().contains("SIZE"));
+    ctx.cmd().args(["remove", "sized"]).assert().success();
+    // The store entry and the base are now unused.
+    let dry = ctx.cmd().args(["gc", "--dry-run"]).output().unwrap();
+    let said = |out: &std::process::Output, verb: &str| -> f64 {
+        let err = stderr(out);
+        let line = err
+            .lines()
+            .find(|l| l.starts_with(verb))
+            .unwrap_or_else(|| panic!("no `{verb}` line: {err}"));
+        let number: String = line[verb.len()..]
+            .trim()
+            .chars()
+            .take_while(|c| c.is_ascii_digit() || *c == '.')
+            .collect();
+        number.parse().unwrap()
+    };
+    let would = said(&dry, "Would free");
+    let done = ctx.cmd().arg("gc").output().unwrap();
+    assert!(done.status.success(), "{}", stderr(&done));
+    let freed = said(&done, "Freed");
+    assert!(would > 0.0 && freed > 0.0, "{would} {freed}");
+    assert!(bases(&ctx).is_empty());
+}
+
 /// A find-links directory with the stand-in (as `tempest`) and valet, and
 /// the `create` options that build a base from it with pip.
 fn base_options(ctx: &TestContext) -> Vec<String> {
@@ -214,6 +262,7 @@ fn base_options(ctx: &TestContext) -> Vec<String> {
     }
     [
         "--base",
+        "tempest",
         "--find-links",
         dir.to_str().unwrap(),
         "--offline",

@@ -1359,6 +1359,7 @@ fn gc_and_base_remove_leave_what_a_live_run_uses() {
         .args([
             "run",
             "--base",
+            "tempest",
             "--find-links",
             &links,
             "--offline",
