@@ -54,12 +54,15 @@ medians "$RESULTS/sanity.json" | tee "$RESULTS/sanity-medians.md"
 import json, re, sys
 d, plugins = sys.argv[1], sys.argv[2:]
 report = json.load(open(d + "/sanity.json"))
-print("| plugin | tempest-env | tempest run -l |")
-print("|---|---|---|")
-rows = {r.get("plugin") or r.get("name"): r for r in report.get("plugins", [])}
+rows = {r["plugin"].replace("-", "_").lower(): r for r in report["rows"]}
+print("| plugin | verdict | tests alone (tempest-env) | tests (tempest run -l, one venv) |")
+print("|---|---|---|---|")
 for p in plugins:
-    ids = [l for l in open("%s/ref-%s.txt" % (d, p)) if re.match(r"^[a-z_]\w*\.\S+$", l.strip())]
-    mod = p.replace("-", "_")
-    ours = next((r for k, r in rows.items() if k and k.replace("-", "_") == mod), {})
-    print("| %s | %s | %d |" % (p, ours.get("tests", "?"), len([i for i in ids if not i.startswith("tempest.")])))
+    ids = [l.strip() for l in open("%s/ref-%s.txt" % (d, p))
+           if re.match(r"^[a-z_]\w*\.\S+$", l.strip()) and not l.startswith("tempest.")]
+    row = rows.get(p.replace("-", "_").lower(), {})
+    print("| %s | %s | %s | %d |" % (p, row.get("verdict", "?"),
+                                     row.get("alone", {}).get("tests", "?"), len(ids)))
+print()
+print("probes: %s, elapsed: %.1f s" % (report["probes"], report["elapsed_ms"] / 1000))
 PYEOF
