@@ -18,6 +18,19 @@ pub struct LockGuard {
 }
 
 impl LockGuard {
+    /// Remove the lock file while it is held: a process waiting on it
+    /// finds the path names another file, and starts over (see
+    /// [`acquire`]).
+    pub fn remove_file(&self) -> Result<()> {
+        match std::fs::remove_file(&self.path) {
+            Ok(()) => Ok(()),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(err) => {
+                Err(err).with_context(|| format!("failed to remove {}", self.path.display()))
+            }
+        }
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }

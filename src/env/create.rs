@@ -75,7 +75,29 @@ pub fn create_held(
         &format!("environment `{}`", options.name),
         printer,
     )?;
+    match build(options, interpreter, printer, fill, &entry, &target) {
+        Ok(env) => Ok((env, lock)),
+        Err(err) => {
+            // Refused or failed with nothing under the name: its lock file
+            // goes too, so bad input leaves nothing behind.
+            if std::fs::symlink_metadata(&entry).is_err() && !target.exists() {
+                let _ = lock.remove_file();
+            }
+            Err(err)
+        }
+    }
+}
 
+/// Build the environment under its lock (see [`create_held`]).
+fn build(
+    options: &CreateOptions,
+    interpreter: &Interpreter,
+    printer: &Printer,
+    fill: impl FnOnce(&mut Environment) -> Result<()>,
+    entry: &Path,
+    target: &Path,
+) -> Result<Environment> {
+    let (entry, target) = (entry.to_path_buf(), target.to_path_buf());
     let existing = existing(&entry, &target, &options.name)?;
     if existing.is_some() && !options.clear {
         return Err(UserError::new(format!(
@@ -136,7 +158,7 @@ pub fn create_held(
     }
     env.root = target;
     printer.verbose(format!("created {}", env.root.display()));
-    Ok((env, lock))
+    Ok(env)
 }
 
 /// `--path DIR`: a directory of its own, outside the registry (where

@@ -90,6 +90,9 @@ fn every_bad_wheel_is_refused_and_changes_nothing() {
             .unwrap();
         assert_eq!(out.status.code(), Some(2), "{name}");
         assert!(!ctx.env_dir("fresh").exists(), "{name}");
+        // A refused create leaves no lock file for the name it never made.
+        let env_lock = ctx.home.path().join("data/locks/env-fresh.lock");
+        assert!(!env_lock.exists(), "{name}: {} is left", env_lock.display());
         refused += 1;
     }
     assert!(refused >= 20);
