@@ -35,7 +35,7 @@ for p in ${PLUGINS[*]}; do
     venv/bin/pip install -q --disable-pip-version-check "\$p"
     rm -rf ws && venv/bin/tempest init ws >/dev/null
     (cd ws && ../venv/bin/tempest list-plugins >/dev/null && ../venv/bin/tempest run -l >"../ref-\$p.txt")
-    rm -rf ws
+    venv/bin/tempest workspace remove --name ws --rmdir >/dev/null
     venv/bin/pip uninstall -q -y "\$p"
 done
 REFEOF
