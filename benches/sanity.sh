@@ -55,11 +55,19 @@ import json, re, sys
 d, plugins = sys.argv[1], sys.argv[2:]
 report = json.load(open(d + "/sanity.json"))
 rows = {r["plugin"].replace("-", "_").lower(): r for r in report["rows"]}
+# pip uninstall leaves what a plugin pulled in: after manila, the reference
+# venv keeps barbican-tempest-plugin, so its later listings hold barbican's
+# tests too; the last column takes them out.
+barbican = set()
 print("| plugin | verdict | tests alone (tempest-env) | tests (tempest run -l, one venv) |")
 print("|---|---|---|---|")
 for p in plugins:
     ids = [l.strip() for l in open("%s/ref-%s.txt" % (d, p))
            if re.match(r"^[a-z_]\w*\.\S+$", l.strip()) and not l.startswith("tempest.")]
+    if p == "barbican-tempest-plugin":
+        barbican = set(ids)
+    elif p not in ("manila-tempest-plugin",):
+        ids = [i for i in ids if i not in barbican]
     row = rows.get(p.replace("-", "_").lower(), {})
     print("| %s | %s | %s | %d |" % (p, row.get("verdict", "?"),
                                      row.get("alone", {}).get("tests", "?"), len(ids)))
