@@ -210,6 +210,11 @@ pub struct ComposeArgs {
     /// Fail when a visible distribution's requirements are unmet (default: warn).
     #[arg(long)]
     pub strict: bool,
+
+    /// Install wheels without their dependencies (by default, what a wheel
+    /// needs and the base lacks is resolved on top of the base).
+    #[arg(long)]
+    pub no_deps: bool,
 }
 
 /// Where the installer backend gets packages, and which backend: shared

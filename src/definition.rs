@@ -74,6 +74,8 @@ pub struct Definition {
     pub installer: Option<String>,
     #[serde(default)]
     pub strict: bool,
+    #[serde(default)]
+    pub no_deps: bool,
 }
 
 /// A definition and where it came from.

@@ -25,6 +25,7 @@ pub fn any_given(args: &ComposeArgs) -> bool {
         || args.installer.installer.is_some()
         || args.installer.offline
         || args.strict
+        || args.no_deps
         || !args.base.is_empty()
         || args.installer.constraints.is_some()
         || !args.installer.find_links.is_empty()
@@ -83,6 +84,7 @@ pub fn spec_with(
     let mut seed = args.seed;
     let mut compile_bytecode = args.compile_bytecode;
     let mut strict = args.strict;
+    let mut no_deps = args.no_deps;
     let mut find_links: Vec<std::path::PathBuf> = args
         .installer
         .find_links
@@ -134,6 +136,7 @@ pub fn spec_with(
         seed |= d.seed;
         compile_bytecode |= d.compile_bytecode;
         strict |= d.strict;
+        no_deps |= d.no_deps;
         offline |= d.offline;
         for dir in &d.find_links {
             find_links.push(absolute(def.resolve_path(dir, &ctx.home)?.into()));
@@ -170,6 +173,7 @@ pub fn spec_with(
         installer: choice(installer.unwrap_or_default()),
         system: selection,
         strict,
+        no_deps,
     })
 }
 

@@ -34,6 +34,9 @@ pub struct ComposeSpec {
     pub installer: InstallerChoice,
     pub system: Selection,
     pub strict: bool,
+    /// Install wheels without resolving what they need (by default, what a
+    /// wheel needs and the base lacks is resolved on top of the base).
+    pub no_deps: bool,
 }
 
 impl ComposeSpec {
@@ -92,6 +95,7 @@ impl ComposeSpec {
             (self.seed, "--seed"),
             (self.compile_bytecode, "--compile-bytecode"),
             (self.strict, "--strict"),
+            (self.no_deps, "--no-deps"),
         ];
         for (on, flag) in flags {
             if on {
@@ -230,6 +234,13 @@ pub fn compose_layers(
             installer: spec.installer,
         };
         install::install_into(env, interpreter, &artifacts, &options, home, printer)?;
+        if base.is_some()
+            && !spec.no_deps
+            && let Some(scripts) =
+                add_wheel_dependencies(env, interpreter, spec, base.as_ref(), home, printer)?
+        {
+            pending.push((env.manifest.layers.len() - 1, scripts));
+        }
     }
     if !spec.system.is_empty() {
         let root = env.root.clone();
@@ -291,6 +302,50 @@ fn add_layer(
         files: Vec::new(),
     });
     Ok(scripts)
+}
+
+/// What the wheels installed into `env` need and nothing visible provides,
+/// resolved by the installer on top of the base into a plugin layer, as a
+/// requirement would be: a wheel given as `--plugin` on a base gets its
+/// dependencies. Returns the new layer's scripts, if there is one.
+fn add_wheel_dependencies(
+    env: &mut Environment,
+    interpreter: &Interpreter,
+    spec: &ComposeSpec,
+    base: Option<&Base>,
+    home: &Home,
+    printer: &Printer,
+) -> Result<Option<Vec<Script>>> {
+    let wheels: std::collections::HashSet<String> = env
+        .manifest
+        .distributions
+        .iter()
+        .filter(|d| d.sha256.is_some())
+        .map(|d| crate::dist::name::normalize(&d.name))
+        .collect();
+    if wheels.is_empty() {
+        return Ok(None);
+    }
+    // The scan follows the `.pth`: it must name the layers so far.
+    super::layers::write(env)?;
+    let scanned = super::scan(env)?;
+    let mut missing: Vec<String> = Vec::new();
+    for problem in crate::dist::check::check(&scanned, &interpreter.info.markers) {
+        if wheels.contains(&problem.dist)
+            && problem.unmet == crate::dist::check::Unmet::Missing
+            && !missing.contains(&problem.requirement)
+        {
+            missing.push(problem.requirement);
+        }
+    }
+    if missing.is_empty() {
+        return Ok(None);
+    }
+    printer.status(format!(
+        "Resolving what the wheels need on top of the base: {}",
+        missing.join(", ")
+    ));
+    add_requirements(env, interpreter, spec, &missing, base, home, printer).map(Some)
 }
 
 /// Plugins given as requirements: a layer with only what the base lacks,

@@ -92,6 +92,8 @@ pub fn spec(
         },
         system: selection(lock, interpreter)?,
         strict: false,
+        // Every distribution is in the lock already: nothing more to resolve.
+        no_deps: true,
     })
 }
 

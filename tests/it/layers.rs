@@ -291,6 +291,54 @@ fn a_plugin_requirement_adds_only_what_the_base_lacks() {
 }
 
 #[test]
+fn a_wheel_on_a_base_gets_what_it_needs_resolved_on_top_of_the_base() {
+    let ctx = TestContext::new();
+    let links = wheelhouse(&ctx);
+    // A plugin wheel that needs tempest (in the base) and alpha (not in it).
+    let src = ctx.work.path().join("needy");
+    std::fs::create_dir_all(src.join("needy_plugin")).unwrap();
+    std::fs::write(src.join("needy_plugin/__init__.py"), "").unwrap();
+    std::fs::write(
+        src.join("pyproject.toml"),
+        "[project]\nname = \"needy-tempest-plugin\"\nversion = \"0.1\"\ndependencies = [\"tempest\", \"alpha-tempest-plugin\"]\n[project.entry-points.\"tempest.test_plugins\"]\nneedy_tests = \"needy_plugin:Plugin\"\n",
+    )
+    .unwrap();
+    let out_dir = ctx.work.path().join("built");
+    std::fs::create_dir_all(&out_dir).unwrap();
+    let wheel = crate::common::build_wheel(&src, &out_dir, None);
+    let create = |name: &str, extra: &[&str]| {
+        let out = ctx
+            .cmd()
+            .args(["create", name, "--plugin"])
+            .arg(&wheel)
+            .args(base_args(&links, "pip"))
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        stderr(&out)
+    };
+    let err = create("deps", &[]);
+    assert!(!err.contains("not installed"), "{err}");
+    assert_eq!(
+        visible_plugins(&ctx.env_dir("deps")),
+        ["alpha_tests", "needy_tests"]
+    );
+    assert_eq!(
+        layers(&ctx.env_dir("deps"), "plugin").len(),
+        2,
+        "the wheel's and the deps' layers"
+    );
+    // --no-deps: the wheel alone, and the unmet requirement said.
+    let err = create("nodeps", &["--no-deps"]);
+    assert!(
+        err.contains("requires alpha-tempest-plugin, which is not installed"),
+        "{err}"
+    );
+    assert_eq!(visible_plugins(&ctx.env_dir("nodeps")), ["needy_tests"]);
+}
+
+#[test]
 fn install_takes_the_installer_options_for_a_requirement() {
     let ctx = TestContext::new();
     let links = wheelhouse(&ctx);
