@@ -245,11 +245,9 @@ fn constraints_are_part_of_the_base_identity() {
     assert_eq!(bases, 2);
 }
 
-#[test]
-fn a_plugin_requirement_adds_only_what_the_base_lacks() {
-    let ctx = TestContext::new();
-    let links = wheelhouse(&ctx);
-    // A plugin that needs tempest (in the base) and alpha (not in it).
+/// The wheel, built into `out`, of a plugin that needs tempest (in the
+/// base) and alpha (not in it).
+fn needy_wheel(ctx: &TestContext, out: &Path) -> PathBuf {
     let src = ctx.work.path().join("needy");
     std::fs::create_dir_all(src.join("needy_plugin")).unwrap();
     std::fs::write(src.join("needy_plugin/__init__.py"), "").unwrap();
@@ -258,7 +256,14 @@ fn a_plugin_requirement_adds_only_what_the_base_lacks() {
         "[project]\nname = \"needy-tempest-plugin\"\nversion = \"0.1\"\ndependencies = [\"tempest\", \"alpha-tempest-plugin\"]\n[project.entry-points.\"tempest.test_plugins\"]\nneedy_tests = \"needy_plugin:Plugin\"\n",
     )
     .unwrap();
-    crate::common::build_wheel(&src, &links, None);
+    crate::common::build_wheel(&src, out, None)
+}
+
+#[test]
+fn a_plugin_requirement_adds_only_what_the_base_lacks() {
+    let ctx = TestContext::new();
+    let links = wheelhouse(&ctx);
+    needy_wheel(&ctx, &links);
     ctx.cmd()
         .args(["create", "req", "--plugin", "needy-tempest-plugin"])
         .args(base_args(&links, "pip"))
@@ -294,18 +299,9 @@ fn a_plugin_requirement_adds_only_what_the_base_lacks() {
 fn a_wheel_on_a_base_gets_what_it_needs_resolved_on_top_of_the_base() {
     let ctx = TestContext::new();
     let links = wheelhouse(&ctx);
-    // A plugin wheel that needs tempest (in the base) and alpha (not in it).
-    let src = ctx.work.path().join("needy");
-    std::fs::create_dir_all(src.join("needy_plugin")).unwrap();
-    std::fs::write(src.join("needy_plugin/__init__.py"), "").unwrap();
-    std::fs::write(
-        src.join("pyproject.toml"),
-        "[project]\nname = \"needy-tempest-plugin\"\nversion = \"0.1\"\ndependencies = [\"tempest\", \"alpha-tempest-plugin\"]\n[project.entry-points.\"tempest.test_plugins\"]\nneedy_tests = \"needy_plugin:Plugin\"\n",
-    )
-    .unwrap();
     let out_dir = ctx.work.path().join("built");
     std::fs::create_dir_all(&out_dir).unwrap();
-    let wheel = crate::common::build_wheel(&src, &out_dir, None);
+    let wheel = needy_wheel(&ctx, &out_dir);
     let create = |name: &str, extra: &[&str]| {
         let out = ctx
             .cmd()
