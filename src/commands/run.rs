@@ -13,7 +13,7 @@ use crate::env::{self, CreateOptions, Environment};
 use crate::runner::environ::Policy;
 use crate::runner::pipeline;
 use crate::runner::preset::Preset;
-use crate::runner::record::{self, RunRecord};
+use crate::runner::record::{self, Replay, RunRecord};
 
 pub enum Target {
     /// An existing environment.
@@ -51,7 +51,7 @@ pub fn run(settings: RunSettings, ctx: &Context) -> Result<u8> {
     // removed, so `gc` leaves it alone; a killed run frees the lock and `gc`
     // removes what it left.
     let made = open_or_compose(&settings, &id, &run_dir, ctx);
-    let (env, _guard) = match made {
+    let (env, _guard, composition) = match made {
         Ok(made) => made,
         Err(err) => {
             forget(&run_dir);
@@ -60,7 +60,17 @@ pub fn run(settings: RunSettings, ctx: &Context) -> Result<u8> {
     };
     let per_run = _guard.is_some();
     crate::failpoint::hit("run-after-create");
-    let outcome = run_in(&env, &settings, &id, &run_dir, per_run, ctx);
+    let replay = Replay {
+        runner: settings.runner.as_given().to_string(),
+        posargs: settings.posargs.clone(),
+        set_env: settings.policy.set.clone(),
+        pass_env: settings.policy.pass.clone(),
+        isolated_env: settings.policy.isolated,
+        user_site: settings.policy.user_site,
+        config_file: settings.policy.config_file.clone(),
+        composition,
+    };
+    let outcome = run_in(&env, &settings, replay, &id, &run_dir, per_run, ctx);
     if per_run && !settings.keep {
         // Also after a failure or an interrupted runner.
         if let Err(err) = crate::atomic::remove_tree(&env.root) {
@@ -78,15 +88,20 @@ pub fn run(settings: RunSettings, ctx: &Context) -> Result<u8> {
 }
 
 /// The environment to run in: an existing one, or a per-run environment
-/// composed inside the run's directory and locked until it is removed.
+/// composed inside the run's directory and locked until it is removed (with
+/// the `create` arguments that compose it again).
 fn open_or_compose(
     settings: &RunSettings,
     id: &str,
     run_dir: &std::path::Path,
     ctx: &Context,
-) -> Result<(Environment, Option<crate::lock::LockGuard>)> {
+) -> Result<(
+    Environment,
+    Option<crate::lock::LockGuard>,
+    Option<Vec<String>>,
+)> {
     Ok(match &settings.target {
-        Target::Env(name) => (Environment::open(&ctx.home, name)?, None),
+        Target::Env(name) => (Environment::open(&ctx.home, name)?, None, None),
         Target::Compose { python, spec } => {
             let interpreter = crate::interpreter::find(python.as_deref(), &ctx.home, &ctx.printer)?;
             let options = CreateOptions {
@@ -101,7 +116,7 @@ fn open_or_compose(
                 env::create_held(&ctx.home, &options, &interpreter, &ctx.printer, |env| {
                     compose::compose(env, &interpreter, spec, &ctx.home, &ctx.printer)
                 })?;
-            (env, Some(lock))
+            (env, Some(lock), Some(spec.create_args(&interpreter)))
         }
     })
 }
@@ -109,6 +124,7 @@ fn open_or_compose(
 fn run_in(
     env: &Environment,
     settings: &RunSettings,
+    replay: Replay,
     id: &str,
     run_dir: &std::path::Path,
     per_run: bool,
@@ -165,6 +181,7 @@ fn run_in(
         duration_secs: duration.as_secs_f64(),
         kept: kept.clone(),
         interrupted_by: interrupted,
+        replay: Some(replay),
     };
     record::write(
         run_dir,

@@ -45,6 +45,15 @@ impl Preset {
         }
     }
 
+    /// The runner as the user gave it: the preset's name or the custom
+    /// template, so `Preset::parse(p.as_given())` is `p` again.
+    pub fn as_given(&self) -> &str {
+        match self {
+            Self::Custom(template) => template,
+            preset => preset.name(),
+        }
+    }
+
     pub fn name(&self) -> &str {
         match self {
             Self::Tempest => "tempest",

@@ -30,6 +30,41 @@ pub struct RunRecord {
     pub kept: Option<PathBuf>,
     /// The signal forwarded to the runner, if it was interrupted.
     pub interrupted_by: Option<i32>,
+    /// What it takes to run it again: absent in runs recorded before
+    /// tempest-env kept it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replay: Option<Replay>,
+}
+
+/// Everything a recorded run's command depended on besides the
+/// environment's contents (which `manifest.json` holds): enough to compose
+/// the same environment again and give the runner the same command.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Replay {
+    /// The runner as given: a preset name or a custom template.
+    pub runner: String,
+    /// Arguments after `--`, passed to the runner.
+    #[serde(default)]
+    pub posargs: Vec<String>,
+    /// `--set-env NAME=VALUE` pairs, in order.
+    #[serde(default)]
+    pub set_env: Vec<(String, String)>,
+    /// `--pass-env` patterns.
+    #[serde(default)]
+    pub pass_env: Vec<String>,
+    /// `--isolated-env`: nothing from the caller's environment but PATH.
+    #[serde(default)]
+    pub isolated_env: bool,
+    /// `--user-site`: the user's site-packages stays visible.
+    #[serde(default)]
+    pub user_site: bool,
+    /// `--config-file`, absolute.
+    #[serde(default)]
+    pub config_file: Option<PathBuf>,
+    /// The `create` arguments that compose the run's per-run environment;
+    /// `None`: the run used the existing environment `environment`.
+    #[serde(default)]
+    pub composition: Option<Vec<String>>,
 }
 
 pub fn runs_dir(home: &Home) -> PathBuf {

@@ -641,3 +641,42 @@ fn run_ids_are_unique_under_concurrency_and_results_shows_the_newest() {
         stderr(&out)
     );
 }
+
+/// A run records what it takes to run it again: the runner as given, its
+/// arguments and variables, and the `create` arguments that compose the
+/// same environment, which a new `create` accepts and composes identically.
+#[test]
+fn a_run_records_how_to_replay_it() {
+    let ctx = TestContext::new();
+    let out = ctx
+        .cmd()
+        .args(["run", "--def", "demo", "--set-env", "PROBE_A=1"])
+        .args(["--pass-env", "LANG*", "--", "--concurrency", "1"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let ids = runs(&ctx);
+    let dir = ctx.home.path().join("data/runs").join(&ids[0]);
+    let run: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("run.json")).unwrap()).unwrap();
+    let replay = &run["replay"];
+    assert_eq!(replay["posargs"], serde_json::json!(["--concurrency", "1"]));
+    assert_eq!(replay["set_env"], serde_json::json!([["PROBE_A", "1"]]));
+    assert_eq!(replay["pass_env"], serde_json::json!(["LANG*"]));
+    let args: Vec<String> = replay["composition"]
+        .as_array()
+        .expect("a per-run environment records its composition")
+        .iter()
+        .map(|a| a.as_str().unwrap().to_string())
+        .collect();
+    assert!(args.iter().any(|a| a == "--python"), "{args:?}");
+    ctx.cmd()
+        .args(["create", "again"])
+        .args(&args)
+        .assert()
+        .success();
+    let recorded: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
+    let again = crate::common::manifest(&ctx.home.path().join("data/envs/again"));
+    assert_eq!(again["layers"], recorded["layers"]);
+}
