@@ -302,8 +302,20 @@ fn list_metadata(dir: &Path) -> Result<(Vec<Found>, Vec<Found>)> {
             links.push(found)
         }
     }
+    // By project name; of one project's records in one directory the
+    // `.dist-info` comes before the `.egg-info`, whatever their versions,
+    // as importlib.metadata yields them.
+    let key = |lower: &str| {
+        let project = lower.split('-').next().unwrap_or(lower);
+        (name::normalize(project), lower.ends_with(".egg-info"))
+    };
     let sorted = |mut found: Vec<(String, Found)>| {
-        found.sort_by(|(a, fa), (b, fb)| a.cmp(b).then_with(|| fa.path.cmp(&fb.path)));
+        found.sort_by(|(a, fa), (b, fb)| {
+            key(a)
+                .cmp(&key(b))
+                .then_with(|| a.cmp(b))
+                .then_with(|| fa.path.cmp(&fb.path))
+        });
         found
             .into_iter()
             .map(|(_, found)| found)
@@ -592,6 +604,37 @@ mod tests {
         )
         .unwrap();
         effective_path(&[site(&env, Origin::Env), site(&system, Origin::System)]).unwrap()
+    }
+
+    /// Debian installs some packages with both records in one directory;
+    /// importlib.metadata reads the `.dist-info`, whichever version sorts
+    /// first.
+    #[test]
+    fn in_one_directory_the_dist_info_comes_before_the_egg_info() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("dist-packages");
+        write(
+            &dir.join("cryptography-1.0.egg-info/PKG-INFO"),
+            "Metadata-Version: 2.1\nName: cryptography\nVersion: 1.0\n",
+        );
+        write(
+            &dir.join("Cryptography-2.0.dist-info/METADATA"),
+            "Metadata-Version: 2.1\nName: Cryptography\nVersion: 2.0\n",
+        );
+        let result = scan(&effective_path(&[site(&dir, Origin::System)]).unwrap());
+        assert_eq!(result.get("cryptography").unwrap().version, "2.0");
+        let shadowed = result.shadowed();
+        assert_eq!(shadowed.len(), 1);
+        let (hidden, winner) = shadowed[0];
+        assert_eq!(
+            (hidden.version.as_str(), winner.version.as_str()),
+            ("1.0", "2.0")
+        );
+        let message = crate::plugins::report::shadowing(hidden, winner);
+        assert!(
+            message.contains("Python reads Cryptography-2.0.dist-info (2.0) and ignores cryptography-1.0.egg-info (1.0)"),
+            "{message}"
+        );
     }
 
     #[test]

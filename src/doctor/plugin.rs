@@ -136,13 +136,8 @@ fn origin_of(env: &Environment, wanted: &str, rows: &[&PluginRow], scan: &ScanRe
             .any(|r| normalize(&r.dist) == hidden.normalized_name())
         {
             lines.push(format!(
-                "another copy, {} {} in {}, is shadowed by {} {} in {}, which comes first on the path",
-                hidden.name,
-                hidden.version,
-                hidden.site_dir.display(),
-                shown.name,
-                shown.version,
-                shown.site_dir.display()
+                "another copy: {}",
+                report::shadowing(hidden, shown)
             ));
         }
     }

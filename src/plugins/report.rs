@@ -69,14 +69,7 @@ pub fn report(
         problems.push(Finding {
             kind: "shadowed-distribution",
             subject: hidden.name.clone(),
-            message: format!(
-                "{} is visible twice: {} in {} wins by path order over {} in {}",
-                hidden.name,
-                winner.version,
-                winner.site_dir.display(),
-                hidden.version,
-                hidden.site_dir.display()
-            ),
+            message: shadowing(hidden, winner),
         });
     }
     let plugin_dists: Vec<&Distribution> = {
@@ -257,4 +250,36 @@ fn module_exists(dist: &Distribution, module: &str) -> bool {
             })
         })
     })
+}
+
+/// Why `hidden` is not the copy of its project Python reads: `winner` comes
+/// first on the path, or, in one directory, its `.dist-info` comes before
+/// an `.egg-info` (Debian installs both for some packages).
+pub fn shadowing(hidden: &Distribution, winner: &Distribution) -> String {
+    let file = |d: &Distribution| {
+        d.metadata_path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    };
+    if hidden.site_dir == winner.site_dir {
+        format!(
+            "{} is recorded twice in {}: Python reads {} ({}) and ignores {} ({})",
+            hidden.name,
+            winner.site_dir.display(),
+            file(winner),
+            winner.version,
+            file(hidden),
+            hidden.version
+        )
+    } else {
+        format!(
+            "{} is visible twice: {} in {} wins by path order over {} in {}",
+            hidden.name,
+            winner.version,
+            winner.site_dir.display(),
+            hidden.version,
+            hidden.site_dir.display()
+        )
+    }
 }
