@@ -35,20 +35,16 @@ pub enum Reuse<T> {
     Broken(String),
 }
 
-/// Lease the directory at `dir` and check its seal as deep as `depth` says
-/// (once per process); `open` reads what it describes.
-pub fn reuse<T>(
-    dir: &Path,
-    depth: crate::seal::Depth,
-    open: impl FnOnce() -> Result<Option<T>>,
-) -> Result<Reuse<T>> {
+/// Lease the directory at `dir` and check its seal (once per process);
+/// `open` reads what it describes.
+pub fn reuse<T>(dir: &Path, open: impl FnOnce() -> Result<Option<T>>) -> Result<Reuse<T>> {
     if crate::lease::kept(dir) {
         return Ok(open()?.map_or(Reuse::Missing, Reuse::Sound));
     }
     let Some(lease) = crate::lease::shared(dir)? else {
         return Ok(Reuse::Missing);
     };
-    match crate::seal::check(dir, depth)? {
+    match crate::seal::check(dir)? {
         crate::seal::Verdict::Sound => {}
         crate::seal::Verdict::Incomplete => {
             return Ok(Reuse::Broken("is incomplete (it has no seal)".into()));

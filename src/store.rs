@@ -300,7 +300,7 @@ pub fn ensure_wheel(
 /// Store entries are small (a plugin's wheel) and hardlink-mode installs
 /// share their files, so every reuse checks every file.
 fn reuse(dir: &Path) -> Result<Reuse<StoreEntry>> {
-    crate::shared::reuse(dir, crate::seal::Depth::Full, || read_entry(dir))
+    crate::shared::reuse(dir, || read_entry(dir))
 }
 
 /// A RECORD-style digest with a stronger algorithm than sha256.

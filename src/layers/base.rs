@@ -137,7 +137,7 @@ pub fn ensure(
         parent_hash,
     );
     let dir = home.bases().join(&hash);
-    if let Reuse::Sound(base) = reuse(home, &dir, &hash)? {
+    if let Reuse::Sound(base) = reuse(&dir)? {
         printer.verbose(format!(
             "reusing base {hash} ({}) without running the installer",
             base.info.requirements.join(" ")
@@ -146,7 +146,7 @@ pub fn ensure(
     }
     fs_err::create_dir_all(home.bases())?;
     let _lock = crate::lock::acquire(&lock_path(home, &hash), &format!("base {hash}"), printer)?;
-    match reuse(home, &dir, &hash)? {
+    match reuse(&dir)? {
         Reuse::Sound(base) => return Ok(base),
         Reuse::Missing => {}
         Reuse::Broken(why) => {
@@ -233,43 +233,11 @@ pub fn open(dir: &Path) -> Result<Option<Base>> {
     read(dir)
 }
 
-/// How long a base's full check holds: within it, a reuse only checks its
-/// directories.
-const FULL_CHECK_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
-
-fn verified_stamp(home: &Home, hash: &str) -> PathBuf {
-    home.cache().join("verified").join(format!("base-{hash}"))
-}
-
-/// A base holds thousands of files (tempest's has about 5,500 paths):
-/// checking each on every reuse would cost more than making the whole
-/// environment. So a reuse checks every directory (a file added, removed or
-/// renamed), and every file at most every [`FULL_CHECK_EVERY`] (a file
-/// edited in place); `doctor` checks every file too.
-fn reuse(home: &Home, dir: &Path, hash: &str) -> Result<Reuse<Base>> {
-    use crate::seal::Depth;
-    let stamp = verified_stamp(home, hash);
-    let recent = std::fs::metadata(&stamp)
-        .and_then(|m| m.modified())
-        .ok()
-        .and_then(|t| t.elapsed().ok())
-        .is_some_and(|age| age < FULL_CHECK_EVERY);
-    let depth = if recent {
-        Depth::Structure
-    } else {
-        Depth::Full
-    };
-    let reused = crate::shared::reuse(dir, depth, || read(dir))?;
-    if depth == Depth::Full && matches!(reused, Reuse::Sound(_)) {
-        // Best effort: without the stamp the next reuse checks fully again.
-        let _ = fs_err::create_dir_all(home.cache().join("verified"))
-            .map_err(anyhow::Error::from)
-            .and_then(|()| atomic::write_file(&stamp, b""));
-    }
-    if !matches!(reused, Reuse::Sound(_)) {
-        let _ = std::fs::remove_file(&stamp);
-    }
-    Ok(reused)
+/// A base reused: leased, and every path of it checked against its seal
+/// (once per process), so a file edited in place is found before another
+/// environment uses it.
+fn reuse(dir: &Path) -> Result<Reuse<Base>> {
+    crate::shared::reuse(dir, || read(dir))
 }
 
 fn read(dir: &Path) -> Result<Option<Base>> {
@@ -458,7 +426,6 @@ pub fn remove(
     };
     let trash = atomic::move_to_trash(&base.dir)?;
     drop(held);
-    let _ = std::fs::remove_file(verified_stamp(home, hash));
     crate::seal::break_seal(&trash)?;
     atomic::remove_tree(&trash)?;
     Ok((base.dir, users))
@@ -515,9 +482,6 @@ pub fn gc(home: &Home, used: &[PathBuf], dry_run: bool) -> Result<Vec<PathBuf>> 
             continue;
         }
         if crate::shared::remove_unused(&dir, &lock_path(home, hash), dry_run)? {
-            if !dry_run {
-                let _ = std::fs::remove_file(verified_stamp(home, hash));
-            }
             removed.push(dir);
         }
     }

@@ -465,22 +465,37 @@ fn a_changed_or_incomplete_base_is_built_again() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stderr(&out).contains("is incomplete"), "{}", stderr(&out));
     assert!(seal.is_file());
-    // Checked in full: within the next ten minutes a reuse checks its
-    // directories, which still finds a file added (as root, no chmod).
+    // Every reuse checks every file: an edit in place right after a sound
+    // reuse is found by the next one, and so is a file added (as root, no
+    // chmod).
     let out = create("four");
     assert!(
         out.status.success() && !stderr(&out).contains("changed"),
         "{}",
         stderr(&out)
     );
-    std::thread::sleep(std::time::Duration::from_millis(20));
-    std::fs::write(init.with_file_name("planted.py"), "").unwrap();
-    let out = create("five");
-    let err = stderr(&out);
-    assert!(out.status.success(), "{err}");
+    for (round, tamper) in ["edit", "add"].into_iter().enumerate() {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        match tamper {
+            "edit" => {
+                let mut text = std::fs::read_to_string(&init).unwrap();
+                text.push_str("\n# edited in place\n");
+                std::fs::write(&init, text).unwrap();
+            }
+            _ => std::fs::write(init.with_file_name("planted.py"), "").unwrap(),
+        }
+        let out = create(&format!("five-{round}"));
+        let err = stderr(&out);
+        assert!(out.status.success(), "{err}");
+        assert!(
+            err.contains(&format!("base {hash} was changed after it was made")),
+            "{tamper}: {err}"
+        );
+    }
     assert!(
-        err.contains(&format!("base {hash} was changed after it was made")),
-        "{err}"
+        !std::fs::read_to_string(&init)
+            .unwrap()
+            .contains("edited in place")
     );
     assert!(!init.with_file_name("planted.py").exists());
 }
