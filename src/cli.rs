@@ -109,7 +109,9 @@ pub enum LinkModeArg {
     /// (constant time, whatever the wheel's size).
     #[default]
     Pth,
-    /// Symlink every file of the store entry into site-packages.
+    /// Symlink every file of the store entry into site-packages, and
+    /// mirror base and requirement layers there too (tools that read
+    /// site-packages without Python, such as uv, then see them).
     Symlink,
     /// Hard-link every file into site-packages (copy across filesystems).
     Hardlink,

@@ -110,6 +110,11 @@ fn install_artifacts(
         )?;
         let layer = env.manifest.layers.len() - 1;
         compose::write_launchers(env, vec![(layer, scripts)])?;
+        // Linked like the environment's other layers, or asked for now.
+        let linked = env.manifest.layers.iter().any(|l| l.linked.is_some());
+        if linked || mode == LinkMode::Symlink {
+            env::expose::link_layers(env)?;
+        }
         env::layers::write(env)?;
         env.save()?;
     }

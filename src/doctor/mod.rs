@@ -160,12 +160,12 @@ pub fn environment(
         ));
     }
     let scanned = scan::scan(&path);
-    // Files a distribution's RECORD lists that are gone.
-    for dist in scanned
-        .dists
-        .iter()
-        .filter(|d| d.site_dir == env.site_packages())
-    {
+    // Files a distribution's RECORD lists that are gone. One mirrored from
+    // a layer (`--link-mode symlink`) has its paths relative to the layer,
+    // whose seal is checked below.
+    for dist in scanned.dists.iter().filter(|d| {
+        d.site_dir == env.site_packages() && env.manifest.linked_layer(&d.metadata_path).is_none()
+    }) {
         let missing: Vec<&PathBuf> = dist
             .files
             .iter()

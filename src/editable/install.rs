@@ -156,6 +156,7 @@ pub fn place(
             dist: Some(tree.name.clone()),
             hash: None,
             files: Vec::new(),
+            linked: None,
         }),
     })
 }

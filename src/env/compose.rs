@@ -259,6 +259,9 @@ pub fn compose_layers(
             pending.push((env.manifest.layers.len() - 1, scripts));
         }
     }
+    if spec.link_mode == LinkMode::Symlink {
+        super::expose::link_layers(env)?;
+    }
     write_launchers(env, pending)?;
     super::layers::write(env)?;
     if env.root == env.dest {
@@ -300,6 +303,7 @@ fn add_layer(
         dist,
         hash: Some(base.info.hash.clone()),
         files: Vec::new(),
+        linked: None,
     });
     Ok(scripts)
 }

@@ -38,11 +38,13 @@ pub fn py_literal(text: &str) -> String {
 /// The `.pth` text for the environment's layers (empty when there are none).
 pub fn render(env: &Environment) -> String {
     let mut text = String::new();
-    if env.manifest.layers.is_empty() {
+    // Linked into site-packages instead (`--link-mode symlink`).
+    let listed = || env.manifest.layers.iter().filter(|l| l.linked.is_none());
+    if listed().next().is_none() {
         return text;
     }
     text.push_str("# Written by tempest-env: the layers of this environment, in order.\n");
-    for layer in &env.manifest.layers {
+    for layer in listed() {
         text.push_str(&format!(
             "import site; site.addsitedir({})\n",
             py_literal(&layer.path.to_string_lossy())

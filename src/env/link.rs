@@ -117,6 +117,7 @@ pub fn place(
             dist: Some(info.name.clone()),
             hash: Some(info.sha256.clone()),
             files: Vec::new(),
+            linked: None,
         });
     } else {
         // The store merges purelib and platlib (one directory on every venv

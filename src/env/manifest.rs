@@ -4,7 +4,7 @@
 //! The format is versioned with semver: a newer minor adds fields this
 //! version ignores; a newer major is refused.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
@@ -67,6 +67,12 @@ pub struct LayerRecord {
     /// Files written into the environment for this layer (launchers).
     #[serde(default)]
     pub files: Vec<PathBuf>,
+    /// With `--link-mode symlink`, a base or requirement layer is linked
+    /// into site-packages entry by entry instead of named in the `.pth`
+    /// file, so tools that read site-packages without Python see it: the
+    /// names linked. `None`: the layer is on the path through the `.pth`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub linked: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
@@ -129,6 +135,19 @@ pub enum ManifestError {
 }
 
 impl Manifest {
+    /// The layer mirrored into site-packages (`--link-mode symlink`) that
+    /// the metadata directory at `metadata_path`, found in site-packages,
+    /// comes from.
+    pub fn linked_layer(&self, metadata_path: &Path) -> Option<&LayerRecord> {
+        let name = metadata_path.file_name()?.to_str()?;
+        self.layers.iter().find(|layer| {
+            layer
+                .linked
+                .as_ref()
+                .is_some_and(|names| names.iter().any(|n| n == name))
+        })
+    }
+
     /// Parse a manifest's text. Pure, for tests and fuzzing.
     pub fn parse(text: &str) -> Result<Self, ManifestError> {
         let value: serde_json::Value = serde_json::from_str(text)?;

@@ -8,6 +8,7 @@ pub mod activate;
 pub mod compose;
 pub mod confine;
 mod create;
+pub mod expose;
 pub mod install;
 pub mod journal;
 pub mod layers;

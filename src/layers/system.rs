@@ -136,6 +136,7 @@ pub fn layers(
                 dist: None,
                 hash: state_key(dir, ""),
                 files: Vec::new(),
+                linked: None,
             });
             continue;
         }
@@ -162,6 +163,7 @@ pub fn layers(
             // The view's content follows from the directory and what it hides.
             hash: state_key(dir, &hidden_names.join(",")),
             files: Vec::new(),
+            linked: None,
         });
     }
     if selection.user_site
@@ -174,6 +176,7 @@ pub fn layers(
             dist: None,
             hash: None,
             files: Vec::new(),
+            linked: None,
         });
     }
     Ok(layers)

@@ -135,7 +135,8 @@ fn distribution(
         .layers
         .iter()
         .filter(|layer| dist.site_dir.starts_with(&layer.path))
-        .max_by_key(|layer| layer.path.as_os_str().len());
+        .max_by_key(|layer| layer.path.as_os_str().len())
+        .or_else(|| env.manifest.linked_layer(&dist.metadata_path));
     let record = installed_record(env, dist);
     match (layer.map(|l| l.kind), record) {
         (None | Some(LayerKind::Plugin | LayerKind::Editable), Some(record)) => {

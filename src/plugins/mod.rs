@@ -44,13 +44,7 @@ pub fn scan_subject(
                 .iter()
                 .map(|l| SiteDir {
                     dir: l.path.clone(),
-                    origin: match l.kind {
-                        LayerKind::Base => Origin::Base,
-                        LayerKind::Plugin => Origin::Store,
-                        LayerKind::Editable => Origin::Editable,
-                        LayerKind::System => Origin::System,
-                        LayerKind::User => Origin::User,
-                    },
+                    origin: layer_kind_origin(l.kind),
                 })
                 .collect();
             (
@@ -102,6 +96,9 @@ pub fn origin_name(dist: &Distribution, env: Option<&Environment>, known: &[Site
     if let Some(env) = env
         && dist.site_dir == env.site_packages()
     {
+        if let Some(layer) = env.manifest.linked_layer(&dist.metadata_path) {
+            return layer_origin(layer.kind).into();
+        }
         let editable = env.manifest.distributions.iter().any(|d| {
             d.mode == LinkMode::Editable
                 && crate::dist::name::normalize(&d.name) == dist.normalized_name()
@@ -114,6 +111,24 @@ pub fn origin_name(dist: &Distribution, env: Option<&Environment>, known: &[Site
         .map(|k| k.origin)
         .next()
         .unwrap_or(dist.origin);
+    layer_origin_name(origin).into()
+}
+
+fn layer_kind_origin(kind: LayerKind) -> Origin {
+    match kind {
+        LayerKind::Base => Origin::Base,
+        LayerKind::Plugin => Origin::Store,
+        LayerKind::Editable => Origin::Editable,
+        LayerKind::System => Origin::System,
+        LayerKind::User => Origin::User,
+    }
+}
+
+fn layer_origin(kind: LayerKind) -> &'static str {
+    layer_origin_name(layer_kind_origin(kind))
+}
+
+fn layer_origin_name(origin: Origin) -> &'static str {
     match origin {
         Origin::Env => "env",
         Origin::Base => "base",
@@ -123,7 +138,6 @@ pub fn origin_name(dist: &Distribution, env: Option<&Environment>, known: &[Site
         Origin::User => "user",
         Origin::Other => "other",
     }
-    .into()
 }
 
 /// Locations, for callers that need the path of a site dir.
