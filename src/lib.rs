@@ -34,7 +34,6 @@ pub mod runner;
 pub mod seal;
 pub mod shared;
 pub mod store;
-pub mod supervisor;
 pub mod wheel;
 
 use std::ffi::OsString;

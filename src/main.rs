@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     // A process supervisor is this binary executed under another name.
-    if let Some(code) = tempest_env::supervisor::main_if_supervisor() {
+    if let Some(code) = tempest_env::process::supervisor::main_if_supervisor() {
         return code;
     }
     tempest_env::crash::install_hook();

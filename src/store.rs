@@ -428,7 +428,7 @@ fn compile(
         .stdout(Stdio::null())
         .stderr(Stdio::null());
     // compileall's worker processes die with tempest-env too.
-    crate::runner::process::die_with_parent(&mut cmd);
+    crate::process::die_with_parent(&mut cmd);
     let status = cmd.status();
     match status {
         Ok(status) if status.success() => interpreter.info.cache_tag.clone(),

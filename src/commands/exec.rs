@@ -9,6 +9,6 @@ use crate::env::Environment;
 
 pub fn run(name: &str, command: &[OsString], ctx: &Context) -> Result<u8> {
     let env = Environment::open(&ctx.home, name)?;
-    let mut cmd = crate::process::command_in(&env, command, &ctx.printer)?;
-    crate::process::run_foreground(&mut cmd, command)
+    let mut cmd = crate::env::command::command_in(&env, command, &ctx.printer)?;
+    crate::env::command::run_foreground(&mut cmd, command)
 }

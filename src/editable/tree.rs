@@ -268,7 +268,7 @@ fn ask_git_version(root: &Path) -> Option<String> {
         .current_dir(root)
         .stdin(Stdio::null())
         .stderr(Stdio::null());
-    crate::runner::process::die_with_parent(&mut cmd);
+    crate::process::die_with_parent(&mut cmd);
     let out = cmd.output().ok()?;
     let tag = String::from_utf8(out.stdout).ok()?.trim().to_string();
     (out.status.success() && tag.parse::<pep440_rs::Version>().is_ok()).then_some(tag)

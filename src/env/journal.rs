@@ -122,7 +122,7 @@ pub fn record(root: &Path, targets: &[PathBuf]) -> Result<()> {
     let mut file = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
-        .custom_flags(libc::O_NOFOLLOW)
+        .custom_flags(nix::fcntl::OFlag::O_NOFOLLOW.bits())
         .open(&path)
         .with_context(|| format!("failed to open {}", path.display()))?;
     let mut text = String::new();

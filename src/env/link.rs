@@ -265,8 +265,8 @@ fn link_file(src: &Path, dest: &Path, mode: LinkMode, printer: &Printer) -> Resu
         LinkMode::Hardlink => match std::fs::hard_link(src, dest) {
             Ok(()) => Ok(()),
             Err(err)
-                if err.raw_os_error() == Some(libc::EXDEV)
-                    || err.raw_os_error() == Some(libc::EPERM) =>
+                if err.raw_os_error() == Some(nix::errno::Errno::EXDEV as i32)
+                    || err.raw_os_error() == Some(nix::errno::Errno::EPERM as i32) =>
             {
                 printer.verbose(format!(
                     "cannot hard-link {} across filesystems; copying",

@@ -5,6 +5,7 @@
 //! directory itself, or a symlink to it when it was made with `--path`.
 
 pub mod activate;
+pub mod command;
 pub mod compose;
 pub mod confine;
 mod create;

@@ -156,7 +156,7 @@ pub fn query(executable: &Path) -> Result<InterpreterInfo> {
         .stderr(Stdio::piped())
         .process_group(0);
     // A wrapper script that hangs must not outlive a killed tempest-env.
-    crate::runner::process::die_with_parent(&mut cmd);
+    crate::process::die_with_parent(&mut cmd);
     let mut child = cmd.spawn().map_err(|err| broken(err.to_string()))?;
     let reader = |pipe: Option<Box<dyn Read + Send>>| {
         std::thread::spawn(move || {
@@ -188,10 +188,7 @@ pub fn query(executable: &Path) -> Result<InterpreterInfo> {
         }
         if started.elapsed() >= limit {
             // The whole group: a wrapper script's children too.
-            // SAFETY: killpg has no memory-safety preconditions.
-            unsafe {
-                libc::killpg(child.id() as libc::pid_t, libc::SIGKILL);
-            }
+            crate::process::kill_group(child.id());
             let _ = child.wait();
             return Err(InterpreterError::Timeout {
                 path: executable.to_path_buf(),
@@ -203,10 +200,7 @@ pub fn query(executable: &Path) -> Result<InterpreterInfo> {
     };
     // Whatever it left running (a wrapper's background child) would keep
     // the pipes open.
-    // SAFETY: killpg has no memory-safety preconditions.
-    unsafe {
-        libc::killpg(child.id() as libc::pid_t, libc::SIGKILL);
-    }
+    crate::process::kill_group(child.id());
     let output = std::process::Output {
         status,
         stdout: stdout.join().unwrap_or_default(),

@@ -5,7 +5,7 @@
 //! once; composing is constant time in pth mode and reuses the store, so a
 //! probe costs little more than the runner itself. Probes of a batch run
 //! on several threads, each spawning its runner through
-//! [`crate::runner::process::run_group`].
+//! [`crate::process::run_group`].
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -396,27 +396,20 @@ fn scratch_parent(home: &Home) -> Result<PathBuf> {
 
 /// A writable tmpfs mounted without `noexec`.
 fn is_memory_fs(dir: &Path) -> bool {
-    use std::os::unix::ffi::OsStrExt;
-    const TMPFS_MAGIC: i64 = 0x0102_1994;
-    let Ok(c_path) = std::ffi::CString::new(dir.as_os_str().as_bytes()) else {
+    use nix::sys::statvfs::FsFlags;
+    let (Ok(fs), Ok(vfs)) = (
+        nix::sys::statfs::statfs(dir),
+        nix::sys::statvfs::statvfs(dir),
+    ) else {
         return false;
     };
-    // SAFETY: plain out-parameter calls on a NUL-terminated path.
-    let (fs, vfs) = unsafe {
-        let mut fs: libc::statfs = std::mem::zeroed();
-        let mut vfs: libc::statvfs = std::mem::zeroed();
-        if libc::statfs(c_path.as_ptr(), &mut fs) != 0
-            || libc::statvfs(c_path.as_ptr(), &mut vfs) != 0
-        {
-            return false;
-        }
-        (fs, vfs)
-    };
-    #[allow(clippy::unnecessary_cast)]
-    let magic = fs.f_type as i64;
-    magic == TMPFS_MAGIC
-        && vfs.f_flag & libc::ST_NOEXEC == 0
-        && vfs.f_flag & libc::ST_RDONLY == 0
-        // SAFETY: access(2) on a NUL-terminated path.
-        && unsafe { libc::access(c_path.as_ptr(), libc::W_OK | libc::X_OK) } == 0
+    fs.filesystem_type() == nix::sys::statfs::TMPFS_MAGIC
+        && !vfs
+            .flags()
+            .intersects(FsFlags::ST_NOEXEC | FsFlags::ST_RDONLY)
+        && nix::unistd::access(
+            dir,
+            nix::unistd::AccessFlags::W_OK | nix::unistd::AccessFlags::X_OK,
+        )
+        .is_ok()
 }

@@ -81,7 +81,7 @@ impl Installer {
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null());
-        crate::runner::process::die_with_parent(&mut cmd);
+        crate::process::die_with_parent(&mut cmd);
         let ok = cmd.status().is_ok_and(|s| s.success());
         if ok {
             return Ok(());
@@ -239,7 +239,7 @@ impl Installer {
     /// last lines if it fails.
     fn run(&self, mut cmd: Command, printer: &Printer) -> Result<()> {
         printer.verbose(format!("running {:?}", cmd));
-        crate::runner::process::die_with_parent(&mut cmd);
+        crate::process::die_with_parent(&mut cmd);
         cmd.stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());

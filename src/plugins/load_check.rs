@@ -56,7 +56,7 @@ impl Target {
     /// only when asked for.
     pub fn interpreter(python: &Path, user_site: bool) -> Self {
         let vars = std::env::vars_os()
-            .filter(|(k, _)| !environ::SCRUBBED.iter().any(|s| k == s))
+            .filter(|(k, _)| !crate::process::SCRUBBED.iter().any(|s| k == s))
             .collect();
         Self {
             python: python.to_path_buf(),
@@ -510,12 +510,7 @@ fn probe(
         }
         if start.elapsed() >= TIMEOUT {
             // The whole process group: a plugin may have started children.
-            let pid = child.id() as libc::pid_t;
-            // SAFETY: kill(2) with a negative pid signals a process group we
-            // created for this child; it touches no memory.
-            unsafe {
-                libc::kill(-pid, libc::SIGKILL);
-            }
+            crate::process::kill_group(child.id());
             let _ = child.wait();
             break None;
         }

@@ -8,29 +8,6 @@ use std::ffi::OsString;
 
 use crate::env::Environment;
 
-/// Removed from every run (and listed with `-v`), unless `--pass-env`
-/// names them: each makes the runner's python differ from the
-/// environment's. `PYTHONHOME`, `PYTHONPATH`, `PYTHONPLATLIBDIR` and
-/// `PYTHONUSERBASE` move where modules come from; `PYTHONSTARTUP` and
-/// `PYTHONWARNINGS` run or change code before tests; `PYTHONOPTIMIZE`
-/// silently turns asserts off; `PIP_USER` makes pip inside a run write to
-/// the user site; `PYTHON` is the interpreter tempest's commands use when it
-/// is set; `TEMPEST_CONFIG*` point tempest at another configuration.
-pub const SCRUBBED: &[&str] = &[
-    "PYTHONHOME",
-    "PYTHONPATH",
-    "PYTHONPLATLIBDIR",
-    "PYTHONUSERBASE",
-    "PYTHONSTARTUP",
-    "PYTHONWARNINGS",
-    "PYTHONOPTIMIZE",
-    "PIP_USER",
-    "PYTHON",
-    "TEMPEST_CONFIG",
-    "TEMPEST_CONFIG_DIR",
-    "__PYVENV_LAUNCHER__",
-];
-
 /// Kept by `--isolated-env` without being named: what a shell needs.
 const ESSENTIAL: &[&str] = &[
     "PATH", "HOME", "USER", "LOGNAME", "LANG", "LC_ALL", "LC_CTYPE", "TERM", "TMPDIR", "SHELL",
@@ -83,7 +60,7 @@ pub fn build(
     for (key, value) in from {
         let name = key.to_string_lossy().into_owned();
         let passed = policy.pass.iter().any(|p| glob_match(p, &name));
-        if SCRUBBED.contains(&name.as_str()) && !passed {
+        if crate::process::SCRUBBED.contains(&name.as_str()) && !passed {
             removed.push(name);
             continue;
         }

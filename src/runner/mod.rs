@@ -4,7 +4,6 @@ pub mod environ;
 pub mod junit;
 pub mod pipeline;
 pub mod preset;
-pub mod process;
 pub mod record;
 pub mod results;
 pub mod subunit;

@@ -113,7 +113,7 @@ pub fn run(req: &Request<'_>, printer: &Printer) -> Result<Finished> {
     }
     let started = SystemTime::now();
     let clock = Instant::now();
-    let (status, interrupted) = match super::process::run_group(&mut cmd) {
+    let (status, interrupted) = match crate::process::run_group(&mut cmd) {
         Ok(done) => done,
         Err(err) if direct.is_some() && is_not_found(&err) => {
             let program = direct.as_ref().map_or("", |w| w[0].as_str());
@@ -262,7 +262,7 @@ fn to_v2(
         .envs(vars)
         .stdin(Stdio::null())
         .stderr(Stdio::null());
-    super::process::die_with_parent(&mut cmd);
+    crate::process::die_with_parent(&mut cmd);
     let out = cmd.output().ok()?;
     (out.stdout.first() == Some(&0xB3)).then_some(out.stdout)
 }

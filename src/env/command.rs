@@ -3,18 +3,15 @@
 //! signal N becomes 128+N).
 
 use std::ffi::{OsStr, OsString};
-use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
-use std::process::{Command, ExitStatus};
+use std::process::Command;
 
 use anyhow::Result;
 
 use crate::env::Environment;
 use crate::error::UserError;
 use crate::printer::Printer;
-
-/// Variables that would make a command escape the environment.
-pub const SCRUBBED: &[&str] = &["PYTHONHOME", "PYTHONPATH", "__PYVENV_LAUNCHER__"];
 
 /// A [`Command`] for `argv` with `VIRTUAL_ENV` set, the environment's bin
 /// first on PATH, and the escaping variables removed.
@@ -35,7 +32,7 @@ pub fn command_in(env: &Environment, argv: &[OsString], printer: &Printer) -> Re
     cmd.args(args)
         .env("VIRTUAL_ENV", &env.root)
         .env("PATH", path);
-    for var in SCRUBBED {
+    for var in crate::process::ESCAPING {
         if std::env::var_os(var).is_some() {
             printer.verbose(format!("removed {var} from the environment"));
         }
@@ -53,15 +50,6 @@ fn resolve_program(program: &OsStr, path: &OsStr) -> PathBuf {
         .map(|dir| dir.join(program))
         .find(|candidate| crate::interpreter::is_executable(candidate))
         .unwrap_or(as_path)
-}
-
-/// The exit code a shell would report for `status`.
-pub fn exit_code(status: ExitStatus) -> u8 {
-    match (status.code(), status.signal()) {
-        (Some(code), _) => u8::try_from(code & 0xff).unwrap_or(1),
-        (None, Some(signal)) => u8::try_from(128 + signal).unwrap_or(255),
-        (None, None) => 1,
-    }
 }
 
 /// Run `cmd` in the foreground, sharing the terminal: Ctrl-C reaches it
@@ -99,7 +87,7 @@ pub fn run_foreground(cmd: &mut Command, argv: &[OsString]) -> Result<u8> {
         .map(|p| p.to_string_lossy().into_owned())
         .unwrap_or_default();
     match status {
-        Ok(status) => Ok(exit_code(status)),
+        Ok(status) => Ok(crate::process::exit_code(status)),
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => Err(UserError::new(format!(
             "command `{program}` not found in the environment or on PATH"
         ))

@@ -1,5 +1,5 @@
 //! Run the test runner in its own process group under a supervisor
-//! ([`crate::supervisor`]), streaming its output live, forwarding SIGINT,
+//! ([`crate::process::supervisor`]), streaming its output live, forwarding SIGINT,
 //! SIGTERM and SIGHUP to it, and waiting for it, so tempest-env always gets
 //! to record the run and remove the per-run environment afterwards; and if
 //! tempest-env is killed outright, the runner and everything it started die
@@ -9,6 +9,7 @@
 //! one has a slot the signal handler forwards to, and the handlers are
 //! installed while at least one runs.
 
+use std::os::unix::process::ExitStatusExt;
 use std::process::{Command, ExitStatus};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
@@ -17,7 +18,36 @@ use anyhow::{Context, Result};
 use nix::sys::signal::{self, SaFlags, SigAction, SigHandler, SigSet, Signal};
 use nix::unistd::Pid;
 
-use crate::supervisor::{self, RELAYED};
+pub mod supervisor;
+
+/// Removed from every run (and listed with `-v`), unless `--pass-env`
+/// names them: each makes the runner's python differ from the
+/// environment's. `PYTHONHOME`, `PYTHONPATH`, `PYTHONPLATLIBDIR` and
+/// `PYTHONUSERBASE` move where modules come from; `PYTHONSTARTUP` and
+/// `PYTHONWARNINGS` run or change code before tests; `PYTHONOPTIMIZE`
+/// silently turns asserts off; `PIP_USER` makes pip inside a run write to
+/// the user site; `PYTHON` is the interpreter tempest's commands use when it
+/// is set; `TEMPEST_CONFIG*` point tempest at another configuration.
+pub const SCRUBBED: &[&str] = &[
+    "PYTHONHOME",
+    "PYTHONPATH",
+    "PYTHONPLATLIBDIR",
+    "PYTHONUSERBASE",
+    "PYTHONSTARTUP",
+    "PYTHONWARNINGS",
+    "PYTHONOPTIMIZE",
+    "PIP_USER",
+    "PYTHON",
+    "TEMPEST_CONFIG",
+    "TEMPEST_CONFIG_DIR",
+    "__PYVENV_LAUNCHER__",
+];
+
+/// The variables that make any command started in an environment escape it
+/// (as an activated virtualenv leaves them out): a subset of [`SCRUBBED`].
+pub const ESCAPING: &[&str] = &["PYTHONHOME", "PYTHONPATH", "__PYVENV_LAUNCHER__"];
+
+use supervisor::RELAYED;
 
 /// Live runners (their supervisors' pids; 0: a free slot) and the last signal
 /// forwarded to each.
@@ -129,7 +159,7 @@ impl Drop for Slot {
 /// Make a child, and every process it starts, die with this process, even
 /// when it is SIGKILLed: a runner or installer must not go on writing into
 /// directories `gc` may remove. The child runs in a process group of its own
-/// under a supervisor (see [`crate::supervisor`]), whose pid is the one
+/// under a supervisor (see [`crate::process::supervisor`]), whose pid is the one
 /// spawning returns; signals sent to that pid reach the child's group.
 pub fn die_with_parent(cmd: &mut Command) {
     supervisor::supervise(cmd);
@@ -165,4 +195,21 @@ pub fn run_group(cmd: &mut Command) -> Result<(ExitStatus, Option<i32>)> {
     let status = child.wait().context("failed to wait for the runner")?;
     let forwarded = slot.forwarded();
     Ok((status, forwarded))
+}
+
+/// SIGKILL the process group led by `pid` (a child started in a group of
+/// its own); a group already gone is no error.
+pub fn kill_group(pid: u32) {
+    if let Ok(pid) = i32::try_from(pid) {
+        let _ = signal::killpg(Pid::from_raw(pid), Signal::SIGKILL);
+    }
+}
+
+/// The exit code a shell would report for `status`.
+pub fn exit_code(status: ExitStatus) -> u8 {
+    match (status.code(), status.signal()) {
+        (Some(code), _) => u8::try_from(code & 0xff).unwrap_or(1),
+        (None, Some(signal)) => u8::try_from(128 + signal).unwrap_or(255),
+        (None, None) => 1,
+    }
 }
