@@ -33,6 +33,7 @@ pub mod process;
 pub mod runner;
 pub mod seal;
 pub mod shared;
+pub mod shell;
 pub mod store;
 pub mod wheel;
 

@@ -66,7 +66,7 @@ pub fn run(settings: CreateSettings, ctx: &Context) -> Result<u8> {
     ));
     ctx.printer.status(format!(
         "Activate with: source {}",
-        env::sh_quote(&env.bin().join("activate").to_string_lossy())
+        crate::shell::sh_quote(&env.bin().join("activate").to_string_lossy())
     ));
     match settings.from {
         Some(from) => compare_with_lock(&env, &interpreter, &from, ctx),

@@ -9,7 +9,6 @@ use anyhow::Result;
 use super::OutputFormat;
 use crate::Context;
 use crate::env::install::Artifact;
-use crate::env::sh_quote;
 use crate::isolation::bisect::{self, BisectOptions, BisectReport, Finding};
 use crate::isolation::members::{self, Source};
 use crate::isolation::probe::{Action, Interrupted, Prober};
@@ -18,6 +17,7 @@ use crate::isolation::search::Verdict;
 use crate::isolation_cli::{BisectArgs, CompareArgs, ProbeArg, SanityArgs, SetArgs};
 use crate::runner::environ::Policy;
 use crate::runner::preset::Preset;
+use crate::shell::sh_quote;
 
 /// The resolved set, and what is needed to write command lines for it.
 struct Set {

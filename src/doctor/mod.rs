@@ -224,7 +224,7 @@ pub fn environment(
                 "stale-entry-point-cache",
                 format!("stevedore's entry-point cache in {} is older than the environment's last change", cache.display()),
                 "stevedore may load the plugin list it cached before, not what is installed now",
-                format!("rm -rf {}", crate::env::sh_quote(&cache.to_string_lossy())),
+                format!("rm -rf {}", crate::shell::sh_quote(&cache.to_string_lossy())),
             ));
         }
     }

@@ -5,7 +5,8 @@
 use std::path::{Path, PathBuf};
 
 use crate::dist::name;
-use crate::env::{Environment, sh_quote};
+use crate::env::Environment;
+use crate::shell::quote_if_needed as quote;
 
 /// `create NAME --clear` with the environment's own options.
 #[derive(Debug, Clone)]
@@ -137,19 +138,6 @@ impl Rebuild {
             words.push("--user-site".into());
         }
         words.join(" ")
-    }
-}
-
-/// Quote a word only when the shell needs it, so commands stay readable.
-fn quote(word: &str) -> String {
-    let plain = !word.is_empty()
-        && word
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c));
-    if plain {
-        word.to_string()
-    } else {
-        sh_quote(word)
     }
 }
 

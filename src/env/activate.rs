@@ -3,13 +3,10 @@
 
 use std::path::Path;
 
+use crate::shell::sh_quote;
+
 const BASH: &str = include_str!("activate.sh");
 const FISH: &str = include_str!("activate.fish");
-
-/// Quote for POSIX shells: `'…'` with `'` written as `'\''`.
-pub fn sh_quote(text: &str) -> String {
-    format!("'{}'", text.replace('\'', r"'\''"))
-}
 
 /// Quote for fish: `'…'` with `\` and `'` escaped.
 fn fish_quote(text: &str) -> String {

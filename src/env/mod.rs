@@ -19,7 +19,6 @@ pub mod name;
 pub mod pyvenv_cfg;
 mod uninstall;
 
-pub use activate::sh_quote;
 pub use create::{CreateOptions, create, create_held};
 pub use manifest::{Manifest, ManifestError};
 

@@ -93,7 +93,7 @@ pub fn run(req: &Request<'_>, printer: &Printer) -> Result<Finished> {
         Stream::Repository(repo) => preset::stream_numbers(repo),
         _ => Vec::new(),
     };
-    let direct = preset::argv(&invocation.shell);
+    let direct = crate::shell::argv(&invocation.shell);
     let mut cmd = command(&invocation, direct.as_deref(), req.runner, req.env);
     cmd.current_dir(&invocation.cwd).env_clear().envs(&vars);
     let (out_path, err_path) = (

@@ -16,7 +16,7 @@ pub fn shebang(python: &Path) -> String {
         // string literal and skips it.
         format!(
             "#!/bin/sh\n'''exec' {} \"$0\" \"$@\"\n' '''\n",
-            crate::env::sh_quote(&path)
+            crate::shell::sh_quote(&path)
         )
     } else {
         format!("#!{path}\n")
