@@ -17,6 +17,7 @@ pub mod editable;
 pub mod env;
 pub mod error;
 pub mod failpoint;
+pub mod gc;
 pub mod home;
 pub mod input;
 pub mod interpreter;

@@ -6,9 +6,9 @@
 //! first, so a delete cut short never leaves a partial one under its name.
 
 use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 
 use crate::atomic;
 
@@ -113,4 +113,37 @@ pub fn remove_unused(dir: &Path, build_lock: &Path, dry_run: bool) -> Result<boo
     crate::seal::break_seal(&trash)?;
     atomic::remove_tree(&trash)?;
     Ok(true)
+}
+
+/// Temporary and trash siblings in `dir` whose owner's lock is free.
+pub fn leftovers(
+    dir: &Path,
+    dry_run: bool,
+    lock_for: impl Fn(&str) -> PathBuf,
+) -> Result<Vec<PathBuf>> {
+    let mut removed = Vec::new();
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(removed),
+        Err(err) => return Err(err).with_context(|| format!("failed to read {}", dir.display())),
+    };
+    for entry in entries.flatten() {
+        let file_name = entry.file_name();
+        let Some(owner) = file_name.to_str().and_then(atomic::leftover_name) else {
+            continue;
+        };
+        let Some(_guard) = crate::lock::try_acquire(&lock_for(owner))? else {
+            continue;
+        };
+        let path = entry.path();
+        if !dry_run {
+            if path.is_dir() && !path.is_symlink() {
+                atomic::remove_tree(&path)?;
+            } else {
+                fs_err::remove_file(&path)?;
+            }
+        }
+        removed.push(path);
+    }
+    Ok(removed)
 }

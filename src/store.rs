@@ -498,8 +498,7 @@ pub fn make_read_only(dir: &Path) -> Result<()> {
 /// no live process leases. Each goes aside (renamed) before it is deleted.
 pub fn gc(home: &Home, used: &[PathBuf], dry_run: bool) -> Result<Vec<PathBuf>> {
     let store = home.store();
-    let mut removed =
-        crate::commands::gc::leftovers(&store, dry_run, |entry| lock_path(home, entry))?;
+    let mut removed = crate::shared::leftovers(&store, dry_run, |entry| lock_path(home, entry))?;
     let Ok(entries) = std::fs::read_dir(&store) else {
         return Ok(removed);
     };

@@ -13,7 +13,7 @@ pub fn list(format: OutputFormat, ctx: &Context) -> Result<u8> {
             let mut infos = Vec::new();
             for b in &bases {
                 let mut info = serde_json::to_value(&b.info)?;
-                info["size_bytes"] = super::gc::size_of(&b.dir).into();
+                info["size_bytes"] = crate::gc::size_of(&b.dir).into();
                 infos.push(info);
             }
             ctx.printer.out(serde_json::to_string_pretty(&infos)?);
@@ -28,7 +28,7 @@ pub fn list(format: OutputFormat, ctx: &Context) -> Result<u8> {
                         b.info.python_version.clone(),
                         b.info.installer.clone(),
                         b.info.installed.len().to_string(),
-                        super::gc::human_size(super::gc::size_of(&b.dir)),
+                        crate::printer::human_size(crate::gc::size_of(&b.dir)),
                         b.info.requirements.join(" "),
                     ]
                 })

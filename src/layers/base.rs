@@ -464,8 +464,7 @@ fn users(home: &Home, dir: &Path) -> Result<Vec<String>> {
 /// leases; each is moved aside before it is deleted.
 pub fn gc(home: &Home, used: &[PathBuf], dry_run: bool) -> Result<Vec<PathBuf>> {
     let bases_dir = home.bases();
-    let mut removed =
-        crate::commands::gc::leftovers(&bases_dir, dry_run, |hash| lock_path(home, hash))?;
+    let mut removed = crate::shared::leftovers(&bases_dir, dry_run, |hash| lock_path(home, hash))?;
     let Ok(entries) = std::fs::read_dir(&bases_dir) else {
         return Ok(removed);
     };
