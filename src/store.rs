@@ -25,12 +25,12 @@ use sha2::{Digest, Sha256};
 use crate::atomic;
 use crate::dist::entry_points::{EntryPoint, TEMPEST_GROUP};
 use crate::dist::name;
+use crate::dist::record::{self, Digester, RecordEntry};
 use crate::home::Home;
 use crate::interpreter::Interpreter;
 use crate::printer::Printer;
 use crate::shared::Reuse;
 use crate::wheel::archive::{self, Target};
-use crate::wheel::record::{self, Digester, RecordEntry};
 use crate::wheel::{WheelError, filename::WheelFilename};
 
 /// The description of an entry, written last inside it.

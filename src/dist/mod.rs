@@ -7,6 +7,7 @@ pub mod entry_points;
 pub mod metadata;
 pub mod name;
 pub mod pth;
+pub mod record;
 pub mod requirement;
 pub mod scan;
 pub mod site_path;

@@ -15,8 +15,8 @@ use serde::{Serialize, Serializer};
 use crate::dist::entry_points::{self, EntryPoint};
 use crate::dist::metadata::Metadata;
 use crate::dist::pth;
+use crate::dist::record;
 use crate::dist::{egg_info, name};
-use crate::wheel::record;
 
 // The path part lives in its own module; callers name both through this one.
 use super::site_path::is_absent;
@@ -932,7 +932,7 @@ mod tests {
             Path::new(SAMPLES).join("dist-info/tempest-47.0.0.dist-info/RECORD"),
         )
         .unwrap();
-        let rows = crate::wheel::record::parse(&real).unwrap();
+        let rows = crate::dist::record::parse(&real).unwrap();
         let expected: Vec<PathBuf> = rows.iter().map(|r| normalize(Path::new(&r.path))).collect();
         assert_eq!(record_paths(&real).unwrap(), expected);
     }

@@ -11,11 +11,12 @@ use super::tree::SourceTree;
 use crate::dist::entry_points::{self, TEMPEST_GROUP};
 use crate::dist::metadata::Metadata;
 use crate::dist::name;
+use crate::dist::record;
 use crate::env::Environment;
 use crate::env::link::Placement;
 use crate::env::manifest::{LayerKind, LayerRecord};
 use crate::error::UserError;
-use crate::wheel::{launcher, record};
+use crate::wheel::launcher;
 
 /// Write the tree's dist-info and launchers into `env`.
 pub fn place(

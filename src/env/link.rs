@@ -14,10 +14,11 @@ use anyhow::{Context, Result};
 
 use super::Environment;
 use super::manifest::{LayerKind, LayerRecord, LinkMode};
+use crate::dist::record;
 use crate::error::UserError;
 use crate::printer::Printer;
 use crate::store::StoreEntry;
-use crate::wheel::{WheelError, launcher, record};
+use crate::wheel::{WheelError, launcher};
 
 /// What linking added to the environment.
 #[derive(Debug, Default)]

@@ -13,9 +13,9 @@ use super::Environment;
 use super::install::take_dist;
 use super::manifest::DistRecord;
 use crate::dist::name;
+use crate::dist::record;
 use crate::error::UserError;
 use crate::printer::Printer;
-use crate::wheel::record;
 
 /// Files a dist-info's RECORD lists, as env-relative paths; paths that would
 /// leave the environment are refused.

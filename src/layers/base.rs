@@ -312,7 +312,7 @@ fn remove_present(site: &Path, parent: &[String]) -> Result<()> {
             continue;
         }
         let record = fs_err::read_to_string(dist_info.join("RECORD"))?;
-        let entries = crate::wheel::record::parse(&record)
+        let entries = crate::dist::record::parse(&record)
             .map_err(|e| anyhow::anyhow!("{}: {e}", dist_info.join("RECORD").display()))?;
         for file in entries {
             // Only paths inside the layer.

@@ -345,7 +345,7 @@ fn files_of(dist: &Distribution) -> Vec<PathBuf> {
     }
     let meta = &dist.metadata_path;
     if let Ok(text) = std::fs::read_to_string(meta.join("RECORD"))
-        && let Ok(entries) = crate::wheel::record::parse(&text)
+        && let Ok(entries) = crate::dist::record::parse(&text)
     {
         return entries.into_iter().map(|e| PathBuf::from(e.path)).collect();
     }

@@ -10,12 +10,12 @@ use std::path::Path;
 
 use super::WheelError;
 use super::filename::WheelFilename;
-use super::record::{self, RecordEntry};
 use super::reserved;
 use super::wheel_file::WheelFile;
 use crate::dist::entry_points::{self, EntryPoint};
 use crate::dist::metadata::Metadata;
 use crate::dist::name;
+use crate::dist::record::{self, RecordEntry};
 
 /// No single file of a wheel may be larger than this once unpacked.
 pub const MAX_FILE_SIZE: u64 = 2 << 30;

@@ -4,7 +4,6 @@
 pub mod archive;
 pub mod filename;
 pub mod launcher;
-pub mod record;
 pub mod reserved;
 pub mod tags;
 pub mod wheel_file;

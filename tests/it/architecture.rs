@@ -37,7 +37,6 @@ const KNOWN_BACK_EDGES: &[(&str, &str)] = &[
     ("commands", "isolation_cli"),
     ("commands", "man"),
     ("definition", "env"),
-    ("dist", "wheel"),
     ("editable", "env"),
     ("editable", "store"),
     ("error", "interpreter"),
