@@ -15,7 +15,6 @@ use clap::Parser;
 use super::OutputFormat;
 use super::isolation::{interrupted, show_progress};
 use crate::Context;
-use crate::env::sh_quote;
 use crate::error::UserError;
 use crate::home::Home;
 use crate::isolation::members;
@@ -29,6 +28,7 @@ use crate::runner::preset::Preset;
 use crate::runner::record::{self, Replay, RunRecord};
 use crate::runner::results::RunResults;
 use crate::runner::subunit::{self, Status, workers};
+use crate::shell::sh_quote;
 
 pub fn pollution(args: PollutionArgs, ctx: &Context) -> Result<u8> {
     interrupted(report(args, ctx), ctx)
