@@ -79,6 +79,10 @@ pub enum Command {
     Bisect(Box<crate::isolation_cli::BisectArgs>),
     /// Per-test status with a plugin alone against with the whole set.
     Compare(Box<crate::isolation_cli::CompareArgs>),
+    /// Find the earlier tests on a failed test's worker, and their plugins,
+    /// that make it fail: a recorded run's worker order replayed in fresh
+    /// environments and searched.
+    Pollution(Box<crate::isolation_cli::PollutionArgs>),
     /// Write a lock: an environment recorded exactly (interpreter, every
     /// distribution in the order Python sees it, wheel hashes), for
     /// `create --from` on another machine.
@@ -409,6 +413,11 @@ pub struct RunArgs {
     /// Keep the per-run environment (as `run-<id>`) and print its path.
     #[arg(long)]
     pub keep: bool,
+
+    /// Compose without the default `tempest` base: the plugins bring
+    /// tempest themselves (as in a run recorded from a definition).
+    #[arg(long, conflicts_with_all = ["env", "base", "definition"])]
+    pub no_base: bool,
 
     /// Run against this tempest.conf (a real cloud), used as is.
     #[arg(long, value_name = "FILE")]

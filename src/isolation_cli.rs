@@ -1,4 +1,4 @@
-//! Command-line arguments of `sanity`, `bisect` and `compare`.
+//! Command-line arguments of `sanity`, `bisect`, `compare` and `pollution`.
 //!
 //! The plugin set is composed like `run`'s environment: the `--plugin`
 //! artifacts that declare a `tempest.test_plugins` entry point are the
@@ -86,4 +86,29 @@ pub struct CompareArgs {
     /// artifact's path); default: the one whose tests the filter lists.
     #[arg(long, value_name = "PLUGIN")]
     pub target_plugin: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct PollutionArgs {
+    /// The test that failed: its id, or a part of it that names one
+    /// failed test of the run.
+    pub test: String,
+
+    /// The recorded run to replay (an id or a unique prefix); default: the
+    /// newest run in which the test failed.
+    #[arg(long, value_name = "RUN")]
+    pub run: Option<String>,
+
+    /// Run every probe N times; probes that disagree are reported as
+    /// flaky, never taken for a failure.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub repeat: u32,
+
+    /// Probes to run at once (default: the number of cores); the search
+    /// also tries that many lists in each round.
+    #[arg(short = 'j', long, value_name = "N")]
+    pub jobs: Option<usize>,
+
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
 }

@@ -163,6 +163,19 @@ pub const EXAMPLES: &[(&str, &[(&str, &str)])] = &[
         )],
     ),
     (
+        "pollution",
+        &[
+            (
+                "tempest-env pollution test_default_endpoint",
+                "the earlier tests that make it fail, in the newest run where it failed",
+            ),
+            (
+                "tempest-env pollution test_default_endpoint --repeat 3",
+                "every probe three times: a flaky one is reported, never blamed",
+            ),
+        ],
+    ),
+    (
         "lock",
         &[
             ("tempest-env lock nt -o nt.lock", "record `nt` exactly"),
@@ -209,7 +222,7 @@ const ENVIRONMENT: &[(&str, &str)] = &[
     ),
     (
         "TEMPEST_ENV_SCRATCH",
-        "Where probe environments of sanity, bisect and compare are made.",
+        "Where probe environments of sanity, bisect, compare and pollution are made.",
     ),
     ("NO_COLOR", "When set, no colour in the output."),
 ];
@@ -218,7 +231,7 @@ const EXIT_STATUS: &[(&str, &str)] = &[
     ("0", "Success."),
     (
         "1",
-        "tempest-env failed, or (doctor, compare, plugins --check) found a problem.",
+        "tempest-env failed, or (doctor, compare, plugins --check) found a problem, or pollution found no polluter.",
     ),
     ("2", "Bad usage or bad input; nothing was changed."),
     (

@@ -81,14 +81,7 @@ fn resolve(args: SetArgs, ctx: &Context) -> Result<Set> {
         policy,
         &ctx.printer,
     )?;
-    if ctx.printer.progress_enabled() {
-        let bar = indicatif::ProgressBar::new(0).with_style(
-            indicatif::ProgressStyle::with_template("{spinner} probe {pos} of {len} {wide_msg}")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-        );
-        bar.enable_steady_tick(std::time::Duration::from_millis(120));
-        prober.show_progress(bar, 0);
-    }
+    show_progress(&mut prober, ctx);
     let threads = args.jobs.unwrap_or_else(|| {
         std::thread::available_parallelism()
             .map(|n| n.get())
@@ -102,6 +95,18 @@ fn resolve(args: SetArgs, ctx: &Context) -> Result<Set> {
         threads: threads.max(1),
         format: args.format.into(),
     })
+}
+
+/// Count probes on a terminal.
+pub(super) fn show_progress(prober: &mut Prober, ctx: &Context) {
+    if ctx.printer.progress_enabled() {
+        let bar = indicatif::ProgressBar::new(0).with_style(
+            indicatif::ProgressStyle::with_template("{spinner} probe {pos} of {len} {wide_msg}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar.enable_steady_tick(std::time::Duration::from_millis(120));
+        prober.show_progress(bar, 0);
+    }
 }
 
 impl Set {
@@ -206,7 +211,7 @@ impl Set {
 
 /// An interrupted probe ends the command as a shell would report it
 /// (128+N), after the probes' environments are removed.
-fn interrupted(result: Result<u8>, ctx: &Context) -> Result<u8> {
+pub(super) fn interrupted(result: Result<u8>, ctx: &Context) -> Result<u8> {
     match result {
         Err(err) => match err.downcast_ref::<Interrupted>() {
             Some(Interrupted(signal)) => {

@@ -13,6 +13,7 @@ mod isolation;
 mod list;
 mod lock;
 mod plugins;
+mod pollution;
 mod remove;
 mod results;
 mod run;
@@ -105,6 +106,7 @@ pub fn dispatch(command: Command, ctx: &Context) -> Result<u8> {
         Command::Sanity(args) => isolation::sanity(*args, ctx),
         Command::Bisect(args) => isolation::bisect(*args, ctx),
         Command::Compare(args) => isolation::compare(*args, ctx),
+        Command::Pollution(args) => pollution::pollution(*args, ctx),
         Command::Plugins(args) => plugins::run(
             plugins::PluginsSettings {
                 env: args.name,

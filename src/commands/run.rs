@@ -310,7 +310,11 @@ pub fn settings(args: crate::cli::RunArgs, ctx: &Context) -> Result<RunSettings>
                 .clone()
                 .or_else(|| d.and_then(|d| d.python.clone()));
             let mut spec = compose_args::spec_with(args.compose, definition.as_ref(), Some(ctx))?;
-            if spec.base.is_empty() && spec.system.is_empty() && definition.is_none() {
+            if spec.base.is_empty()
+                && spec.system.is_empty()
+                && definition.is_none()
+                && !args.no_base
+            {
                 spec.base = vec!["tempest".into()];
             }
             Target::Compose {

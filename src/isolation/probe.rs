@@ -115,6 +115,10 @@ impl Outcome {
     }
 }
 
+/// One probe of a batch: the members, what to do, the filter and the
+/// runner's arguments.
+pub type Job = (Vec<usize>, Action, Option<String>, Vec<String>);
+
 /// Composes and runs probes; shared by every thread of a parallel batch.
 pub struct Prober {
     pub home: Home,
@@ -263,8 +267,25 @@ impl Prober {
         spec
     }
 
+    /// A directory of the prober's own, removed with it.
+    pub fn scratch_dir(&self) -> &Path {
+        self.scratch.path()
+    }
+
     /// One probe: compose, run, remove.
     pub fn probe(&self, subset: &[usize], action: Action, filter: Option<&str>) -> Result<Outcome> {
+        self.probe_with(subset, action, filter, &[])
+    }
+
+    /// One probe whose runner also gets `posargs` (as `run -- ARGS` gives
+    /// them).
+    pub fn probe_with(
+        &self,
+        subset: &[usize],
+        action: Action,
+        filter: Option<&str>,
+        posargs: &[String],
+    ) -> Result<Outcome> {
         let signal = self.interrupted.load(Ordering::SeqCst);
         if signal != 0 {
             return Err(Interrupted(signal).into());
@@ -288,7 +309,7 @@ impl Prober {
             compose::compose(env, &self.interpreter, &spec, &self.home, printer)
         });
         let (outcome, lock) = match made {
-            Ok((env, lock)) => (self.run_in(&env, action, filter, &dir), Some(lock)),
+            Ok((env, lock)) => (self.run_in(&env, action, filter, posargs, &dir), Some(lock)),
             Err(err) => (Err(err), None),
         };
         let _ = crate::atomic::remove_tree(&dir);
@@ -310,13 +331,14 @@ impl Prober {
         env: &env::Environment,
         action: Action,
         filter: Option<&str>,
+        posargs: &[String],
         dir: &Path,
     ) -> Result<Outcome> {
         let request = pipeline::Request {
             env,
             runner: &self.runner,
             filter,
-            posargs: &[],
+            posargs,
             list: action == Action::List,
             policy: &self.policy,
             fresh: true,
@@ -350,6 +372,15 @@ impl Prober {
         jobs: &[(Vec<usize>, Action, Option<String>)],
         threads: usize,
     ) -> Vec<Result<Outcome>> {
+        let jobs: Vec<Job> = jobs
+            .iter()
+            .map(|(subset, action, filter)| (subset.clone(), *action, filter.clone(), Vec::new()))
+            .collect();
+        self.batch_with(&jobs, threads)
+    }
+
+    /// [`Prober::batch`] with the runner's arguments of each job.
+    pub fn batch_with(&self, jobs: &[Job], threads: usize) -> Vec<Result<Outcome>> {
         let next = AtomicUsize::new(0);
         let slots: Vec<Mutex<Option<Result<Outcome>>>> =
             jobs.iter().map(|_| Mutex::new(None)).collect();
@@ -358,10 +389,10 @@ impl Prober {
                 scope.spawn(|| {
                     loop {
                         let i = next.fetch_add(1, Ordering::SeqCst);
-                        let Some((subset, action, filter)) = jobs.get(i) else {
+                        let Some((subset, action, filter, posargs)) = jobs.get(i) else {
                             break;
                         };
-                        let outcome = self.probe(subset, *action, filter.as_deref());
+                        let outcome = self.probe_with(subset, *action, filter.as_deref(), posargs);
                         *slots[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(outcome);
                     }
                 });

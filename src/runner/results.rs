@@ -249,6 +249,7 @@ mod tests {
             id: id.into(),
             status,
             duration: None,
+            started: None,
             tags: Vec::new(),
             details: String::new(),
         };

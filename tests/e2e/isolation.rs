@@ -32,7 +32,7 @@ const CURRENT: &[&str] = &[
 const VICTIM: &str = "state_victim_tempest_plugin.tests.test_slow_service.SlowServiceTest.test_waits_for_slow_service";
 
 /// The home every test here shares (bases and layers are built once).
-fn shared_home() -> &'static Path {
+pub(crate) fn shared_home() -> &'static Path {
     static HOME: OnceLock<TempDir> = OnceLock::new();
     HOME.get_or_init(|| TempDir::new().expect("shared home"))
         .path()

@@ -59,6 +59,22 @@ fn every_json_mode_writes_only_json_to_stdout() {
         .as_str()
         .unwrap()
         .to_string();
+    // A run in which a victim of a leak fails, for `pollution`.
+    let leaky = crate::common::fixtures().join("plugins/leaky");
+    let victims = crate::common::fixtures().join("plugins/victims");
+    let polluted = parse(
+        &ctx,
+        &[
+            "run",
+            "--def",
+            "demo",
+            "--plugin",
+            leaky.to_str().unwrap(),
+            "--plugin",
+            victims.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(polluted["run"]["exit_code"], 1, "{polluted}");
     let cases: Vec<Vec<&str>> = vec![
         vec!["list"],
         vec!["show", "plain"],
@@ -72,6 +88,7 @@ fn every_json_mode_writes_only_json_to_stdout() {
         [&["sanity"][..], &demo[..]].concat(),
         [&["bisect", "valet"][..], &demo[..]].concat(),
         [&["compare", "valet"][..], &demo[..]].concat(),
+        vec!["pollution", "test_default_endpoint"],
     ];
     let mut covered: Vec<String> = vec!["run".into()];
     for case in &cases {

@@ -20,6 +20,7 @@ mod lockfile;
 mod manage;
 mod meta;
 mod plugins;
+mod pollution;
 mod reliability;
 mod run;
 mod scan;

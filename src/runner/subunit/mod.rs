@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use subunit::types::teststatus::TestStatus;
 
 mod packet;
+pub mod workers;
 
 use packet::resync;
 pub use packet::{Packet, PacketError, read_packet};
@@ -78,6 +79,10 @@ pub struct TestResult {
     pub status: Status,
     /// From the `inprogress` timestamp to the one on the final status.
     pub duration: Option<Duration>,
+    /// When it started, since the epoch: the `inprogress` timestamp, else
+    /// the first timestamp any of its packets carried.
+    pub started: Option<Duration>,
+    /// Its tags, `worker-N` among them when a runner ran several workers.
     pub tags: Vec<String>,
     /// Text attachments (traceback, skip reason, output), concatenated.
     pub details: String,
@@ -174,6 +179,8 @@ struct Entry {
     id: String,
     status: Status,
     started: Option<Duration>,
+    /// The first timestamp seen, for a test with no `inprogress` one.
+    first_seen: Option<Duration>,
     duration: Option<Duration>,
     tags: Vec<String>,
     details: Vec<u8>,
@@ -205,6 +212,7 @@ impl Tests {
                     id,
                     status: Status::Undefined,
                     started: None,
+                    first_seen: None,
                     duration: None,
                     tags: Vec::new(),
                     details: Vec::new(),
@@ -228,6 +236,7 @@ impl Tests {
             entry.attach(name, packet.mime_type, content);
         }
         let status = packet.status;
+        entry.first_seen = entry.first_seen.or(packet.timestamp);
         if status == Status::InProgress {
             entry.started = packet.timestamp.or(entry.started);
         }
@@ -288,6 +297,7 @@ impl Entry {
             id: self.id,
             status: self.status,
             duration: self.duration,
+            started: self.started.or(self.first_seen),
             tags: self.tags,
             details,
         }
