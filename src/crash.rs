@@ -19,7 +19,7 @@ pub fn install_hook() {
             return;
         }
         let printer = crate::printer::Printer::new(crate::printer::Verbosity::Normal);
-        printer.error(&anyhow::anyhow!(describe(info)));
+        printer.error(&anyhow::anyhow!(describe(info)), false);
     }));
 }
 

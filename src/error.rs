@@ -2,7 +2,7 @@
 //!
 //! Operations return `anyhow::Error` with context at every I/O boundary (which
 //! file, which environment, which plugin). Bad input is told apart by a
-//! [`UserError`] (or another input error type listed in [`is_user_error`])
+//! [`UserError`] (or another input error type listed in `tempest_env::is_user_error`)
 //! somewhere in the chain: it exits 2, everything else exits 1.
 
 use std::fmt;
@@ -44,8 +44,6 @@ macro_rules! bail_user {
     };
 }
 
-/// True when any cause in the chain is bad input rather than a failure of
-/// tempest-env or the machine.
 /// The first 80 characters of `text`, with `…` when there is more: what an
 /// error message quotes of a huge line.
 pub fn preview(text: &str) -> String {
@@ -55,14 +53,6 @@ pub fn preview(text: &str) -> String {
         short.push('…');
     }
     short
-}
-
-pub fn is_user_error(err: &anyhow::Error) -> bool {
-    err.chain().any(|cause| {
-        cause.is::<UserError>()
-            || cause.is::<crate::wheel::WheelError>()
-            || cause.is::<crate::interpreter::InterpreterError>()
-    })
 }
 
 /// The hint of the first [`UserError`] in the chain, if any.

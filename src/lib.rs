@@ -64,7 +64,7 @@ pub fn run_cli(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         return ExitCode::SUCCESS;
     }
     if let Err(err) = check_utf8(&args) {
-        Printer::new(Verbosity::Normal).error(&err);
+        Printer::new(Verbosity::Normal).error(&err, is_user_error(&err));
         return ExitCode::from(error::EXIT_USAGE);
     }
     let cli = match Cli::try_parse_from(args) {
@@ -96,14 +96,24 @@ pub fn run_cli(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code),
         Err(err) => {
-            printer.error(&err);
-            ExitCode::from(if error::is_user_error(&err) {
+            printer.error(&err, is_user_error(&err));
+            ExitCode::from(if is_user_error(&err) {
                 error::EXIT_USAGE
             } else {
                 error::EXIT_FAILURE
             })
         }
     }
+}
+
+/// True when any cause in the chain is bad input rather than a failure of
+/// tempest-env or the machine: exit 2 and a one-line error.
+pub fn is_user_error(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause.is::<error::UserError>()
+            || cause.is::<wheel::WheelError>()
+            || cause.is::<interpreter::InterpreterError>()
+    })
 }
 
 /// Answer a shell's completion request (see [`completion`]) and return

@@ -73,9 +73,9 @@ impl Printer {
     }
 
     /// `error: ...`, each cause as `Caused by: ...`, then `hint: ...`. Bad
-    /// input is one line: its causes are joined to it.
-    pub fn error(&self, err: &anyhow::Error) {
-        if crate::error::is_user_error(err) {
+    /// input (`bad_input`) is one line: its causes are joined to it.
+    pub fn error(&self, err: &anyhow::Error, bad_input: bool) {
+        if bad_input {
             let mut parts: Vec<String> = Vec::new();
             for cause in err.chain() {
                 let text = cause.to_string();

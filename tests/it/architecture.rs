@@ -39,8 +39,6 @@ const KNOWN_BACK_EDGES: &[(&str, &str)] = &[
     ("definition", "env"),
     ("editable", "env"),
     ("editable", "store"),
-    ("error", "interpreter"),
-    ("error", "wheel"),
     ("layers", "env"),
 ];
 
