@@ -161,7 +161,7 @@ pub fn all(cwd: &Path) -> Result<Vec<Named>> {
                 .hint("see `tempest-env defs` and the README for the keys a definition takes")
         })?;
         for (name, definition) in defs {
-            crate::env::name::validate(&name).map_err(|e| {
+            crate::home::env_name::validate(&name).map_err(|e| {
                 UserError::new(format!(
                     "{}: definition `{name}`: {}",
                     file.display(),

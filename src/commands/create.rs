@@ -27,7 +27,7 @@ pub struct FromLock {
 }
 
 pub fn run(settings: CreateSettings, ctx: &Context) -> Result<u8> {
-    env::name::validate(&settings.name)?;
+    crate::home::env_name::validate(&settings.name)?;
     let python = settings.python.clone().or_else(|| {
         settings
             .from

@@ -9,7 +9,7 @@ use crate::env::manifest::{LayerKind, LinkMode};
 use crate::env::{self, Environment};
 
 fn locked(name: &str, ctx: &Context) -> Result<(crate::lock::LockGuard, Environment)> {
-    env::name::validate(name)?;
+    crate::home::env_name::validate(name)?;
     let guard = crate::lock::acquire(
         &env::lock_path(&ctx.home, name),
         &format!("environment `{name}`"),

@@ -8,7 +8,7 @@ use crate::env::{self, Environment};
 
 pub fn run(names: &[String], ctx: &Context) -> Result<u8> {
     for name in names {
-        env::name::validate(name)?;
+        crate::home::env_name::validate(name)?;
     }
     for name in names {
         let _lock = crate::lock::acquire(

@@ -9,7 +9,7 @@ use std::time::SystemTime;
 use anyhow::{Context, Result};
 
 use super::manifest::{FILE_NAME, FORMAT_VERSION, InterpreterRecord, Manifest};
-use super::{Environment, activate, is_environment, lock_path, name, pyvenv_cfg, registry_entry};
+use super::{Environment, activate, is_environment, lock_path, pyvenv_cfg, registry_entry};
 use crate::atomic;
 use crate::error::UserError;
 use crate::home::Home;
@@ -58,7 +58,7 @@ pub fn create_held(
     printer: &Printer,
     fill: impl FnOnce(&mut Environment) -> Result<()>,
 ) -> Result<(Environment, crate::lock::LockGuard)> {
-    name::validate(&options.name)?;
+    crate::home::env_name::validate(&options.name)?;
     let entry = registry_entry(home, &options.name);
     let target = match &options.path {
         Some(path) => std::path::absolute(path)

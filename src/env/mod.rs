@@ -15,7 +15,6 @@ pub mod journal;
 pub mod layers;
 pub mod link;
 pub mod manifest;
-pub mod name;
 pub mod pyvenv_cfg;
 mod uninstall;
 
@@ -59,7 +58,7 @@ pub fn is_environment(dir: &Path) -> bool {
 impl Environment {
     /// Open the environment registered as `name`.
     pub fn open(home: &Home, name: &str) -> Result<Self> {
-        name::validate(name)?;
+        crate::home::env_name::validate(name)?;
         let entry = registry_entry(home, name);
         if std::fs::symlink_metadata(&entry).is_err() {
             return Err(UserError::new(format!("no environment named `{name}`"))
@@ -226,7 +225,7 @@ pub fn names(home: &Home) -> Result<Vec<String>> {
     };
     let mut names: Vec<String> = entries
         .filter_map(|e| e.ok()?.file_name().into_string().ok())
-        .filter(|n| name::validate(n).is_ok())
+        .filter(|n| crate::home::env_name::validate(n).is_ok())
         .collect();
     names.sort();
     Ok(names)

@@ -4,6 +4,8 @@
 //! Both come from the `directories` crate unless `TEMPEST_ENV_HOME` or
 //! `--home` puts them under one directory, which every test does.
 
+pub mod env_name;
+
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
