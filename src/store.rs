@@ -339,7 +339,7 @@ pub fn write_install_metadata(dist_info: &Path, wheel: &Path, sha256: &str) -> R
     fs_err::write(dist_info.join("INSTALLER"), "tempest-env\n")?;
     fs_err::write(dist_info.join("REQUESTED"), "")?;
     let direct_url = serde_json::json!({
-        "url": file_url(wheel),
+        "url": crate::dist::direct_url::file_url(wheel),
         "archive_info": {
             "hash": format!("sha256={sha256}"),
             "hashes": {"sha256": sha256},
@@ -347,21 +347,6 @@ pub fn write_install_metadata(dist_info: &Path, wheel: &Path, sha256: &str) -> R
     });
     fs_err::write(dist_info.join("direct_url.json"), direct_url.to_string())?;
     Ok(())
-}
-
-/// A `file://` URL with everything but unreserved characters and `/`
-/// percent-encoded.
-pub fn file_url(path: &Path) -> String {
-    let mut url = String::from("file://");
-    for byte in path.as_os_str().as_encoded_bytes() {
-        match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
-                url.push(char::from(*byte));
-            }
-            other => url.push_str(&format!("%{other:02X}")),
-        }
-    }
-    url
 }
 
 /// Rewrite `RECORD` to list every file under `site` with its hash and size.

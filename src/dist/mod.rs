@@ -2,6 +2,7 @@
 //! entry points, and `.pth` files.
 
 pub mod check;
+pub mod direct_url;
 pub mod egg_info;
 pub mod entry_points;
 pub mod metadata;

@@ -283,6 +283,15 @@ pub fn check_dir(path: &Path) -> Result<()> {
     Ok(())
 }
 
+/// The tree's `tempest.test_plugins` entry-point names.
+pub fn plugins(tree: &SourceTree) -> Vec<String> {
+    tree.entry_points
+        .iter()
+        .filter(|ep| ep.group == crate::dist::entry_points::TEMPEST_GROUP)
+        .map(|ep| ep.name.clone())
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

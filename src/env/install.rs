@@ -327,7 +327,7 @@ fn install_all(
             Ready::Tree(tree) => {
                 let replaceable = owned_files(env, &tree.name);
                 check_confined(env, &replaceable, &tree.root.display().to_string())?;
-                let placement = editable::install::place(env, &tree, &replaceable)?;
+                let placement = super::editable::place(env, &tree, &replaceable)?;
                 let record = DistRecord {
                     name: tree.name.clone(),
                     version: tree.version.clone(),
@@ -335,7 +335,7 @@ fn install_all(
                     source: tree.root.clone(),
                     sha256: None,
                     location: Some(tree.import_root.clone()),
-                    plugins: editable::install::plugins(&tree),
+                    plugins: crate::editable::tree::plugins(&tree),
                     files: Vec::new(),
                 };
                 (placement, record)

@@ -9,6 +9,7 @@ pub mod command;
 pub mod compose;
 pub mod confine;
 mod create;
+pub mod editable;
 pub mod expose;
 pub mod install;
 pub mod journal;

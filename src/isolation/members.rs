@@ -105,7 +105,7 @@ fn artifact_member(
     let member = match artifact {
         Artifact::Tree(path) => {
             let tree = crate::editable::tree::read(path)?;
-            let entry_points: Vec<String> = crate::editable::install::plugins(&tree);
+            let entry_points: Vec<String> = crate::editable::tree::plugins(&tree);
             Member {
                 name: tree.name.clone(),
                 entry_points,

@@ -36,8 +36,6 @@ const KNOWN_BACK_EDGES: &[(&str, &str)] = &[
     ("commands", "cli"),
     ("commands", "isolation_cli"),
     ("commands", "man"),
-    ("editable", "env"),
-    ("editable", "store"),
     ("layers", "env"),
 ];
 

@@ -7,14 +7,14 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 
-use super::tree::SourceTree;
-use crate::dist::entry_points::{self, TEMPEST_GROUP};
+use super::Environment;
+use super::link::Placement;
+use super::manifest::{LayerKind, LayerRecord};
+use crate::dist::entry_points;
 use crate::dist::metadata::Metadata;
 use crate::dist::name;
 use crate::dist::record;
-use crate::env::Environment;
-use crate::env::link::Placement;
-use crate::env::manifest::{LayerKind, LayerRecord};
+use crate::editable::tree::SourceTree;
 use crate::error::UserError;
 use crate::wheel::launcher;
 
@@ -64,7 +64,7 @@ pub fn place(
     files.push((dir.join("INSTALLER"), b"tempest-env\n".to_vec(), false));
     files.push((dir.join("REQUESTED"), Vec::new(), false));
     let direct_url = serde_json::json!({
-        "url": crate::store::file_url(&tree.root),
+        "url": crate::dist::direct_url::file_url(&tree.root),
         "dir_info": {"editable": true},
     });
     files.push((
@@ -160,13 +160,4 @@ pub fn place(
             linked: None,
         }),
     })
-}
-
-/// The tree's `tempest.test_plugins` entry-point names.
-pub fn plugins(tree: &SourceTree) -> Vec<String> {
-    tree.entry_points
-        .iter()
-        .filter(|ep| ep.group == TEMPEST_GROUP)
-        .map(|ep| ep.name.clone())
-        .collect()
 }
