@@ -52,7 +52,13 @@ pub fn list(format: OutputFormat, ctx: &Context) -> Result<u8> {
 }
 
 pub fn remove(hash: &str, force: bool, ctx: &Context) -> Result<u8> {
-    let (removed, users) = base::remove(&ctx.home, hash, force, &ctx.printer)?;
+    let (removed, users) = base::remove(
+        &ctx.home,
+        hash,
+        force,
+        |dir| crate::env::users_of(&ctx.home, dir),
+        &ctx.printer,
+    )?;
     if !users.is_empty() {
         ctx.printer.warn(format!(
             "removed a base that {} used; rebuild {} with `tempest-env create NAME --clear`",

@@ -5,8 +5,9 @@ use anyhow::Result;
 use crate::Context;
 use crate::env::compose::{self, ComposeSpec};
 use crate::env::install::{self as ops, Artifact};
-use crate::env::manifest::{LayerKind, LinkMode};
+use crate::env::manifest::LinkMode;
 use crate::env::{self, Environment};
+use crate::layers::LayerKind;
 
 fn locked(name: &str, ctx: &Context) -> Result<(crate::lock::LockGuard, Environment)> {
     crate::home::env_name::validate(name)?;

@@ -11,8 +11,8 @@ use serde::Serialize;
 use crate::dist::entry_points::TEMPEST_GROUP;
 use crate::dist::scan::{self, Origin, ScanResult, SiteDir};
 use crate::env::Environment;
-use crate::env::manifest::LayerKind;
 use crate::interpreter::Interpreter;
+use crate::layers::LayerKind;
 
 mod plugin;
 mod rebuild;

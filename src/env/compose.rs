@@ -9,7 +9,7 @@ use anyhow::Result;
 
 use super::Environment;
 use super::install::{self, Artifact};
-use super::manifest::{DistRecord, LayerKind, LayerRecord, LinkMode};
+use super::manifest::{DistRecord, LinkMode};
 use crate::error::UserError;
 use crate::home::Home;
 use crate::interpreter::Interpreter;
@@ -17,6 +17,7 @@ use crate::layers::base::{self, Base, BaseSpec};
 use crate::layers::installer::{IndexOptions, InstallerChoice};
 use crate::layers::launchers::Script;
 use crate::layers::system::{self, Selection};
+use crate::layers::{LayerKind, LayerRecord};
 use crate::printer::Printer;
 
 /// Everything an environment is made of, resolved from the command line or
@@ -276,7 +277,7 @@ pub fn compose_layers(
 /// order, and record each layer's files.
 pub fn write_launchers(env: &mut Environment, pending: Vec<(usize, Vec<Script>)>) -> Result<()> {
     let (indexes, scripts): (Vec<usize>, Vec<Vec<Script>>) = pending.into_iter().unzip();
-    let written = crate::layers::launchers::write_layers(env, &scripts)?;
+    let written = super::launchers::write_layers(env, &scripts)?;
     for (index, files) in indexes.into_iter().zip(written) {
         if let Some(layer) = env.manifest.layers.get_mut(index) {
             layer.files = files;

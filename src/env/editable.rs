@@ -9,13 +9,13 @@ use anyhow::Result;
 
 use super::Environment;
 use super::link::Placement;
-use super::manifest::{LayerKind, LayerRecord};
 use crate::dist::entry_points;
 use crate::dist::metadata::Metadata;
 use crate::dist::name;
 use crate::dist::record;
 use crate::editable::tree::SourceTree;
 use crate::error::UserError;
+use crate::layers::{LayerKind, LayerRecord};
 use crate::wheel::launcher;
 
 /// Write the tree's dist-info and launchers into `env`.

@@ -23,7 +23,7 @@ use std::path::Path;
 use anyhow::{Context, Result};
 
 use super::Environment;
-use super::manifest::LayerKind;
+use crate::layers::LayerKind;
 
 /// Link every base and requirement layer not linked yet; the `.pth` file is
 /// rewritten by the caller.

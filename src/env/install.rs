@@ -439,7 +439,7 @@ fn legacy_editable(
             attr: e.attr.clone(),
         })
         .collect();
-    crate::layers::launchers::write_scripts_over(env, &scripts)?;
+    super::launchers::write_scripts_over(env, &scripts)?;
     let record = DistRecord {
         name: metadata.name.clone(),
         version: metadata.version.clone(),

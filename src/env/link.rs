@@ -13,9 +13,10 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 
 use super::Environment;
-use super::manifest::{LayerKind, LayerRecord, LinkMode};
+use super::manifest::LinkMode;
 use crate::dist::record;
 use crate::error::UserError;
+use crate::layers::{LayerKind, LayerRecord};
 use crate::printer::Printer;
 use crate::store::StoreEntry;
 use crate::wheel::{WheelError, launcher};

@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::layers::LayerRecord;
+
 pub const FILE_NAME: &str = "tempest-env.json";
 pub const FORMAT_VERSION: semver::Version = semver::Version::new(1, 0, 0);
 
@@ -43,36 +45,6 @@ pub struct InterpreterRecord {
     pub implementation: String,
     /// The venv install scheme, relative to the environment's root.
     pub scheme: crate::interpreter::Scheme,
-}
-
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-pub enum LayerKind {
-    Base,
-    Plugin,
-    Editable,
-    System,
-    User,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct LayerRecord {
-    pub kind: LayerKind,
-    pub path: PathBuf,
-    /// The distribution this layer carries (plugin and editable layers).
-    #[serde(default)]
-    pub dist: Option<String>,
-    #[serde(default)]
-    pub hash: Option<String>,
-    /// Files written into the environment for this layer (launchers).
-    #[serde(default)]
-    pub files: Vec<PathBuf>,
-    /// With `--link-mode symlink`, a base or requirement layer is linked
-    /// into site-packages entry by entry instead of named in the `.pth`
-    /// file, so tools that read site-packages without Python see it: the
-    /// names linked. `None`: the layer is on the path through the `.pth`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub linked: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]

@@ -13,6 +13,7 @@ pub mod editable;
 pub mod expose;
 pub mod install;
 pub mod journal;
+pub mod launchers;
 pub mod layers;
 pub mod link;
 pub mod manifest;
@@ -230,4 +231,24 @@ pub fn names(home: &Home) -> Result<Vec<String>> {
         .collect();
     names.sort();
     Ok(names)
+}
+
+/// Registered environments with a layer or distribution inside `dir`.
+pub fn users_of(home: &Home, dir: &Path) -> Result<Vec<String>> {
+    let mut users = Vec::new();
+    for name in names(home)? {
+        let Ok(env) = Environment::open(home, &name) else {
+            continue;
+        };
+        let layers = env.manifest.layers.iter().map(|l| &l.path);
+        let dists = env
+            .manifest
+            .distributions
+            .iter()
+            .filter_map(|d| d.location.as_ref());
+        if layers.chain(dists).any(|p| p.starts_with(dir)) {
+            users.push(name);
+        }
+    }
+    Ok(users)
 }

@@ -370,6 +370,7 @@ pub fn remove(
     home: &Home,
     prefix: &str,
     force: bool,
+    users_of: impl Fn(&Path) -> Result<Vec<String>>,
     printer: &Printer,
 ) -> Result<(PathBuf, Vec<String>)> {
     if prefix.is_empty() || !prefix.chars().all(|c| c.is_ascii_hexdigit()) {
@@ -404,7 +405,7 @@ pub fn remove(
         }
     };
     let hash = &base.info.hash;
-    let users = users(home, &base.dir)?;
+    let users = users_of(&base.dir)?;
     if !users.is_empty() && !force {
         return Err(UserError::new(format!(
             "base {hash} is used by {}",
@@ -438,26 +439,6 @@ pub fn describe_users(users: &[String]) -> String {
         [one] => format!("environment {one}"),
         _ => format!("environments {}", names.join(", ")),
     }
-}
-
-/// Registered environments with a layer or distribution inside `dir`.
-fn users(home: &Home, dir: &Path) -> Result<Vec<String>> {
-    let mut users = Vec::new();
-    for name in crate::env::names(home)? {
-        let Ok(env) = crate::env::Environment::open(home, &name) else {
-            continue;
-        };
-        let layers = env.manifest.layers.iter().map(|l| &l.path);
-        let dists = env
-            .manifest
-            .distributions
-            .iter()
-            .filter_map(|d| d.location.as_ref());
-        if layers.chain(dists).any(|p| p.starts_with(dir)) {
-            users.push(name);
-        }
-    }
-    Ok(users)
 }
 
 /// Remove leftovers and bases that no environment uses and no live process

@@ -6,5 +6,8 @@
 pub mod base;
 pub mod installer;
 pub mod launchers;
+mod record;
 pub mod sdist;
 pub mod system;
+
+pub use record::{LayerKind, LayerRecord};

@@ -13,9 +13,9 @@ use anyhow::{Context, Result};
 use crate::dist::entry_points::TEMPEST_GROUP;
 use crate::dist::name;
 use crate::dist::scan::{self, Distribution, MetadataKind, Origin, SiteDir};
-use crate::env::manifest::{LayerKind, LayerRecord};
 use crate::error::UserError;
 use crate::interpreter::Interpreter;
+use crate::layers::{LayerKind, LayerRecord};
 use crate::printer::Printer;
 
 /// Which part of the system set an environment sees.

@@ -12,8 +12,9 @@ use super::{
 use crate::dist::name;
 use crate::dist::scan::Distribution;
 use crate::env::Environment;
-use crate::env::manifest::{DistRecord, LayerKind, LinkMode};
+use crate::env::manifest::{DistRecord, LinkMode};
 use crate::interpreter::Interpreter;
+use crate::layers::LayerKind;
 use crate::layers::base;
 
 /// The lock of `env`, whose python is `interpreter`.

@@ -13,8 +13,9 @@ use anyhow::Result;
 
 use crate::dist::scan::{self, Distribution, Origin, PathOptions, ScanResult, SiteDir};
 use crate::env::Environment;
-use crate::env::manifest::{LayerKind, LinkMode};
+use crate::env::manifest::LinkMode;
 use crate::interpreter::Interpreter;
+use crate::layers::LayerKind;
 
 /// What to look at.
 pub enum Subject<'a> {

@@ -36,7 +36,6 @@ const KNOWN_BACK_EDGES: &[(&str, &str)] = &[
     ("commands", "cli"),
     ("commands", "isolation_cli"),
     ("commands", "man"),
-    ("layers", "env"),
 ];
 
 fn floor_of(module: &str) -> usize {
