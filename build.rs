@@ -2,6 +2,8 @@
 //! valet plugin) into the binary, so `tempest-env run --def demo` works
 //! anywhere, not only in a checkout.
 
+#![allow(clippy::disallowed_methods)] // the build script has only std
+
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 

@@ -22,7 +22,7 @@ pub fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
     std::io::Write::write_all(&mut tmp, bytes)
         .with_context(|| format!("failed to write {}", path.display()))?;
     // Temporary files are private; what we write is as readable as any file.
-    std::fs::set_permissions(
+    fs_err::set_permissions(
         tmp.path(),
         std::os::unix::fs::PermissionsExt::from_mode(0o644),
     )
@@ -100,7 +100,7 @@ pub fn move_to_trash(target: &Path) -> Result<PathBuf> {
 /// Remove a directory tree, making read-only parts writable first (store
 /// entries and bases are read-only).
 pub fn remove_tree(path: &Path) -> Result<()> {
-    match std::fs::remove_dir_all(path) {
+    match fs_err::remove_dir_all(path) {
         Ok(()) => Ok(()),
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(()),
         Err(_) => {
@@ -113,12 +113,12 @@ pub fn remove_tree(path: &Path) -> Result<()> {
 
 fn make_writable(path: &Path) {
     use std::os::unix::fs::PermissionsExt;
-    let Ok(meta) = std::fs::symlink_metadata(path) else {
+    let Ok(meta) = fs_err::symlink_metadata(path) else {
         return;
     };
     if meta.is_dir() {
-        let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755));
-        if let Ok(entries) = std::fs::read_dir(path) {
+        let _ = fs_err::set_permissions(path, std::fs::Permissions::from_mode(0o755));
+        if let Ok(entries) = fs_err::read_dir(path) {
             for entry in entries.flatten() {
                 make_writable(&entry.path());
             }

@@ -33,7 +33,7 @@ pub fn extract(home: &Home) -> Result<PathBuf> {
         fs_err::write(&dest, bytes)?;
     }
     let built = tmp.keep();
-    match std::fs::rename(&built, &dir) {
+    match fs_err::rename(&built, &dir) {
         Ok(()) => Ok(dir),
         // Another process extracted the same files first.
         Err(_) if dir.is_dir() => {

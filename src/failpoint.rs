@@ -6,7 +6,11 @@
 /// Stop here if the failpoint `name` is armed.
 pub fn hit(name: &str) {
     if std::env::var_os("TEMPEST_ENV_FAILPOINT").is_some_and(|armed| armed == name) {
-        eprintln!("failpoint {name}: waiting to be killed");
+        // Before any printer exists, and for the test reading stderr only.
+        #[allow(clippy::print_stderr)]
+        {
+            eprintln!("failpoint {name}: waiting to be killed");
+        }
         std::thread::sleep(std::time::Duration::from_secs(600));
     }
 }

@@ -69,12 +69,12 @@ fn disk_use(home: &Home) -> u64 {
 /// Registry links (`create --path`) whose directory is gone.
 fn dangling_links(dir: &Path, dry_run: bool) -> Result<Vec<PathBuf>> {
     let mut removed = Vec::new();
-    let Ok(entries) = std::fs::read_dir(dir) else {
+    let Ok(entries) = fs_err::read_dir(dir) else {
         return Ok(removed);
     };
     for entry in entries.flatten() {
         let path = entry.path();
-        let is_link = std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_symlink());
+        let is_link = fs_err::symlink_metadata(&path).is_ok_and(|m| m.is_symlink());
         if is_link && !path.exists() {
             if !dry_run {
                 fs_err::remove_file(&path)?;
@@ -120,7 +120,7 @@ fn inside_environments(home: &Home, dry_run: bool) -> Result<Vec<PathBuf>> {
             removed.extend(env::journal::recover(&environment)?);
         }
         for dir in [environment.root.clone(), environment.site_packages()] {
-            for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            for entry in fs_err::read_dir(&dir).into_iter().flatten().flatten() {
                 if entry
                     .file_name()
                     .to_string_lossy()
@@ -146,9 +146,9 @@ fn runs(home: &Home, dry_run: bool) -> Result<Vec<PathBuf>> {
     let runs_dir = crate::runner::record::runs_dir(home);
     let kept: Vec<PathBuf> = env::names(home)?
         .iter()
-        .filter_map(|n| std::fs::canonicalize(env::registry_entry(home, n)).ok())
+        .filter_map(|n| fs_err::canonicalize(env::registry_entry(home, n)).ok())
         .collect();
-    for entry in std::fs::read_dir(&runs_dir).into_iter().flatten().flatten() {
+    for entry in fs_err::read_dir(&runs_dir).into_iter().flatten().flatten() {
         let dir = entry.path();
         let id = entry.file_name().to_string_lossy().into_owned();
         let name = format!("run-{id}");
@@ -159,7 +159,7 @@ fn runs(home: &Home, dry_run: bool) -> Result<Vec<PathBuf>> {
             env::lock_path(home, &name)
         })?);
         let env_dir = dir.join("env");
-        let is_kept = std::fs::canonicalize(&env_dir).is_ok_and(|c| kept.contains(&c));
+        let is_kept = fs_err::canonicalize(&env_dir).is_ok_and(|c| kept.contains(&c));
         if env_dir.exists() && !is_kept {
             if !dry_run {
                 atomic::remove_tree(&env_dir)?;
@@ -174,7 +174,7 @@ fn runs(home: &Home, dry_run: bool) -> Result<Vec<PathBuf>> {
             removed.push(dir);
         }
         if !dry_run {
-            let _ = std::fs::remove_file(env::lock_path(home, &name));
+            let _ = fs_err::remove_file(env::lock_path(home, &name));
         }
     }
     Ok(removed)
@@ -186,7 +186,7 @@ fn runs(home: &Home, dry_run: bool) -> Result<Vec<PathBuf>> {
 fn stale_temporaries(dir: &Path, dry_run: bool) -> Result<Vec<PathBuf>> {
     const AGE: std::time::Duration = std::time::Duration::from_secs(600);
     let mut removed = Vec::new();
-    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+    for entry in fs_err::read_dir(dir).into_iter().flatten().flatten() {
         if !entry
             .file_name()
             .to_string_lossy()
@@ -225,7 +225,7 @@ fn scratch_dirs(home: &Home, dry_run: bool) -> Result<Vec<PathBuf>> {
     parents.extend(std::env::var_os("TEMPEST_ENV_SCRATCH").map(PathBuf::from));
     let mut removed = Vec::new();
     for parent in parents {
-        for entry in std::fs::read_dir(&parent).into_iter().flatten().flatten() {
+        for entry in fs_err::read_dir(&parent).into_iter().flatten().flatten() {
             let path = entry.path();
             let is_scratch = entry
                 .file_name()
@@ -259,7 +259,7 @@ fn stale_locks(home: &Home, dry_run: bool) -> Result<Vec<PathBuf>> {
             home.locks(),
             "env-",
             Box::new(|name: &str| {
-                let registered = std::fs::symlink_metadata(envs.join(name)).is_ok();
+                let registered = fs_err::symlink_metadata(envs.join(name)).is_ok();
                 let run = name
                     .strip_prefix("run-")
                     .is_some_and(|id| runs.join(id).exists());
@@ -282,7 +282,7 @@ fn stale_locks(home: &Home, dry_run: bool) -> Result<Vec<PathBuf>> {
         ),
     ];
     for (dir, prefix, exists) in &sets {
-        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        for entry in fs_err::read_dir(dir).into_iter().flatten().flatten() {
             let file_name = entry.file_name();
             let Some(name) = file_name
                 .to_str()
@@ -310,7 +310,7 @@ fn stale_locks(home: &Home, dry_run: bool) -> Result<Vec<PathBuf>> {
 
 /// Whether a temporary or trash sibling of `name` is in `dir`.
 fn being_built(dir: &Path, name: &str) -> bool {
-    std::fs::read_dir(dir)
+    fs_err::read_dir(dir)
         .into_iter()
         .flatten()
         .flatten()

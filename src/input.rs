@@ -13,7 +13,7 @@ use crate::error::UserError;
 /// Refuse `path` unless it is a regular file (links followed). `what` names
 /// the input in the message (`--constraints`, `the wheel`).
 pub fn regular_file(path: &Path, what: &str) -> Result<(), UserError> {
-    let meta = std::fs::metadata(path).map_err(|err| {
+    let meta = fs_err::metadata(path).map_err(|err| {
         UserError::new(format!("{what} {} cannot be read: {err}", path.display()))
     })?;
     if meta.is_file() {
@@ -71,7 +71,7 @@ mod tests {
     fn refuses_everything_but_regular_files() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("f");
-        std::fs::write(&file, "x").unwrap();
+        fs_err::write(&file, "x").unwrap();
         assert!(regular_file(&file, "it").is_ok());
         assert!(regular_file(dir.path(), "it").is_err());
         assert!(regular_file(&dir.path().join("missing"), "it").is_err());
@@ -83,7 +83,7 @@ mod tests {
         assert!(status.success());
         let err = regular_file(&fifo, "the wheel").unwrap_err();
         assert!(err.message.contains("a FIFO"), "{}", err.message);
-        std::fs::write(&file, b"a\xff").unwrap();
+        fs_err::write(&file, b"a\xff").unwrap();
         assert!(read_text(&file, "it").is_err());
     }
 }

@@ -42,7 +42,7 @@ impl Lease {
 
 /// Whether this process already keeps a lease on `dir`.
 pub fn kept(dir: &Path) -> bool {
-    let Ok(meta) = std::fs::metadata(dir) else {
+    let Ok(meta) = fs_err::metadata(dir) else {
         return false;
     };
     HELD.lock()
@@ -73,7 +73,7 @@ fn lock(dir: &Path, file: File, arg: FlockArg) -> Result<Option<Lease>> {
     };
     // Still the directory the path names (not moved aside meanwhile)?
     let same =
-        std::fs::metadata(dir).is_ok_and(|now| now.dev() == meta.dev() && now.ino() == meta.ino());
+        fs_err::metadata(dir).is_ok_and(|now| now.dev() == meta.dev() && now.ino() == meta.ino());
     Ok(same.then_some(Lease {
         _lock: lock,
         dev: meta.dev(),
@@ -102,11 +102,11 @@ pub fn exclusive(dir: &Path) -> Result<Option<Lease>> {
 /// The processes holding a lock on `dir`, from `/proc/locks` (empty where
 /// that cannot be read).
 pub fn holders(dir: &Path) -> Vec<u32> {
-    let Ok(meta) = std::fs::metadata(dir) else {
+    let Ok(meta) = fs_err::metadata(dir) else {
         return Vec::new();
     };
     let me = std::process::id();
-    let Ok(text) = std::fs::read_to_string("/proc/locks") else {
+    let Ok(text) = fs_err::read_to_string("/proc/locks") else {
         return Vec::new();
     };
     let mut pids: Vec<u32> = text
@@ -148,7 +148,7 @@ pub fn describe_holders(dir: &Path) -> String {
 }
 
 fn command_of(pid: u32) -> String {
-    std::fs::read(format!("/proc/{pid}/cmdline"))
+    fs_err::read(format!("/proc/{pid}/cmdline"))
         .ok()
         .map(|raw| {
             raw.split(|b| *b == 0)

@@ -22,7 +22,7 @@ impl LockGuard {
     /// finds the path names another file, and starts over (see
     /// [`acquire`]).
     pub fn remove_file(&self) -> Result<()> {
-        match std::fs::remove_file(&self.path) {
+        match fs_err::remove_file(&self.path) {
             Ok(()) => Ok(()),
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(()),
             Err(err) => {
@@ -69,7 +69,7 @@ fn timeout() -> Result<Duration> {
 /// Remove the lock file at `path` if nobody holds it (`gc`, for things that
 /// no longer exist); whether it was removed.
 pub fn remove_if_free(path: &Path) -> Result<bool> {
-    if std::fs::symlink_metadata(path).is_err() {
+    if fs_err::symlink_metadata(path).is_err() {
         return Ok(false);
     }
     let Some(_guard) = try_acquire(path)? else {
@@ -77,7 +77,7 @@ pub fn remove_if_free(path: &Path) -> Result<bool> {
     };
     // Removed while locked: a process that opened it meanwhile finds, once
     // it gets the lock, that the path names another file, and starts over.
-    match std::fs::remove_file(path) {
+    match fs_err::remove_file(path) {
         Ok(()) => Ok(true),
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(false),
         Err(err) => Err(err).with_context(|| format!("failed to remove {}", path.display())),
@@ -133,7 +133,7 @@ pub fn acquire(path: &Path, what: &str, printer: &Printer) -> Result<LockGuard> 
 /// locks nothing.
 fn same_file(file: &File, path: &Path) -> bool {
     use std::os::unix::fs::MetadataExt;
-    match (file.metadata(), std::fs::metadata(path)) {
+    match (file.metadata(), fs_err::metadata(path)) {
         (Ok(held), Ok(named)) => held.dev() == named.dev() && held.ino() == named.ino(),
         _ => false,
     }

@@ -85,7 +85,7 @@ fn newer(
 /// summarized by that many threads (a base's `site` holds hundreds).
 fn summarize(dir: &Path, rel: &Path, threads: usize) -> Result<Summary> {
     let here = dir.join(rel);
-    let mut entries: Vec<std::fs::DirEntry> = std::fs::read_dir(&here)
+    let mut entries: Vec<fs_err::DirEntry> = fs_err::read_dir(&here)
         .with_context(|| format!("failed to read {}", here.display()))?
         .collect::<std::io::Result<_>>()
         .with_context(|| format!("failed to read {}", here.display()))?;
@@ -195,7 +195,7 @@ pub fn write(dir: &Path) -> Result<()> {
 /// Whether `dir` is complete and unchanged since it was sealed.
 pub fn check(dir: &Path) -> Result<Verdict> {
     let file = dir.join(FILE_NAME);
-    let bytes = match std::fs::read(&file) {
+    let bytes = match fs_err::read(&file) {
         Ok(bytes) => bytes,
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(Verdict::Incomplete),
         Err(err) => return Err(err).with_context(|| format!("failed to read {}", file.display())),
@@ -213,7 +213,7 @@ pub fn check(dir: &Path) -> Result<Verdict> {
     if now.paths == seal.paths && now.digest == seal.digest {
         return Ok(Verdict::Sound);
     }
-    let sealed_at = std::fs::symlink_metadata(&file)
+    let sealed_at = fs_err::symlink_metadata(&file)
         .and_then(|m| m.modified())
         .ok();
     let what = match (now.newest, sealed_at) {
@@ -235,8 +235,8 @@ pub fn check(dir: &Path) -> Result<Verdict> {
 /// writable to do so.
 pub fn break_seal(dir: &Path) -> Result<()> {
     use std::os::unix::fs::PermissionsExt;
-    let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755));
-    match std::fs::remove_file(dir.join(FILE_NAME)) {
+    let _ = fs_err::set_permissions(dir, std::fs::Permissions::from_mode(0o755));
+    match fs_err::remove_file(dir.join(FILE_NAME)) {
         Ok(()) => Ok(()),
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(()),
         Err(err) => Err(err).with_context(|| format!("failed to unseal {}", dir.display())),
@@ -250,9 +250,9 @@ mod tests {
 
     fn sealed() -> tempfile::TempDir {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir_all(dir.path().join("pkg/__pycache__")).unwrap();
-        std::fs::write(dir.path().join("pkg/__init__.py"), "x = 1\n").unwrap();
-        std::fs::write(dir.path().join("top.txt"), "top").unwrap();
+        fs_err::create_dir_all(dir.path().join("pkg/__pycache__")).unwrap();
+        fs_err::write(dir.path().join("pkg/__init__.py"), "x = 1\n").unwrap();
+        fs_err::write(dir.path().join("top.txt"), "top").unwrap();
         write(dir.path()).unwrap();
         dir
     }
@@ -261,7 +261,7 @@ mod tests {
     fn a_fresh_seal_is_sound_and_bytecode_does_not_break_it() {
         let dir = sealed();
         assert_eq!(check(dir.path()).unwrap(), Verdict::Sound);
-        std::fs::write(dir.path().join("pkg/__pycache__/x.pyc"), "pyc").unwrap();
+        fs_err::write(dir.path().join("pkg/__pycache__/x.pyc"), "pyc").unwrap();
         assert_eq!(check(dir.path()).unwrap(), Verdict::Sound);
     }
 
@@ -284,7 +284,7 @@ mod tests {
     #[test]
     fn a_removed_file_or_a_missing_seal_is_found() {
         let dir = sealed();
-        std::fs::remove_file(dir.path().join("top.txt")).unwrap();
+        fs_err::remove_file(dir.path().join("top.txt")).unwrap();
         assert!(matches!(check(dir.path()).unwrap(), Verdict::Changed(_)));
         break_seal(dir.path()).unwrap();
         assert_eq!(check(dir.path()).unwrap(), Verdict::Incomplete);
@@ -294,7 +294,7 @@ mod tests {
     fn a_file_added_below_the_top_is_found() {
         let dir = sealed();
         std::thread::sleep(std::time::Duration::from_millis(20));
-        std::fs::write(dir.path().join("pkg/new.py"), "").unwrap();
+        fs_err::write(dir.path().join("pkg/new.py"), "").unwrap();
         let Verdict::Changed(what) = check(dir.path()).unwrap() else {
             panic!("not found");
         };

@@ -122,7 +122,7 @@ pub fn leftovers(
     lock_for: impl Fn(&str) -> PathBuf,
 ) -> Result<Vec<PathBuf>> {
     let mut removed = Vec::new();
-    let entries = match std::fs::read_dir(dir) {
+    let entries = match fs_err::read_dir(dir) {
         Ok(entries) => entries,
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(removed),
         Err(err) => return Err(err).with_context(|| format!("failed to read {}", dir.display())),

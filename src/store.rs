@@ -318,7 +318,7 @@ fn digest_with(algorithm: &str, bytes: &[u8]) -> String {
 
 fn read_entry(dir: &Path) -> Result<Option<StoreEntry>> {
     let file = dir.join(INFO_FILE);
-    match std::fs::read(&file) {
+    match fs_err::read(&file) {
         Ok(bytes) => {
             let info: EntryInfo = serde_json::from_slice(&bytes)
                 .with_context(|| format!("store entry {} is corrupt", file.display()))?;
@@ -484,7 +484,7 @@ pub fn make_read_only(dir: &Path) -> Result<()> {
 pub fn gc(home: &Home, used: &[PathBuf], dry_run: bool) -> Result<Vec<PathBuf>> {
     let store = home.store();
     let mut removed = crate::shared::leftovers(&store, dry_run, |entry| lock_path(home, entry))?;
-    let Ok(entries) = std::fs::read_dir(&store) else {
+    let Ok(entries) = fs_err::read_dir(&store) else {
         return Ok(removed);
     };
     for entry in entries.flatten() {

@@ -16,7 +16,7 @@ fn absolute(p: std::path::PathBuf) -> std::path::PathBuf {
 }
 
 /// Whether any composition option was given (they conflict with `--env`).
-pub fn any_given(args: &ComposeArgs) -> bool {
+pub(super) fn any_given(args: &ComposeArgs) -> bool {
     args.python.is_some()
         || !args.plugins.is_empty()
         || args.seed
@@ -39,7 +39,7 @@ pub fn any_given(args: &ComposeArgs) -> bool {
 
 /// Refuse composition options beside `option` (which brings its own
 /// composition); the interpreter and where packages come from may be given.
-pub fn only_index_options(args: &ComposeArgs, option: &str) -> Result<()> {
+pub(super) fn only_index_options(args: &ComposeArgs, option: &str) -> Result<()> {
     let given: Vec<&str> = [
         (!args.plugins.is_empty(), "--plugin"),
         (!args.base.is_empty(), "--base"),
@@ -66,13 +66,13 @@ pub fn only_index_options(args: &ComposeArgs, option: &str) -> Result<()> {
     .into())
 }
 
-pub fn spec(args: ComposeArgs) -> Result<ComposeSpec> {
+pub(super) fn spec(args: ComposeArgs) -> Result<ComposeSpec> {
     spec_with(args, None, None)
 }
 
 /// The spec from the command line on top of a definition; `default_base`
 /// is used when neither names a base nor a system set.
-pub fn spec_with(
+pub(super) fn spec_with(
     args: ComposeArgs,
     def: Option<&Named>,
     ctx: Option<&Context>,
@@ -187,7 +187,7 @@ fn choice(arg: InstallerArg) -> InstallerChoice {
 
 /// `install`'s installer options: the parts of a composition that say
 /// where packages come from (no base, no system set).
-pub fn installing(args: InstallerArgs) -> Result<ComposeSpec> {
+pub(super) fn installing(args: InstallerArgs) -> Result<ComposeSpec> {
     let constraints = args.constraints.map(absolute);
     if let Some(file) = &constraints
         && !file.is_file()

@@ -10,7 +10,7 @@ use crate::env::{self, CreateOptions};
 use crate::lockfile::Lock;
 use crate::lockfile::rebuild::{self, RebuildOptions};
 
-pub struct CreateSettings {
+pub(super) struct CreateSettings {
     pub name: String,
     pub python: Option<String>,
     pub path: Option<PathBuf>,
@@ -21,12 +21,12 @@ pub struct CreateSettings {
     pub from: Option<FromLock>,
 }
 
-pub struct FromLock {
+pub(super) struct FromLock {
     pub lock: Lock,
     pub allow_differences: bool,
 }
 
-pub fn run(settings: CreateSettings, ctx: &Context) -> Result<u8> {
+pub(super) fn run(settings: CreateSettings, ctx: &Context) -> Result<u8> {
     crate::home::env_name::validate(&settings.name)?;
     let python = settings.python.clone().or_else(|| {
         settings

@@ -226,15 +226,15 @@ pub(super) fn interrupted(result: Result<u8>, ctx: &Context) -> Result<u8> {
     }
 }
 
-pub fn sanity(args: SanityArgs, ctx: &Context) -> Result<u8> {
+pub(super) fn sanity(args: SanityArgs, ctx: &Context) -> Result<u8> {
     interrupted(sanity_report(args, ctx), ctx)
 }
 
-pub fn bisect(args: BisectArgs, ctx: &Context) -> Result<u8> {
+pub(super) fn bisect(args: BisectArgs, ctx: &Context) -> Result<u8> {
     interrupted(bisect_report(args, ctx), ctx)
 }
 
-pub fn compare(args: CompareArgs, ctx: &Context) -> Result<u8> {
+pub(super) fn compare(args: CompareArgs, ctx: &Context) -> Result<u8> {
     interrupted(compare_report(args, ctx), ctx)
 }
 

@@ -8,9 +8,9 @@ use crate::Context;
 use crate::env::Environment;
 use crate::error::UserError;
 
-pub fn run(name: &str, output: Option<&Path>, ctx: &Context) -> Result<u8> {
+pub(super) fn run(name: &str, output: Option<&Path>, ctx: &Context) -> Result<u8> {
     if let Some(path) = output
-        && let Ok(meta) = std::fs::symlink_metadata(path)
+        && let Ok(meta) = fs_err::symlink_metadata(path)
         && !meta.is_file()
     {
         return Err(UserError::new(format!(

@@ -11,7 +11,7 @@ use crate::plugins::inspected::{self, Inspected};
 use crate::plugins::load_check::{self, CheckReport};
 use crate::plugins::{self, Subject, report};
 
-pub struct PluginsSettings {
+pub(super) struct PluginsSettings {
     pub env: Option<String>,
     pub python: Option<String>,
     /// The system set, chosen with `create`'s options.
@@ -21,7 +21,7 @@ pub struct PluginsSettings {
     pub format: OutputFormat,
 }
 
-pub fn run(settings: PluginsSettings, ctx: &Context) -> Result<u8> {
+pub(super) fn run(settings: PluginsSettings, ctx: &Context) -> Result<u8> {
     let inspected = inspected::resolve(
         &inspected::Request {
             env: settings.env.clone(),

@@ -30,7 +30,7 @@ use crate::runner::results::RunResults;
 use crate::runner::subunit::{self, Status, workers};
 use crate::shell::sh_quote;
 
-pub fn pollution(args: PollutionArgs, ctx: &Context) -> Result<u8> {
+pub(super) fn pollution(args: PollutionArgs, ctx: &Context) -> Result<u8> {
     interrupted(report(args, ctx), ctx)
 }
 
@@ -146,7 +146,7 @@ fn report(args: PollutionArgs, ctx: &Context) -> Result<u8> {
         ))
         .hint("run the tests again, then ask again")
     })?;
-    let stream = std::fs::read(dir.join(record::STREAM_FILE)).map_err(|_| {
+    let stream = fs_err::read(dir.join(record::STREAM_FILE)).map_err(|_| {
         UserError::new(format!(
             "run {} kept no subunit stream: the order its workers ran tests in is unknown",
             rec.id
@@ -409,7 +409,7 @@ fn letter(i: usize) -> char {
 
 /// A mask of up to `width` characters: beyond that, each character stands
 /// for several tests: `#` all run, `.` none, `:` some.
-pub fn strip(mask: &str, width: usize) -> String {
+pub(super) fn strip(mask: &str, width: usize) -> String {
     let cells: Vec<char> = mask.chars().collect();
     if cells.len() <= width || width == 0 {
         return mask.to_string();

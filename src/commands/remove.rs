@@ -6,7 +6,7 @@ use crate::Context;
 use crate::atomic;
 use crate::env::{self, Environment};
 
-pub fn run(names: &[String], ctx: &Context) -> Result<u8> {
+pub(super) fn run(names: &[String], ctx: &Context) -> Result<u8> {
     for name in names {
         crate::home::env_name::validate(name)?;
     }
@@ -17,7 +17,7 @@ pub fn run(names: &[String], ctx: &Context) -> Result<u8> {
             &ctx.printer,
         )?;
         let entry = env::registry_entry(&ctx.home, name);
-        let is_link = std::fs::symlink_metadata(&entry).is_ok_and(|m| m.is_symlink());
+        let is_link = fs_err::symlink_metadata(&entry).is_ok_and(|m| m.is_symlink());
         if is_link && !entry.exists() {
             // Registered with --path, and the directory is gone already.
             fs_err::remove_file(&entry)?;

@@ -15,7 +15,7 @@ use crate::runner::pipeline;
 use crate::runner::preset::Preset;
 use crate::runner::record::{self, Replay, RunRecord};
 
-pub enum Target {
+pub(super) enum Target {
     /// An existing environment.
     Env(String),
     /// A per-run environment composed from this spec.
@@ -25,7 +25,7 @@ pub enum Target {
     },
 }
 
-pub struct RunSettings {
+pub(super) struct RunSettings {
     pub target: Target,
     pub runner: Preset,
     pub filter: Option<String>,
@@ -36,15 +36,15 @@ pub struct RunSettings {
     pub format: OutputFormat,
 }
 
-pub fn run(settings: RunSettings, ctx: &Context) -> Result<u8> {
+pub(super) fn run(settings: RunSettings, ctx: &Context) -> Result<u8> {
     // The run's directory is created exclusively: two runs never share one.
     // A run that records nothing leaves nothing, not even `runs/`.
     let runs_existed = record::runs_dir(&ctx.home).is_dir();
     let (id, run_dir) = record::create_run_dir(&ctx.home)?;
     let forget = |run_dir: &std::path::Path| {
-        let _ = std::fs::remove_dir(run_dir);
+        let _ = fs_err::remove_dir(run_dir);
         if !runs_existed {
-            let _ = std::fs::remove_dir(record::runs_dir(&ctx.home));
+            let _ = fs_err::remove_dir(record::runs_dir(&ctx.home));
         }
     };
     // The per-run environment is locked from its creation until it is
@@ -79,7 +79,7 @@ pub fn run(settings: RunSettings, ctx: &Context) -> Result<u8> {
                 env.root.display()
             ));
         }
-        let _ = std::fs::remove_file(env::lock_path(&ctx.home, &env.name));
+        let _ = fs_err::remove_file(env::lock_path(&ctx.home, &env.name));
     }
     if settings.list || !run_dir.join(record::RUN_FILE).exists() {
         forget(&run_dir);
@@ -228,7 +228,7 @@ fn run_in(
 }
 
 /// Parse `K=V` for `--set-env`.
-pub fn parse_set_env(raw: &[String]) -> Result<Vec<(String, String)>> {
+pub(super) fn parse_set_env(raw: &[String]) -> Result<Vec<(String, String)>> {
     raw.iter()
         .map(|item| {
             item.split_once('=')
@@ -243,7 +243,7 @@ pub fn parse_set_env(raw: &[String]) -> Result<Vec<(String, String)>> {
 }
 
 /// A path for a config file, checked.
-pub fn config_file(raw: Option<PathBuf>) -> Result<Option<PathBuf>> {
+pub(super) fn config_file(raw: Option<PathBuf>) -> Result<Option<PathBuf>> {
     match raw {
         None => Ok(None),
         Some(path) if path.is_file() => Ok(Some(std::path::absolute(&path)?)),
@@ -257,7 +257,7 @@ pub fn config_file(raw: Option<PathBuf>) -> Result<Option<PathBuf>> {
 
 /// Resolve `run`'s arguments: an existing environment, a definition, or
 /// inline options; the default base is `tempest`.
-pub fn settings(args: crate::cli::RunArgs, ctx: &Context) -> Result<RunSettings> {
+pub(super) fn settings(args: crate::cli::RunArgs, ctx: &Context) -> Result<RunSettings> {
     use super::compose_args;
     let cwd = std::env::current_dir()?;
     let definition = match &args.definition {

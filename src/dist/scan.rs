@@ -234,7 +234,7 @@ impl Scanner {
     }
 
     fn follow_egg_link(&mut self, link: &Path, entry: &PathEntry) -> Result<()> {
-        let text = std::fs::read_to_string(link)
+        let text = fs_err::read_to_string(link)
             .with_context(|| format!("failed to read {}", link.display()))?;
         let target = pth::egg_link(&text).ok_or_else(|| anyhow!("the .egg-link is empty"))?;
         let project = normalize(&entry.dir.join(target));
@@ -271,7 +271,7 @@ impl Scanner {
 /// The metadata children of `dir`, sorted: (`.dist-info`/`.egg-info`,
 /// `.egg-link`). A missing directory has none.
 fn list_metadata(dir: &Path) -> Result<(Vec<Found>, Vec<Found>)> {
-    let read = match std::fs::read_dir(dir) {
+    let read = match fs_err::read_dir(dir) {
         Ok(read) => read,
         Err(err) if is_absent(&err) => return Ok((Vec::new(), Vec::new())),
         Err(err) => return Err(anyhow!(err).context(format!("failed to list {}", dir.display()))),
@@ -365,7 +365,7 @@ fn read_info(info: &Found, site_dir: &Path, options: ScanOptions) -> Result<Read
     }
     let mut optional = |file: &str| -> Option<String> {
         let path = info.path.join(file);
-        match std::fs::read(&path) {
+        match fs_err::read(&path) {
             Ok(bytes) => Some(text_of(bytes)),
             Err(err) if is_absent(&err) => None,
             Err(err) => {
@@ -598,7 +598,7 @@ mod tests {
             "barbican_tempest_plugin-1.7.0.egg-info",
         );
         sample(&system, "egg-info", "six-1.17.0-py3.11.egg-info");
-        std::fs::copy(
+        fs_err::copy(
             Path::new(SAMPLES).join("egg-info/six-1.16.0.egg-info/PKG-INFO"),
             system.join("six-1.16.0.egg-info"),
         )
@@ -789,11 +789,10 @@ mod tests {
         );
         // As `setup.py develop` writes them, pointed at this project.
         let link =
-            std::fs::read_to_string(Path::new(SAMPLES).join("pth/legacy-demo.egg-link")).unwrap();
+            fs_err::read_to_string(Path::new(SAMPLES).join("pth/legacy-demo.egg-link")).unwrap();
         let link = link.replace("/tmp/proj3", &project.to_string_lossy());
         write(&site_dir.join("barbican-tempest-plugin.egg-link"), &link);
-        let easy =
-            std::fs::read_to_string(Path::new(SAMPLES).join("pth/easy-install.pth")).unwrap();
+        let easy = fs_err::read_to_string(Path::new(SAMPLES).join("pth/easy-install.pth")).unwrap();
         write(
             &site_dir.join("easy-install.pth"),
             &easy.replace("/tmp/proj3", &project.to_string_lossy()),
@@ -845,7 +844,7 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let site_dir = tmp.path().join("site");
         sample(&site_dir, "dist-info", "six-1.17.0.dist-info");
-        std::fs::create_dir_all(site_dir.join("nometa-1.0.dist-info")).unwrap();
+        fs_err::create_dir_all(site_dir.join("nometa-1.0.dist-info")).unwrap();
         write(
             &site_dir.join("bad-1.0.dist-info/METADATA"),
             "Name: -bad\nVersion: 1\n",
@@ -928,7 +927,7 @@ mod tests {
             record_paths(quoted).unwrap(),
             ["a,b/c.py", "d.py"].map(PathBuf::from)
         );
-        let real = std::fs::read_to_string(
+        let real = fs_err::read_to_string(
             Path::new(SAMPLES).join("dist-info/tempest-47.0.0.dist-info/RECORD"),
         )
         .unwrap();
@@ -942,7 +941,7 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let file = tmp.path().join("METADATA");
         let body = "x".repeat(100_000);
-        std::fs::write(
+        fs_err::write(
             &file,
             format!("Name: a\r\nVersion: 1\r\n\r\nBody: {body}\n"),
         )
@@ -951,13 +950,13 @@ mod tests {
             read_headers(&file).unwrap(),
             "Name: a\r\nVersion: 1\r\n\r\n"
         );
-        std::fs::write(&file, "Name: a\nVersion: 1").unwrap();
+        fs_err::write(&file, "Name: a\nVersion: 1").unwrap();
         assert_eq!(read_headers(&file).unwrap(), "Name: a\nVersion: 1");
         let long = format!(
             "Name: a\nSummary: {}\nVersion: 1\n\nbody",
             "y".repeat(20_000)
         );
-        std::fs::write(&file, &long).unwrap();
+        fs_err::write(&file, &long).unwrap();
         assert_eq!(read_headers(&file).unwrap(), long[..long.len() - 4]);
     }
 

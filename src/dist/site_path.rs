@@ -179,7 +179,7 @@ impl PathWalker {
         if self.expanding.contains(&dir) {
             return Ok(());
         }
-        let mut names = match std::fs::read_dir(&dir) {
+        let mut names = match fs_err::read_dir(&dir) {
             Ok(read) => pth_names(read, self.skip_hidden_pth)
                 .with_context(|| format!("failed to list {}", dir.display()))?,
             Err(err) if is_absent(&err) => return Ok(()),
@@ -204,7 +204,7 @@ impl PathWalker {
         known_paths: &mut HashSet<PathBuf>,
     ) -> Result<()> {
         let bytes =
-            std::fs::read(file).with_context(|| format!("failed to read {}", file.display()))?;
+            fs_err::read(file).with_context(|| format!("failed to read {}", file.display()))?;
         for line in pth::parse(&String::from_utf8_lossy(&bytes)) {
             match line {
                 PthLine::Path(line) => {
@@ -239,10 +239,7 @@ impl PathWalker {
 }
 
 /// The `*.pth` names `site.addsitedir` reads from a directory listing.
-fn pth_names(
-    read: std::fs::ReadDir,
-    skip_hidden: bool,
-) -> std::io::Result<Vec<std::ffi::OsString>> {
+fn pth_names(read: fs_err::ReadDir, skip_hidden: bool) -> std::io::Result<Vec<std::ffi::OsString>> {
     let mut names = Vec::new();
     for entry in read {
         let file_name = entry?.file_name();
@@ -375,14 +372,14 @@ pub(crate) mod tests {
     pub(crate) const SAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/samples");
 
     pub(crate) fn copy_tree(src: &Path, dest: &Path) {
-        std::fs::create_dir_all(dest).unwrap();
-        for entry in std::fs::read_dir(src).unwrap() {
+        fs_err::create_dir_all(dest).unwrap();
+        for entry in fs_err::read_dir(src).unwrap() {
             let entry = entry.unwrap();
             let to = dest.join(entry.file_name());
             if entry.file_type().unwrap().is_dir() {
                 copy_tree(&entry.path(), &to);
             } else {
-                std::fs::copy(entry.path(), &to).unwrap();
+                fs_err::copy(entry.path(), &to).unwrap();
             }
         }
     }
@@ -393,8 +390,8 @@ pub(crate) mod tests {
     }
 
     pub(crate) fn write(path: &Path, text: &str) {
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, text).unwrap();
+        fs_err::create_dir_all(path.parent().unwrap()).unwrap();
+        fs_err::write(path, text).unwrap();
     }
 
     pub(crate) fn site(dir: &Path, origin: Origin) -> SiteDir {
@@ -423,9 +420,9 @@ pub(crate) mod tests {
         let layer = root.join("it's a \\ layer\nwith 'odd' name");
         let nested = root.join("nested");
         for dir in [&env, &layer, &nested, &env.join("sub"), &env.join("hidden")] {
-            std::fs::create_dir_all(dir).unwrap();
+            fs_err::create_dir_all(dir).unwrap();
         }
-        std::fs::create_dir_all(layer.join("lsub")).unwrap();
+        fs_err::create_dir_all(layer.join("lsub")).unwrap();
         let generated = format!(
             "# comment\n{}sub\nnowhere\nimport sys; sys.flags\n{}",
             addsitedir_line(&layer),
@@ -520,7 +517,7 @@ pub(crate) mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let site_dir = tmp.path().join("site");
         let src = tmp.path().join("proj/src");
-        std::fs::create_dir_all(&src).unwrap();
+        fs_err::create_dir_all(&src).unwrap();
         for name in [
             "__editable__.demo_flat-0.2.0.pth",
             "__editable__.demo_plugin-0.1.0.pth",
@@ -528,7 +525,7 @@ pub(crate) mod tests {
             "easy-install.pth",
         ] {
             // Pointed into this test's directory: one tree exists, one not.
-            let text = std::fs::read_to_string(Path::new(SAMPLES).join("pth").join(name)).unwrap();
+            let text = fs_err::read_to_string(Path::new(SAMPLES).join("pth").join(name)).unwrap();
             let text = text
                 .replace("/tmp/proj/src", &src.to_string_lossy())
                 .replace("/tmp/proj3", &tmp.path().join("proj3").to_string_lossy());

@@ -133,7 +133,7 @@ pub fn environment(
     let mut out = Vec::new();
     let name = &env.name;
     // pyvenv.cfg home.
-    if let Ok(text) = std::fs::read_to_string(env.root.join("pyvenv.cfg")) {
+    if let Ok(text) = fs_err::read_to_string(env.root.join("pyvenv.cfg")) {
         let pairs = crate::env::pyvenv_cfg::parse(&text);
         if let Some(home) = crate::env::pyvenv_cfg::get(&pairs, "home")
             && !Path::new(home).is_dir()
@@ -190,7 +190,7 @@ pub fn environment(
             continue;
         };
         let stamp = ["base.json", "entry.json"].iter().find_map(|f| {
-            std::fs::metadata(root.join(f))
+            fs_err::metadata(root.join(f))
                 .and_then(|m| m.modified())
                 .ok()
         });
@@ -207,10 +207,10 @@ pub fn environment(
     }
     // stevedore's entry-point cache (kept in the environment by `run`).
     let cache = env.root.join(".cache").join("python-entrypoints");
-    let manifest_time = std::fs::metadata(env.manifest_path())
+    let manifest_time = fs_err::metadata(env.manifest_path())
         .and_then(|m| m.modified())
         .ok();
-    if let (Ok(entries), Some(changed)) = (std::fs::read_dir(&cache), manifest_time) {
+    if let (Ok(entries), Some(changed)) = (fs_err::read_dir(&cache), manifest_time) {
         let stale = entries
             .flatten()
             .filter(|e| {
@@ -253,13 +253,13 @@ pub fn environment(
 /// The first file under `dir` changed after `stamp` (or made writable).
 fn modified_after(dir: &Path, stamp: SystemTime) -> Option<PathBuf> {
     use std::os::unix::fs::PermissionsExt;
-    let entries = std::fs::read_dir(dir).ok()?;
+    let entries = fs_err::read_dir(dir).ok()?;
     for entry in entries.flatten() {
         let path = entry.path();
         if entry.file_name() == "__pycache__" {
             continue;
         }
-        let Ok(meta) = std::fs::symlink_metadata(&path) else {
+        let Ok(meta) = fs_err::symlink_metadata(&path) else {
             continue;
         };
         if meta.is_dir() {

@@ -19,7 +19,7 @@ use crate::layers::system;
 use crate::plugins::report::{self, PluginRow, Report};
 use crate::plugins::{self, Subject};
 
-pub fn visibility(
+pub(super) fn visibility(
     env: &Environment,
     interpreter: Option<&Interpreter>,
     plugin: Option<&str>,

@@ -41,7 +41,7 @@ pub fn only_setup_py(root: &Path) -> bool {
     let read = |name: &str| {
         let path = root.join(name);
         path.is_file()
-            .then(|| std::fs::read_to_string(path).ok())
+            .then(|| fs_err::read_to_string(path).ok())
             .flatten()
     };
     let cfg_names_it = read("setup.cfg")
@@ -75,7 +75,7 @@ pub fn needs_backend(root: &Path) -> bool {
     if only_setup_py(root) {
         return true;
     }
-    let cfg = std::fs::read_to_string(root.join("setup.cfg"))
+    let cfg = fs_err::read_to_string(root.join("setup.cfg"))
         .ok()
         .and_then(|text| SetupCfg::parse(&text).ok())
         .filter(|cfg| cfg.name.is_some());
@@ -85,7 +85,7 @@ pub fn needs_backend(root: &Path) -> bool {
             None => !is_pbr(root),
         };
     }
-    std::fs::read_to_string(root.join("pyproject.toml"))
+    fs_err::read_to_string(root.join("pyproject.toml"))
         .ok()
         .and_then(|text| Pyproject::parse(&text).ok())
         .filter(|p| p.name.is_some())
@@ -94,9 +94,9 @@ pub fn needs_backend(root: &Path) -> bool {
 
 /// A pbr tree: `setup.py` passes `pbr=True`, or the build system needs pbr.
 fn is_pbr(root: &Path) -> bool {
-    let setup_py = std::fs::read_to_string(root.join("setup.py")).unwrap_or_default();
+    let setup_py = fs_err::read_to_string(root.join("setup.py")).unwrap_or_default();
     let compact: String = setup_py.split_whitespace().collect();
-    let pyproject = std::fs::read_to_string(root.join("pyproject.toml")).unwrap_or_default();
+    let pyproject = fs_err::read_to_string(root.join("pyproject.toml")).unwrap_or_default();
     compact.contains("pbr=True") || pyproject.contains("\"pbr")
 }
 
@@ -222,7 +222,7 @@ fn read_text(path: &Path) -> Result<String> {
 }
 
 fn has_package(dir: &Path) -> bool {
-    std::fs::read_dir(dir).is_ok_and(|entries| {
+    fs_err::read_dir(dir).is_ok_and(|entries| {
         entries
             .flatten()
             .any(|e| e.path().join("__init__.py").is_file())
@@ -311,7 +311,7 @@ mod tests {
     fn tree(files: &[(&str, &str)]) -> tempfile::TempDir {
         let dir = tempfile::tempdir().unwrap();
         for (name, text) in files {
-            std::fs::write(dir.path().join(name), text).unwrap();
+            fs_err::write(dir.path().join(name), text).unwrap();
         }
         dir
     }
@@ -385,7 +385,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
         git(root, &["init", "-q"]);
-        std::fs::write(root.join("f"), "x").unwrap();
+        fs_err::write(root.join("f"), "x").unwrap();
         git(root, &["add", "f"]);
         git(root, &["commit", "-q", "-m", "c"]);
         git(root, &["tag", "1.2.3"]);

@@ -51,7 +51,7 @@ fn pip_guard_paths(env: &super::Environment) -> [std::path::PathBuf; 3] {
 /// bring a real pip; [`write_pip_guard`] puts them back if none came.
 pub fn remove_pip_guard(env: &super::Environment) -> anyhow::Result<()> {
     for path in pip_guard_paths(env) {
-        let is_guard = std::fs::read_to_string(&path)
+        let is_guard = fs_err::read_to_string(&path)
             .is_ok_and(|text| text.lines().nth(1) == Some(PIP_GUARD_MARK));
         if is_guard {
             fs_err::remove_file(&path)?;

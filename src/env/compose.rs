@@ -487,7 +487,7 @@ pub fn check_requirements(
 ) -> Result<()> {
     let cached_file = check_cache_key(env, interpreter)
         .map(|key| home.cache().join("checks").join(format!("{key}.json")));
-    let lines: Vec<String> = match cached_file.as_ref().and_then(|f| std::fs::read(f).ok()) {
+    let lines: Vec<String> = match cached_file.as_ref().and_then(|f| fs_err::read(f).ok()) {
         Some(bytes) => serde_json::from_slice(&bytes).unwrap_or_default(),
         None => {
             let scanned = super::scan(env)?;

@@ -93,12 +93,12 @@ impl Confinement {
                 continue;
             }
             let full = self.root.join(&dir);
-            match std::fs::symlink_metadata(&full) {
+            match fs_err::symlink_metadata(&full) {
                 Ok(meta) if meta.is_dir() => {}
                 Ok(meta) if meta.file_type().is_symlink() => {
                     return Err(Escape::Link {
                         path: self.root.join(rel),
-                        target: std::fs::read_link(&full).unwrap_or_default(),
+                        target: fs_err::read_link(&full).unwrap_or_default(),
                         link: full,
                     });
                 }
@@ -130,8 +130,8 @@ mod tests {
     fn refuses_links_and_files_above_a_target() {
         let root = tempfile::tempdir().unwrap();
         let outside = tempfile::tempdir().unwrap();
-        std::fs::create_dir_all(root.path().join("lib/site")).unwrap();
-        std::fs::write(root.path().join("file"), "").unwrap();
+        fs_err::create_dir_all(root.path().join("lib/site")).unwrap();
+        fs_err::write(root.path().join("file"), "").unwrap();
         std::os::unix::fs::symlink(outside.path(), root.path().join("lib/view")).unwrap();
         let mut c = Confinement::new(root.path());
         assert!(c.check(Path::new("lib/site/a.py")).is_ok());

@@ -80,7 +80,7 @@ pub fn create_held(
         Err(err) => {
             // Refused or failed with nothing under the name: its lock file
             // goes too, so bad input leaves nothing behind.
-            if std::fs::symlink_metadata(&entry).is_err() && !target.exists() {
+            if fs_err::symlink_metadata(&entry).is_err() && !target.exists() {
                 let _ = lock.remove_file();
             }
             Err(err)
@@ -177,7 +177,7 @@ fn check_path_option(home: &Home, target: &Path) -> Result<()> {
         .into());
     }
     for ancestor in target.ancestors().skip(1) {
-        match std::fs::metadata(ancestor) {
+        match fs_err::metadata(ancestor) {
             Ok(meta) if meta.is_dir() => break,
             Ok(_) => {
                 return Err(UserError::new(format!(
@@ -201,7 +201,7 @@ fn resolved(path: &Path) -> PathBuf {
     let parts: Vec<std::path::Component> = path.components().collect();
     for existing in (1..=parts.len()).rev() {
         let prefix: PathBuf = parts[..existing].iter().collect();
-        let Ok(mut real) = std::fs::canonicalize(&prefix) else {
+        let Ok(mut real) = fs_err::canonicalize(&prefix) else {
             continue;
         };
         for part in &parts[existing..] {
@@ -260,9 +260,9 @@ fn check_written_values(
 /// The existing environment that `create` would replace, refusing anything at
 /// the target that is not a tempest-env environment.
 fn existing(entry: &Path, target: &Path, name: &str) -> Result<Option<PathBuf>> {
-    if std::fs::symlink_metadata(entry).is_ok() && entry != target {
+    if fs_err::symlink_metadata(entry).is_ok() && entry != target {
         // Registered elsewhere: the old location is what gets replaced.
-        let old = std::fs::read_link(entry).unwrap_or_else(|_| entry.to_path_buf());
+        let old = fs_err::read_link(entry).unwrap_or_else(|_| entry.to_path_buf());
         if is_environment(&old) {
             if old != target && target.exists() && !is_empty_dir(target) {
                 return Err(not_an_env(target, name));
@@ -275,7 +275,7 @@ fn existing(entry: &Path, target: &Path, name: &str) -> Result<Option<PathBuf>> 
         // A link to nothing: forget it.
         fs_err::remove_file(entry)?;
     }
-    match std::fs::symlink_metadata(target) {
+    match fs_err::symlink_metadata(target) {
         Err(_) => Ok(None),
         Ok(_) if is_environment(target) => Ok(Some(target.to_path_buf())),
         Ok(meta) if meta.is_dir() && is_empty_dir(target) => Ok(None),
@@ -284,7 +284,7 @@ fn existing(entry: &Path, target: &Path, name: &str) -> Result<Option<PathBuf>> 
 }
 
 fn is_empty_dir(dir: &Path) -> bool {
-    std::fs::read_dir(dir).is_ok_and(|mut d| d.next().is_none())
+    fs_err::read_dir(dir).is_ok_and(|mut d| d.next().is_none())
 }
 
 fn not_an_env(path: &Path, name: &str) -> anyhow::Error {
@@ -307,7 +307,7 @@ fn register_link(entry: &Path, target: &Path) -> Result<()> {
         entry.file_name().and_then(|n| n.to_str()).unwrap_or("env"),
         std::process::id()
     ));
-    let _ = std::fs::remove_file(&tmp);
+    let _ = fs_err::remove_file(&tmp);
     symlink(target, &tmp)
         .with_context(|| format!("failed to link {} to {}", tmp.display(), target.display()))?;
     fs_err::rename(&tmp, entry)?;
@@ -354,7 +354,7 @@ fn write_layout(
         // A hard link to the `python` symlink is the same symlink without a
         // new inode; where hard links are refused, a symlink to `python`.
         let path = bin.join(&alias);
-        std::fs::hard_link(bin.join("python"), &path)
+        fs_err::hard_link(bin.join("python"), &path)
             .or_else(|_| symlink("python", &path))
             .with_context(|| format!("failed to link {}", path.display()))?;
     }

@@ -98,7 +98,7 @@ pub fn place(
     ));
 
     for (target, _, _) in &files {
-        if std::fs::symlink_metadata(env.root.join(target)).is_ok() && !replaceable.contains(target)
+        if fs_err::symlink_metadata(env.root.join(target)).is_ok() && !replaceable.contains(target)
         {
             return Err(UserError::new(format!(
                 "installing {} would overwrite {}, which belongs to something else in environment `{}`",
@@ -126,7 +126,7 @@ pub fn place(
             if let Some(parent) = path.parent() {
                 fs_err::create_dir_all(parent)?;
             }
-            if std::fs::symlink_metadata(&path).is_ok() {
+            if fs_err::symlink_metadata(&path).is_ok() {
                 if replaceable.contains(target) {
                     crate::env::journal::set_aside(&env.root, target)?;
                 } else {
@@ -144,7 +144,7 @@ pub fn place(
         written.push(target.clone());
         if let Err(err) = result {
             for done in written.iter().rev() {
-                let _ = std::fs::remove_file(env.root.join(done));
+                let _ = fs_err::remove_file(env.root.join(done));
             }
             return Err(err);
         }

@@ -64,7 +64,7 @@ fn project_of(name: &str) -> Option<String> {
 }
 
 fn sorted_names(dir: &Path) -> Result<Vec<OsString>> {
-    let read = match std::fs::read_dir(dir) {
+    let read = match fs_err::read_dir(dir) {
         Ok(read) => read,
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(err) => return Err(err).with_context(|| format!("failed to list {}", dir.display())),
@@ -110,9 +110,9 @@ fn link_one(source: &Path, site: &Path, projects: &mut BTreeSet<String>) -> Resu
 /// or an existing regular package, is kept (it comes first on the path); an
 /// existing namespace directory gets the portions it lacks.
 fn mirror(source: &Path, target: &Path) -> Result<bool> {
-    let kind = std::fs::symlink_metadata(source)
+    let kind = fs_err::symlink_metadata(source)
         .with_context(|| format!("failed to read {}", source.display()))?;
-    let existing = std::fs::symlink_metadata(target).ok();
+    let existing = fs_err::symlink_metadata(target).ok();
     if !kind.is_dir() {
         if existing.is_some() {
             return Ok(false);
@@ -146,12 +146,12 @@ mod tests {
         let base = tmp.path().join("base");
         let upper = tmp.path().join("upper");
         for dir in [&site, &base, &upper] {
-            std::fs::create_dir_all(dir).unwrap();
+            fs_err::create_dir_all(dir).unwrap();
         }
         // Installed into site-packages by a wheel: foo 2.0.
-        std::fs::create_dir_all(site.join("foo")).unwrap();
-        std::fs::write(site.join("foo/__init__.py"), "# 2.0").unwrap();
-        std::fs::create_dir_all(site.join("foo-2.0.dist-info")).unwrap();
+        fs_err::create_dir_all(site.join("foo")).unwrap();
+        fs_err::write(site.join("foo/__init__.py"), "# 2.0").unwrap();
+        fs_err::create_dir_all(site.join("foo-2.0.dist-info")).unwrap();
         // The base has foo 1.0 and bar; the upper layer bar again and baz.
         for dir in [
             "foo",
@@ -160,53 +160,45 @@ mod tests {
             "bar-1.0.dist-info",
             "__pycache__",
         ] {
-            std::fs::create_dir_all(base.join(dir)).unwrap();
+            fs_err::create_dir_all(base.join(dir)).unwrap();
         }
-        std::fs::write(base.join("nspkg.pth"), "import os\n").unwrap();
-        std::fs::write(base.join("foo/__init__.py"), "").unwrap();
-        std::fs::write(base.join("bar/__init__.py"), "").unwrap();
+        fs_err::write(base.join("nspkg.pth"), "import os\n").unwrap();
+        fs_err::write(base.join("foo/__init__.py"), "").unwrap();
+        fs_err::write(base.join("bar/__init__.py"), "").unwrap();
         for dir in ["bar", "Bar-2.0.dist-info", "baz", "baz-1.0.dist-info", "ns"] {
-            std::fs::create_dir_all(upper.join(dir)).unwrap();
+            fs_err::create_dir_all(upper.join(dir)).unwrap();
         }
-        std::fs::write(upper.join("bar/__init__.py"), "").unwrap();
-        std::fs::write(upper.join("bar/mod.py"), "").unwrap();
+        fs_err::write(upper.join("bar/__init__.py"), "").unwrap();
+        fs_err::write(upper.join("bar/mod.py"), "").unwrap();
         // A namespace package spread over both layers.
-        std::fs::create_dir_all(base.join("ns")).unwrap();
-        std::fs::write(base.join("ns/a.py"), "").unwrap();
-        std::fs::write(upper.join("ns/b.py"), "").unwrap();
+        fs_err::create_dir_all(base.join("ns")).unwrap();
+        fs_err::write(base.join("ns/a.py"), "").unwrap();
+        fs_err::write(upper.join("ns/b.py"), "").unwrap();
         let mut projects = projects_in(&site).unwrap();
         let first = link_one(&base, &site, &mut projects).unwrap();
         assert_eq!(first, ["bar", "bar-1.0.dist-info", "ns", "nspkg.pth"]);
         let second = link_one(&upper, &site, &mut projects).unwrap();
         assert_eq!(second, ["baz", "baz-1.0.dist-info", "ns"]);
-        assert!(
-            std::fs::symlink_metadata(site.join("bar"))
-                .unwrap()
-                .is_dir()
-        );
+        assert!(fs_err::symlink_metadata(site.join("bar")).unwrap().is_dir());
         assert_eq!(
-            std::fs::read_link(site.join("bar/__init__.py")).unwrap(),
+            fs_err::read_link(site.join("bar/__init__.py")).unwrap(),
             base.join("bar/__init__.py")
         );
         assert!(
-            std::fs::read_link(site.join("bar/mod.py")).is_err(),
+            fs_err::read_link(site.join("bar/mod.py")).is_err(),
             "the upper bar is hidden"
         );
         assert_eq!(
-            std::fs::read_link(site.join("ns/a.py")).unwrap(),
+            fs_err::read_link(site.join("ns/a.py")).unwrap(),
             base.join("ns/a.py")
         );
         assert_eq!(
-            std::fs::read_link(site.join("ns/b.py")).unwrap(),
+            fs_err::read_link(site.join("ns/b.py")).unwrap(),
             upper.join("ns/b.py")
         );
-        assert!(
-            std::fs::symlink_metadata(site.join("foo"))
-                .unwrap()
-                .is_dir()
-        );
+        assert!(fs_err::symlink_metadata(site.join("foo")).unwrap().is_dir());
         assert_eq!(
-            std::fs::read_to_string(site.join("foo/__init__.py")).unwrap(),
+            fs_err::read_to_string(site.join("foo/__init__.py")).unwrap(),
             "# 2.0",
             "foo from the wheel is kept"
         );

@@ -44,7 +44,7 @@ pub fn resolve_artifacts(raw: &[String]) -> Result<Vec<Artifact>> {
 
 fn resolve_artifact(item: &str) -> Result<Artifact> {
     let path = Path::new(item);
-    match std::fs::metadata(path) {
+    match fs_err::metadata(path) {
         Ok(meta) if meta.is_dir() => {
             // The files tempest-env or the installer read: a FIFO among
             // them would block either.
@@ -55,7 +55,7 @@ fn resolve_artifact(item: &str) -> Result<Artifact> {
                 "requirements.txt",
             ] {
                 let file = path.join(name);
-                if std::fs::metadata(&file).is_ok() {
+                if fs_err::metadata(&file).is_ok() {
                     crate::input::regular_file(&file, "the plugin source tree's")?;
                 }
             }
@@ -142,7 +142,7 @@ pub fn check_compatible(
 /// The wheel `ensurepip` bundles for `interpreter`.
 pub fn ensurepip_wheel(interpreter: &Interpreter) -> Result<PathBuf> {
     let bundled = interpreter.info.stdlib.join("ensurepip").join("_bundled");
-    let found = std::fs::read_dir(&bundled)
+    let found = fs_err::read_dir(&bundled)
         .ok()
         .into_iter()
         .flatten()
@@ -208,7 +208,7 @@ pub fn install_into(
     );
     if result.is_err() {
         for rel in placed.iter().rev() {
-            let _ = std::fs::remove_file(env.root.join(rel));
+            let _ = fs_err::remove_file(env.root.join(rel));
         }
         // An empty dist-info directory left behind would still be found
         // (with no metadata) by importlib.metadata.
@@ -424,7 +424,7 @@ fn legacy_editable(
         dist_info.join("METADATA"),
     )?)
     .map_err(|e| anyhow::anyhow!("{}: {e}", dist_info.join("METADATA").display()))?;
-    let entry_points = std::fs::read_to_string(dist_info.join("entry_points.txt"))
+    let entry_points = fs_err::read_to_string(dist_info.join("entry_points.txt"))
         .ok()
         .and_then(|t| crate::dist::entry_points::parse(&t).ok())
         .unwrap_or_default();
@@ -458,7 +458,7 @@ fn legacy_editable(
 }
 
 fn dist_infos(site: &Path) -> HashSet<PathBuf> {
-    std::fs::read_dir(site)
+    fs_err::read_dir(site)
         .into_iter()
         .flatten()
         .flatten()
@@ -513,7 +513,7 @@ fn set_aside_files(env: &Environment, files: &[PathBuf]) -> Result<()> {
         confinement
             .check(rel)
             .map_err(|escape| escape.refusal(&format!("replace `{}`", rel.display())))?;
-        if std::fs::symlink_metadata(env.root.join(rel)).is_ok() {
+        if fs_err::symlink_metadata(env.root.join(rel)).is_ok() {
             super::journal::set_aside(&env.root, rel)?;
         }
     }

@@ -47,7 +47,7 @@ pub fn set_aside(root: &Path, rel: &Path) -> Result<()> {
     let aside = root.join(ASIDE);
     let before = aside.join(BEFORE);
     if !before.exists() {
-        let manifest = match std::fs::read(root.join(super::manifest::FILE_NAME)) {
+        let manifest = match fs_err::read(root.join(super::manifest::FILE_NAME)) {
             Ok(bytes) => bytes,
             Err(_) => {
                 fs_err::remove_file(&path)?;
@@ -82,7 +82,7 @@ pub fn restore_aside(root: &Path) -> Result<Vec<PathBuf>> {
     let mut stack = vec![PathBuf::new()];
     while let Some(rel) = stack.pop() {
         let dir = files.join(&rel);
-        let entries = match std::fs::read_dir(&dir) {
+        let entries = match fs_err::read_dir(&dir) {
             Ok(entries) => entries,
             Err(_) => continue,
         };
@@ -136,7 +136,7 @@ pub fn record(root: &Path, targets: &[PathBuf]) -> Result<()> {
 
 /// The install committed (its manifest is saved): forget the journal.
 pub fn clear(root: &Path) {
-    let _ = std::fs::remove_file(root.join(FILE));
+    let _ = fs_err::remove_file(root.join(FILE));
 }
 
 /// Remove what an interrupted install left: journaled files that no
@@ -145,10 +145,10 @@ pub fn recover(env: &Environment) -> Result<Vec<PathBuf>> {
     let path = env.root.join(FILE);
     // Only a journal this code wrote: a link or a FIFO in its place is not
     // read (it could block, or name someone else's file), only removed.
-    if std::fs::symlink_metadata(&path).is_ok_and(|m| !m.is_file()) {
+    if fs_err::symlink_metadata(&path).is_ok_and(|m| !m.is_file()) {
         fs_err::remove_file(&path)?;
     }
-    let text = match std::fs::read_to_string(&path) {
+    let text = match fs_err::read_to_string(&path) {
         Ok(text) => text,
         Err(_) => {
             recover_aside(env)?;
@@ -178,7 +178,7 @@ pub fn recover(env: &Environment) -> Result<Vec<PathBuf>> {
             continue;
         }
         let full = env.root.join(&rel);
-        if std::fs::symlink_metadata(&full).is_ok_and(|m| !m.is_dir()) {
+        if fs_err::symlink_metadata(&full).is_ok_and(|m| !m.is_dir()) {
             fs_err::remove_file(&full)?;
             removed.push(full);
         }
@@ -198,11 +198,11 @@ pub fn recover(env: &Environment) -> Result<Vec<PathBuf>> {
 /// dropped when it was.
 fn recover_aside(env: &Environment) -> Result<()> {
     let aside = env.root.join(ASIDE);
-    if std::fs::symlink_metadata(&aside).is_err() {
+    if fs_err::symlink_metadata(&aside).is_err() {
         return Ok(());
     }
-    let before = std::fs::read(aside.join(BEFORE)).ok();
-    let now = std::fs::read(env.manifest_path()).ok();
+    let before = fs_err::read(aside.join(BEFORE)).ok();
+    let now = fs_err::read(env.manifest_path()).ok();
     if before.is_some() && before == now {
         restore_aside(&env.root)?;
     } else {
@@ -236,7 +236,7 @@ pub fn prune_empty_dirs(env: &Environment, files: &[PathBuf]) {
     let mut confinement = super::confine::Confinement::new(&env.root);
     for dir in dirs.iter().rev() {
         if !keep.contains(dir.as_path()) && confinement.allows(&dir.join("_")) {
-            let _ = std::fs::remove_dir(env.root.join(dir));
+            let _ = fs_err::remove_dir(env.root.join(dir));
         }
     }
 }

@@ -44,7 +44,7 @@ pub fn write_layers(env: &Environment, layers: &[Vec<Script>]) -> Result<Vec<Vec
     let dispatcher = bin.join(DISPATCHER);
     // A re-composed environment gets a new table; links made to the old one
     // keep the old file (and table) until they are replaced.
-    let _ = std::fs::remove_file(&dispatcher);
+    let _ = fs_err::remove_file(&dispatcher);
     let text = launcher::dispatcher(
         &python,
         planned
@@ -54,7 +54,7 @@ pub fn write_layers(env: &Environment, layers: &[Vec<Script>]) -> Result<Vec<Vec
     create_executable(&dispatcher, text.as_bytes())?;
     for (index, script) in planned {
         let path = bin.join(&script.name);
-        match std::fs::hard_link(&dispatcher, &path) {
+        match fs_err::hard_link(&dispatcher, &path) {
             Ok(()) => {}
             Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => continue,
             Err(_) => {
@@ -90,7 +90,7 @@ fn create_executable(path: &Path, bytes: &[u8]) -> Result<bool> {
     };
     if let Err(err) = file.write_all(bytes) {
         // No partial launcher is left behind (a full disk).
-        let _ = std::fs::remove_file(path);
+        let _ = fs_err::remove_file(path);
         return Err(anyhow::Error::new(err).context(format!("failed to write {}", path.display())));
     }
     Ok(true)
@@ -110,7 +110,7 @@ pub fn write_scripts_over(env: &Environment, scripts: &[Script]) -> Result<Vec<P
         let rel = scheme.scripts.join(&script.name);
         let path = env.root.join(&rel);
         let text = launcher::script(&python, &script.module, script.attr.as_deref());
-        let _ = std::fs::remove_file(&path);
+        let _ = fs_err::remove_file(&path);
         if create_executable(&path, text.as_bytes())? {
             written.push(rel);
         }

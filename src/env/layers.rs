@@ -58,14 +58,14 @@ pub fn write(env: &Environment) -> Result<()> {
     let path = env.site_packages().join(PTH_FILE);
     let text = render(env);
     if text.is_empty() {
-        match std::fs::remove_file(&path) {
+        match fs_err::remove_file(&path) {
             Ok(()) => Ok(()),
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(()),
             Err(err) => {
                 Err(anyhow::Error::new(err).context(format!("failed to remove {}", path.display())))
             }
         }
-    } else if std::fs::read(&path).is_ok_and(|existing| existing == text.as_bytes()) {
+    } else if fs_err::read(&path).is_ok_and(|existing| existing == text.as_bytes()) {
         Ok(())
     } else {
         env.write_file(&path, text.as_bytes())

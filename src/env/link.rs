@@ -190,7 +190,7 @@ pub fn place(
     // the same wheel left: overwriting it changes nothing.
     for (target, source) in &plan {
         let path = env.root.join(target);
-        if std::fs::symlink_metadata(&path).is_ok()
+        if fs_err::symlink_metadata(&path).is_ok()
             && !replaceable.contains(target)
             && !same_content(&path, source)
         {
@@ -213,7 +213,7 @@ pub fn place(
             if let Some(parent) = path.parent() {
                 fs_err::create_dir_all(parent)?;
             }
-            if std::fs::symlink_metadata(&path).is_ok() {
+            if fs_err::symlink_metadata(&path).is_ok() {
                 if replaceable.contains(target) {
                     super::journal::set_aside(&env.root, target)?;
                 } else {
@@ -236,7 +236,7 @@ pub fn place(
     })();
     if let Err(err) = result {
         for target in written.iter().rev() {
-            let _ = std::fs::remove_file(env.root.join(target));
+            let _ = fs_err::remove_file(env.root.join(target));
         }
         return Err(err);
     }
@@ -264,11 +264,13 @@ fn link_file(src: &Path, dest: &Path, mode: LinkMode, printer: &Printer) -> Resu
     match mode {
         LinkMode::Symlink => std::os::unix::fs::symlink(src, dest)
             .with_context(|| format!("failed to link {} to {}", dest.display(), src.display())),
-        LinkMode::Hardlink => match std::fs::hard_link(src, dest) {
+        LinkMode::Hardlink => match fs_err::hard_link(src, dest) {
             Ok(()) => Ok(()),
             Err(err)
-                if err.raw_os_error() == Some(nix::errno::Errno::EXDEV as i32)
-                    || err.raw_os_error() == Some(nix::errno::Errno::EPERM as i32) =>
+                if matches!(
+                    err.kind(),
+                    std::io::ErrorKind::CrossesDevices | std::io::ErrorKind::PermissionDenied
+                ) =>
             {
                 printer.verbose(format!(
                     "cannot hard-link {} across filesystems; copying",
@@ -292,21 +294,21 @@ fn link_file(src: &Path, dest: &Path, mode: LinkMode, printer: &Printer) -> Resu
 fn same_content(path: &Path, source: &Source) -> bool {
     // Only a regular file or a link is read or compared: a FIFO planted at
     // the target would block the read.
-    let Ok(meta) = std::fs::symlink_metadata(path) else {
+    let Ok(meta) = fs_err::symlink_metadata(path) else {
         return false;
     };
     if meta.file_type().is_symlink() {
-        return matches!(source, Source::Stored(src) if std::fs::read_link(path).is_ok_and(|l| l == *src));
+        return matches!(source, Source::Stored(src) if fs_err::read_link(path).is_ok_and(|l| l == *src));
     }
     if !meta.is_file() {
         return false;
     }
     match source {
-        Source::Stored(src) => match (std::fs::read(path), std::fs::read(src)) {
+        Source::Stored(src) => match (fs_err::read(path), fs_err::read(src)) {
             (Ok(a), Ok(b)) => a == b,
             _ => false,
         },
-        Source::Text(bytes, _) => std::fs::read(path).is_ok_and(|existing| existing == *bytes),
+        Source::Text(bytes, _) => fs_err::read(path).is_ok_and(|existing| existing == *bytes),
     }
 }
 

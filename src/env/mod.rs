@@ -62,7 +62,7 @@ impl Environment {
     pub fn open(home: &Home, name: &str) -> Result<Self> {
         crate::home::env_name::validate(name)?;
         let entry = registry_entry(home, name);
-        if std::fs::symlink_metadata(&entry).is_err() {
+        if fs_err::symlink_metadata(&entry).is_err() {
             return Err(UserError::new(format!("no environment named `{name}`"))
                 .hint("`tempest-env list` shows the environments; `tempest-env create NAME` makes one")
                 .into());
@@ -70,7 +70,7 @@ impl Environment {
         let root = fs_err::canonicalize(&entry).map_err(|_| {
             UserError::new(format!(
                 "environment `{name}` points at {}, which no longer exists",
-                std::fs::read_link(&entry).unwrap_or_default().display()
+                fs_err::read_link(&entry).unwrap_or_default().display()
             ))
             .hint(format!("`tempest-env remove {name}` forgets it"))
         })?;
@@ -80,7 +80,7 @@ impl Environment {
     /// Open the environment rooted at `root`.
     pub fn at(name: &str, root: PathBuf) -> Result<Self> {
         let file = root.join(manifest::FILE_NAME);
-        let text = match std::fs::read_to_string(&file) {
+        let text = match fs_err::read_to_string(&file) {
             Ok(text) => text,
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
                 return Err(UserError::new(format!(
@@ -95,7 +95,7 @@ impl Environment {
             }
         };
         let cfg_path = root.join("pyvenv.cfg");
-        let cfg = std::fs::read_to_string(&cfg_path).unwrap_or_default();
+        let cfg = fs_err::read_to_string(&cfg_path).unwrap_or_default();
         if pyvenv_cfg::get(&pyvenv_cfg::parse(&cfg), "home").is_none() {
             return Err(UserError::new(format!(
                 "environment `{name}` has a corrupt pyvenv.cfg ({}): it names no `home`",
@@ -220,7 +220,7 @@ pub fn scan(env: &Environment) -> Result<crate::dist::scan::ScanResult> {
 /// Every registered environment name, sorted; temporaries are skipped.
 pub fn names(home: &Home) -> Result<Vec<String>> {
     let dir = home.envs();
-    let entries = match std::fs::read_dir(&dir) {
+    let entries = match fs_err::read_dir(&dir) {
         Ok(entries) => entries,
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(err) => return Err(err).with_context(|| format!("failed to read {}", dir.display())),

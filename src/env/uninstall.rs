@@ -95,7 +95,7 @@ pub(super) fn record_files(env: &Environment, dist_info: &Path) -> Result<Vec<Pa
 /// (pip did, for instance).
 fn foreign_dist_info(env: &Environment, dist: &str) -> Option<PathBuf> {
     let wanted = name::normalize(dist);
-    std::fs::read_dir(env.site_packages())
+    fs_err::read_dir(env.site_packages())
         .ok()?
         .flatten()
         .map(|e| e.path())
@@ -185,7 +185,7 @@ pub fn uninstall(env: &mut Environment, dists: &[String], printer: &Printer) -> 
                 .hint("the environment's own files are never a distribution's")
             },
         )?;
-        if std::fs::symlink_metadata(env.root.join(rel)).is_ok_and(|m| m.is_dir()) {
+        if fs_err::symlink_metadata(env.root.join(rel)).is_ok_and(|m| m.is_dir()) {
             return Err(UserError::new(format!(
                 "refusing to uninstall from environment `{}`: {} is a directory, not a file of the distribution",
                 env.name,
@@ -222,7 +222,7 @@ pub fn uninstall(env: &mut Environment, dists: &[String], printer: &Printer) -> 
             crate::failpoint::hit("uninstall-part-way");
         }
         let path = env.root.join(rel);
-        match std::fs::remove_file(&path) {
+        match fs_err::remove_file(&path) {
             Ok(()) => {}
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
             Err(err) => {
@@ -239,7 +239,7 @@ pub fn uninstall(env: &mut Environment, dists: &[String], printer: &Printer) -> 
                 printer.status(format!("Removed {} {}", record.name, record.version));
             }
             Removal::Foreign(dist_info, _) => {
-                let _ = std::fs::remove_dir(&dist_info);
+                let _ = fs_err::remove_dir(&dist_info);
                 printer.status(format!(
                     "Removed {} (installed by another tool)",
                     dist_info.display()

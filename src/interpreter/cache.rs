@@ -37,18 +37,18 @@ fn stamp(path: &Path) -> Result<(i128, u64)> {
 }
 
 /// The cache file for one canonical executable path.
-pub fn entry_path(dir: &Path, executable: &Path) -> PathBuf {
+pub(super) fn entry_path(dir: &Path, executable: &Path) -> PathBuf {
     let name = crate::digest::short_sha256(executable.as_os_str().as_encoded_bytes(), 12);
     dir.join(format!("{name}.json"))
 }
 
 /// Query `executable` (already canonical), from the cache when still valid.
 /// Returns the info and whether it came from the cache.
-pub fn query_cached(executable: &Path, dir: &Path) -> Result<(InterpreterInfo, bool)> {
+pub(super) fn query_cached(executable: &Path, dir: &Path) -> Result<(InterpreterInfo, bool)> {
     let (mtime_ns, size) = stamp(executable)?;
     let file = entry_path(dir, executable);
     let script = script_hash();
-    if let Ok(bytes) = std::fs::read(&file)
+    if let Ok(bytes) = fs_err::read(&file)
         && let Ok(entry) = serde_json::from_slice::<CacheEntry>(&bytes)
         && entry.script == script
         && entry.path == executable
@@ -82,7 +82,7 @@ fn write_atomically(dir: &Path, file: &Path, entry: &CacheEntry) -> Result<()> {
 
 /// The variable that bounds how long an interpreter may take to answer the
 /// query, in seconds.
-pub const TIMEOUT_VAR: &str = "TEMPEST_ENV_PYTHON_TIMEOUT";
+pub(super) const TIMEOUT_VAR: &str = "TEMPEST_ENV_PYTHON_TIMEOUT";
 /// Without it: a real interpreter answers in tens of milliseconds, a cold
 /// one on a slow disk in a second or two.
 const DEFAULT_TIMEOUT: f64 = 10.0;
@@ -90,7 +90,7 @@ const DEFAULT_TIMEOUT: f64 = 10.0;
 const MAX_ANSWER: u64 = 1 << 20;
 
 /// The query's time bound: [`TIMEOUT_VAR`], else [`DEFAULT_TIMEOUT`].
-pub fn timeout() -> Result<Duration> {
+pub(super) fn timeout() -> Result<Duration> {
     let Some(raw) = std::env::var_os(TIMEOUT_VAR) else {
         return Ok(Duration::from_secs_f64(DEFAULT_TIMEOUT));
     };
@@ -143,7 +143,7 @@ fn check_scheme(scheme: &super::info::Scheme) -> Result<(), String> {
 /// Run the query script with `executable` (which may be a wrapper script),
 /// in a process group of its own that is killed whole if it does not answer
 /// within [`timeout`].
-pub fn query(executable: &Path) -> Result<InterpreterInfo> {
+pub(super) fn query(executable: &Path) -> Result<InterpreterInfo> {
     let broken = |reason: String| InterpreterError::Broken {
         path: executable.to_path_buf(),
         reason,

@@ -19,7 +19,7 @@ pub fn path_dirs() -> Vec<PathBuf> {
 }
 
 pub fn is_executable(path: &Path) -> bool {
-    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    fs_err::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
 fn which(name: &str) -> Option<PathBuf> {
@@ -39,7 +39,7 @@ enum Resolved {
 }
 
 fn head(path: &Path) -> Vec<u8> {
-    if !std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
+    if !fs_err::metadata(path).is_ok_and(|m| m.is_file()) {
         return Vec::new();
     }
     let mut buf = vec![0; 512];

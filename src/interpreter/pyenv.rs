@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 /// If `path` is a pyenv shim, the pyenv root it belongs to.
-pub fn shim_root(path: &Path, head: &[u8]) -> Option<PathBuf> {
+pub(super) fn shim_root(path: &Path, head: &[u8]) -> Option<PathBuf> {
     if !head.starts_with(b"#!") {
         return None;
     }
@@ -26,7 +26,7 @@ pub fn shim_root(path: &Path, head: &[u8]) -> Option<PathBuf> {
 
 /// The versions pyenv would pick for the current directory, in order:
 /// `PYENV_VERSION`, the nearest `.python-version`, then the global file.
-pub fn selected_versions(root: &Path, cwd: &Path) -> Vec<String> {
+pub(super) fn selected_versions(root: &Path, cwd: &Path) -> Vec<String> {
     if let Ok(env) = std::env::var("PYENV_VERSION") {
         return split_versions(&env);
     }
@@ -45,7 +45,7 @@ pub fn selected_versions(root: &Path, cwd: &Path) -> Vec<String> {
 /// block), and only its first kilobytes.
 fn small_file(path: &Path) -> Option<String> {
     use std::io::Read;
-    if !std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
+    if !fs_err::metadata(path).is_ok_and(|m| m.is_file()) {
         return None;
     }
     let mut text = String::new();
@@ -68,7 +68,7 @@ fn split_versions(text: &str) -> Vec<String> {
 
 /// Resolve `command` (e.g. `python3.11`) through the shim's selection.
 /// `system` means the first match on PATH outside the shims directory.
-pub fn resolve(root: &Path, command: &str, cwd: &Path) -> Option<PathBuf> {
+pub(super) fn resolve(root: &Path, command: &str, cwd: &Path) -> Option<PathBuf> {
     let shims = root.join("shims");
     for version in selected_versions(root, cwd) {
         if version == "system" {
@@ -96,8 +96,8 @@ pub fn resolve(root: &Path, command: &str, cwd: &Path) -> Option<PathBuf> {
 
 /// Every interpreter pyenv has installed whose version directory starts with
 /// `prefix` (e.g. `3.12`), newest first.
-pub fn installed(root: &Path, names: &[String], prefix: Option<&str>) -> Vec<PathBuf> {
-    let Ok(entries) = std::fs::read_dir(root.join("versions")) else {
+pub(super) fn installed(root: &Path, names: &[String], prefix: Option<&str>) -> Vec<PathBuf> {
+    let Ok(entries) = fs_err::read_dir(root.join("versions")) else {
         return Vec::new();
     };
     let mut versions: Vec<(Vec<u32>, PathBuf)> = entries

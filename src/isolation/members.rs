@@ -68,7 +68,7 @@ impl Member {
 }
 
 fn same_path(a: &Path, b: &Path) -> bool {
-    a == b || std::fs::canonicalize(a).ok() == std::fs::canonicalize(b).ok()
+    a == b || fs_err::canonicalize(a).ok() == fs_err::canonicalize(b).ok()
 }
 
 /// The spec's artifacts split into those every probe gets and the members,
@@ -164,7 +164,7 @@ fn artifact_path(artifact: &Artifact) -> std::path::PathBuf {
 
 /// Packages and modules directly in `dir`.
 fn top_level_of_dir(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
+    let mut names: Vec<String> = fs_err::read_dir(dir)
         .into_iter()
         .flatten()
         .flatten()

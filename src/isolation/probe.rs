@@ -313,7 +313,7 @@ impl Prober {
             Err(err) => (Err(err), None),
         };
         let _ = crate::atomic::remove_tree(&dir);
-        let _ = std::fs::remove_file(env::lock_path(&self.home, &name));
+        let _ = fs_err::remove_file(env::lock_path(&self.home, &name));
         drop(lock);
         let mut outcome = outcome?;
         outcome.total_time = clock.elapsed();

@@ -208,7 +208,7 @@ pub fn ensure(
         scripts: Some(super::launchers::scripts(&site)?),
         on_top_of: parent_hash.map(str::to_string),
     };
-    let _ = std::fs::remove_file(&pins_file);
+    let _ = fs_err::remove_file(&pins_file);
     fs_err::write(
         tmp.path().join(INFO_FILE),
         serde_json::to_vec_pretty(&info)?,
@@ -242,7 +242,7 @@ fn reuse(dir: &Path) -> Result<Reuse<Base>> {
 
 fn read(dir: &Path) -> Result<Option<Base>> {
     let file = dir.join(INFO_FILE);
-    match std::fs::read(&file) {
+    match fs_err::read(&file) {
         Ok(bytes) => {
             let info: BaseInfo = serde_json::from_slice(&bytes)
                 .with_context(|| format!("base {} is corrupt", file.display()))?;
@@ -317,7 +317,7 @@ fn remove_present(site: &Path, parent: &[String]) -> Result<()> {
         for file in entries {
             // Only paths inside the layer.
             if crate::wheel::archive::check_path(&file.path).is_ok() {
-                let _ = std::fs::remove_file(site.join(&file.path));
+                let _ = fs_err::remove_file(site.join(&file.path));
             }
         }
         let _ = fs_err::remove_dir_all(&dist_info);
@@ -334,7 +334,7 @@ fn remove_empty_dirs(dir: &Path) -> Result<bool> {
             if !remove_empty_dirs(&entry.path())? {
                 empty = false;
             } else {
-                let _ = std::fs::remove_dir(entry.path());
+                let _ = fs_err::remove_dir(entry.path());
             }
         } else {
             empty = false;
@@ -346,7 +346,7 @@ fn remove_empty_dirs(dir: &Path) -> Result<bool> {
 /// Every built base.
 pub fn list(home: &Home) -> Result<Vec<Base>> {
     let mut bases = Vec::new();
-    let Ok(entries) = std::fs::read_dir(home.bases()) else {
+    let Ok(entries) = fs_err::read_dir(home.bases()) else {
         return Ok(bases);
     };
     for entry in entries.flatten() {
@@ -446,7 +446,7 @@ pub fn describe_users(users: &[String]) -> String {
 pub fn gc(home: &Home, used: &[PathBuf], dry_run: bool) -> Result<Vec<PathBuf>> {
     let bases_dir = home.bases();
     let mut removed = crate::shared::leftovers(&bases_dir, dry_run, |hash| lock_path(home, hash))?;
-    let Ok(entries) = std::fs::read_dir(&bases_dir) else {
+    let Ok(entries) = fs_err::read_dir(&bases_dir) else {
         return Ok(removed);
     };
     for entry in entries.flatten() {

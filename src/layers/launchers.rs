@@ -57,7 +57,7 @@ pub fn scripts_cached(
         .cache()
         .join("scripts")
         .join(format!("{}.json", key.replace(':', "-")));
-    if let Ok(bytes) = std::fs::read(&file)
+    if let Ok(bytes) = fs_err::read(&file)
         && let Ok(cached) = serde_json::from_slice(&bytes)
     {
         return Ok(cached);

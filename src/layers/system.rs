@@ -65,7 +65,7 @@ impl Selection {
 /// directory (scripts, requirement verdicts) are keyed by it.
 pub fn state_key(dir: &Path, extra: &str) -> Option<String> {
     use std::os::unix::fs::MetadataExt;
-    let meta = std::fs::metadata(dir).ok()?;
+    let meta = fs_err::metadata(dir).ok()?;
     let key = format!(
         "{}\0{}\0{}\0{extra}",
         dir.display(),
@@ -279,7 +279,7 @@ fn hidden_paths(
                 if top.is_empty() || top.contains(['/', '\\']) || top == ".." {
                     continue;
                 }
-                for entry in std::fs::read_dir(site).into_iter().flatten().flatten() {
+                for entry in fs_err::read_dir(site).into_iter().flatten().flatten() {
                     let file_name = entry.file_name().to_string_lossy().into_owned();
                     let module = file_name.split('.').next().unwrap_or_default();
                     if file_name == *top || (module == top && !entry.path().is_dir()) {
@@ -293,7 +293,7 @@ fn hidden_paths(
         }
         // Editable installs: their own .pth and .egg-link files.
         let escaped = name::escape(&dist.name).to_lowercase();
-        for entry in std::fs::read_dir(site).into_iter().flatten().flatten() {
+        for entry in fs_err::read_dir(site).into_iter().flatten().flatten() {
             let file_name = entry.file_name().to_string_lossy().into_owned();
             let lower = file_name.to_lowercase();
             let editable_pth = lower.starts_with("__editable__")
@@ -310,14 +310,14 @@ fn hidden_paths(
     // Shared .pth files (easy-install.pth) lose the hidden trees' lines.
     let mut rewrites = HashMap::new();
     if !editable_dirs.is_empty() {
-        for entry in std::fs::read_dir(site).into_iter().flatten().flatten() {
+        for entry in fs_err::read_dir(site).into_iter().flatten().flatten() {
             let path = entry.path();
             if path.extension().is_none_or(|e| e != "pth")
                 || paths.contains(Path::new(&entry.file_name()))
             {
                 continue;
             }
-            let Ok(text) = std::fs::read_to_string(&path) else {
+            let Ok(text) = fs_err::read_to_string(&path) else {
                 continue;
             };
             let kept: Vec<&str> = text
@@ -344,12 +344,12 @@ fn files_of(dist: &Distribution) -> Vec<PathBuf> {
         return dist.files.clone();
     }
     let meta = &dist.metadata_path;
-    if let Ok(text) = std::fs::read_to_string(meta.join("RECORD"))
+    if let Ok(text) = fs_err::read_to_string(meta.join("RECORD"))
         && let Ok(entries) = crate::dist::record::parse(&text)
     {
         return entries.into_iter().map(|e| PathBuf::from(e.path)).collect();
     }
-    if let Ok(text) = std::fs::read_to_string(meta.join("installed-files.txt"))
+    if let Ok(text) = fs_err::read_to_string(meta.join("installed-files.txt"))
         && let Ok(rel) = meta.strip_prefix(&dist.site_dir)
     {
         return crate::dist::egg_info::installed_files(&text)
@@ -395,7 +395,7 @@ fn build_view(
         if contains_hidden && entry.file_type()?.is_dir() {
             let inner = build_view(src, view, &child, hidden, rewrites)?;
             if inner == 0 {
-                let _ = std::fs::remove_dir(&target);
+                let _ = fs_err::remove_dir(&target);
             }
             made += inner;
         } else {
@@ -415,9 +415,9 @@ fn build_view(
 /// The directory a view shows (the one its links point into), or `None`
 /// for a directory that is not a view.
 pub fn view_source(view: &Path) -> Option<PathBuf> {
-    std::fs::read_dir(view)
+    fs_err::read_dir(view)
         .ok()?
         .flatten()
-        .find_map(|entry| std::fs::read_link(entry.path()).ok())
+        .find_map(|entry| fs_err::read_link(entry.path()).ok())
         .and_then(|target| target.parent().map(Path::to_path_buf))
 }

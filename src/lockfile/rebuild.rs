@@ -294,7 +294,7 @@ pub fn differences(locked: &Lock, built: &Lock) -> Vec<String> {
 
 /// A lock file's text, read as any file input: a regular file.
 pub fn read(path: &Path) -> Result<Lock> {
-    let meta = std::fs::metadata(path).map_err(|e| {
+    let meta = fs_err::metadata(path).map_err(|e| {
         UserError::new(format!("lock {}: {e}", path.display()))
             .hint("name a lock file that `tempest-env lock` wrote")
     })?;

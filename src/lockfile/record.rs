@@ -109,10 +109,10 @@ fn view_target(root: &Path, layer: &Path) -> Option<PathBuf> {
         .ok()
         .or_else(|| layer.strip_prefix(root).ok())?;
     let view = root.join(relative);
-    std::fs::read_dir(view)
+    fs_err::read_dir(view)
         .ok()?
         .flatten()
-        .find_map(|entry| std::fs::read_link(entry.path()).ok())
+        .find_map(|entry| fs_err::read_link(entry.path()).ok())
         .and_then(|target| target.parent().map(Path::to_path_buf))
 }
 

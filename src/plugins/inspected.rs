@@ -44,7 +44,7 @@ pub struct Composed {
 impl Drop for Composed {
     fn drop(&mut self) {
         let _ = crate::atomic::remove_tree(&self.dir);
-        let _ = std::fs::remove_file(&self.lock);
+        let _ = fs_err::remove_file(&self.lock);
     }
 }
 
@@ -97,7 +97,7 @@ fn venv_python(path: &Path) -> Result<Option<Interpreter>> {
     let Some(root) = path.parent().and_then(Path::parent) else {
         return Ok(None);
     };
-    let Ok(text) = std::fs::read_to_string(root.join("pyvenv.cfg")) else {
+    let Ok(text) = fs_err::read_to_string(root.join("pyvenv.cfg")) else {
         return Ok(None);
     };
     if !crate::interpreter::is_executable(path) {
@@ -156,7 +156,7 @@ fn compose_selection(request: &Request, ctx: &Context) -> Result<Composed> {
         Ok(made) => made,
         Err(err) => {
             let _ = crate::atomic::remove_tree(&dir);
-            let _ = std::fs::remove_file(env::lock_path(&ctx.home, &options.name));
+            let _ = fs_err::remove_file(env::lock_path(&ctx.home, &options.name));
             return Err(err);
         }
     };

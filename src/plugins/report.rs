@@ -205,7 +205,7 @@ fn owns_top_level(dist: &Distribution, top: &str) -> bool {
     if dist.top_level.iter().any(|t| t == top) {
         return true;
     }
-    std::fs::read_to_string(dist.metadata_path.join("top_level.txt")).is_ok_and(|text| {
+    fs_err::read_to_string(dist.metadata_path.join("top_level.txt")).is_ok_and(|text| {
         crate::dist::egg_info::top_level(&text)
             .iter()
             .any(|t| t == top)
@@ -243,7 +243,7 @@ fn module_exists(dist: &Distribution, module: &str) -> bool {
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default();
         let parent = base.parent().unwrap_or(root);
-        std::fs::read_dir(parent).is_ok_and(|entries| {
+        fs_err::read_dir(parent).is_ok_and(|entries| {
             entries.flatten().any(|e| {
                 let name = e.file_name().to_string_lossy().into_owned();
                 name.starts_with(&format!("{stem}.")) && name.ends_with(".so")

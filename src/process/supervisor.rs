@@ -306,21 +306,21 @@ fn kill_tree(group: Pid) {
 fn children() -> Vec<Pid> {
     let me = getpid();
     let file = format!("/proc/self/task/{me}/children");
-    if let Ok(text) = std::fs::read_to_string(file) {
+    if let Ok(text) = fs_err::read_to_string(file) {
         return text
             .split_whitespace()
             .filter_map(|p| p.parse().ok())
             .map(Pid::from_raw)
             .collect();
     }
-    let Ok(entries) = std::fs::read_dir("/proc") else {
+    let Ok(entries) = fs_err::read_dir("/proc") else {
         return Vec::new();
     };
     entries
         .flatten()
         .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
         .filter(|pid| {
-            std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+            fs_err::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
                 // `pid (comm) state ppid ...`; comm may hold spaces and `)`.
                 stat.rsplit_once(") ")
                     .and_then(|(_, rest)| rest.split_whitespace().nth(1)?.parse::<i32>().ok())

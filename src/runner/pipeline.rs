@@ -138,8 +138,8 @@ pub fn run(req: &Request<'_>, printer: &Printer) -> Result<Finished> {
     if req.capture {
         finished.stdout = String::from_utf8_lossy(&fs_err::read(&out_path)?).into_owned();
         finished.stderr = String::from_utf8_lossy(&fs_err::read(&err_path)?).into_owned();
-        let _ = std::fs::remove_file(&out_path);
-        let _ = std::fs::remove_file(&err_path);
+        let _ = fs_err::remove_file(&out_path);
+        let _ = fs_err::remove_file(&err_path);
         if req.list {
             finished.listed = finished
                 .stdout
@@ -159,12 +159,12 @@ pub fn run(req: &Request<'_>, printer: &Printer) -> Result<Finished> {
             .into_iter()
             .filter(|n| !before.contains(n))
             .max()
-            .and_then(|n| std::fs::read(repo.join(n.to_string())).ok()),
-        Stream::File(file) => std::fs::read(file).ok(),
+            .and_then(|n| fs_err::read(repo.join(n.to_string())).ok()),
+        Stream::File(file) => fs_err::read(file).ok(),
         Stream::None => None,
     };
-    let _ = std::fs::remove_file(&stream_file);
-    let _ = std::fs::remove_file(preset::ids_file(&stream_file));
+    let _ = fs_err::remove_file(&stream_file);
+    let _ = fs_err::remove_file(preset::ids_file(&stream_file));
     let clock = Instant::now();
     let stream = match (raw, &invocation.stream) {
         (Some(bytes), Stream::Repository(repo)) if is_v1(&bytes) => {

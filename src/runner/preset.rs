@@ -273,7 +273,7 @@ pub fn ids_file(stream_file: &Path) -> PathBuf {
 
 /// The numbered streams in a repository directory.
 pub fn stream_numbers(repo: &Path) -> Vec<u64> {
-    let mut numbers: Vec<u64> = std::fs::read_dir(repo)
+    let mut numbers: Vec<u64> = fs_err::read_dir(repo)
         .into_iter()
         .flatten()
         .flatten()

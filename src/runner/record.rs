@@ -88,7 +88,7 @@ pub fn create_run_dir(home: &Home) -> Result<(String, PathBuf)> {
         fs_err::create_dir_all(&runs)?;
         let id = new_id();
         let dir = runs.join(&id);
-        match std::fs::create_dir(&dir) {
+        match fs_err::create_dir(&dir) {
             Ok(()) => return Ok((id, dir)),
             Err(err)
                 if matches!(
@@ -163,7 +163,7 @@ pub fn write(
 
 /// Every complete run id, oldest first (by start time, then id).
 pub fn ids(home: &Home) -> Vec<String> {
-    let mut ids: Vec<String> = std::fs::read_dir(runs_dir(home))
+    let mut ids: Vec<String> = fs_err::read_dir(runs_dir(home))
         .into_iter()
         .flatten()
         .flatten()
@@ -201,7 +201,7 @@ pub fn load(home: &Home, id: Option<&str>) -> Result<(RunRecord, Option<RunResul
     let dir = runs_dir(home).join(&chosen);
     let record: RunRecord = serde_json::from_slice(&fs_err::read(dir.join(RUN_FILE))?)
         .with_context(|| format!("{} is corrupt", dir.join(RUN_FILE).display()))?;
-    let results = match std::fs::read(dir.join(RESULTS_FILE)) {
+    let results = match fs_err::read(dir.join(RESULTS_FILE)) {
         Ok(bytes) => Some(
             serde_json::from_slice(&bytes)
                 .with_context(|| format!("{} is corrupt", dir.join(RESULTS_FILE).display()))?,

@@ -9,13 +9,13 @@ use std::process::Command as StdCommand;
 use assert_cmd::Command;
 use tempfile::TempDir;
 
-pub struct TestContext {
+pub(crate) struct TestContext {
     pub home: TempDir,
     pub work: TempDir,
 }
 
 impl TestContext {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self {
             home: TempDir::new().expect("temporary home"),
             work: TempDir::new().expect("temporary work dir"),
@@ -23,7 +23,7 @@ impl TestContext {
     }
 
     /// `tempest-env` with this context's home, in its work dir.
-    pub fn cmd(&self) -> Command {
+    pub(crate) fn cmd(&self) -> Command {
         let mut cmd = Command::cargo_bin("tempest-env").expect("the binary is built");
         cmd.env("TEMPEST_ENV_HOME", self.home.path())
             .env_remove("TEMPEST_ENV_FAILPOINT")
@@ -33,7 +33,7 @@ impl TestContext {
     }
 
     /// The same, as a std command (for spawning and killing).
-    pub fn std_cmd(&self) -> StdCommand {
+    pub(crate) fn std_cmd(&self) -> StdCommand {
         let mut cmd = StdCommand::new(assert_cmd::cargo::cargo_bin("tempest-env"));
         cmd.env("TEMPEST_ENV_HOME", self.home.path())
             .env_remove("TEMPEST_ENV_FAILPOINT")
@@ -41,23 +41,23 @@ impl TestContext {
         cmd
     }
 
-    pub fn envs_dir(&self) -> PathBuf {
+    pub(crate) fn envs_dir(&self) -> PathBuf {
         self.home.path().join("data").join("envs")
     }
 
-    pub fn env_dir(&self, name: &str) -> PathBuf {
+    pub(crate) fn env_dir(&self, name: &str) -> PathBuf {
         self.envs_dir().join(name)
     }
 
     /// Create `name` with the default interpreter, asserting success.
-    pub fn create(&self, name: &str) -> PathBuf {
+    pub(crate) fn create(&self, name: &str) -> PathBuf {
         self.cmd().args(["create", name]).assert().success();
         self.env_dir(name)
     }
 }
 
 /// The real executable behind the machine's `python3`.
-pub fn real_python() -> PathBuf {
+pub(crate) fn real_python() -> PathBuf {
     let out = StdCommand::new("python3")
         .args([
             "-c",
@@ -69,7 +69,7 @@ pub fn real_python() -> PathBuf {
 }
 
 /// `major.minor` of the machine's `python3`.
-pub fn python_version() -> String {
+pub(crate) fn python_version() -> String {
     let out = StdCommand::new("python3")
         .args(["-c", "import sys; print('%d.%d' % sys.version_info[:2])"])
         .output()
@@ -80,17 +80,17 @@ pub fn python_version() -> String {
         .to_string()
 }
 
-pub fn stdout(output: &std::process::Output) -> String {
+pub(crate) fn stdout(output: &std::process::Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
-pub fn stderr(output: &std::process::Output) -> String {
+pub(crate) fn stderr(output: &std::process::Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
 /// Every path under `root` with its kind, size, mode and mtime: equal
 /// snapshots mean nothing was changed.
-pub fn tree(root: &Path) -> BTreeMap<PathBuf, (char, u64, u32, i64, i64)> {
+pub(crate) fn tree(root: &Path) -> BTreeMap<PathBuf, (char, u64, u32, i64, i64)> {
     let mut out = BTreeMap::new();
     fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, (char, u64, u32, i64, i64)>) {
         let Ok(entries) = std::fs::read_dir(dir) else {
@@ -132,7 +132,7 @@ pub fn tree(root: &Path) -> BTreeMap<PathBuf, (char, u64, u32, i64, i64)> {
 /// lacks (uv, fish, zsh) are `#[ignore]`d with the reason, so a plain
 /// `cargo test` lists them as ignored instead of passing them silently;
 /// `.ci/run` installs the tools and runs them with `--ignored`.
-pub fn require_tool(name: &str) {
+pub(crate) fn require_tool(name: &str) {
     let found = StdCommand::new("sh")
         .args(["-c", &format!("command -v {name}")])
         .output()
@@ -140,19 +140,19 @@ pub fn require_tool(name: &str) {
     assert!(found, "{name} is needed by this test but is not on PATH");
 }
 
-pub fn manifest(env: &Path) -> serde_json::Value {
+pub(crate) fn manifest(env: &Path) -> serde_json::Value {
     let text = std::fs::read_to_string(env.join("tempest-env.json")).expect("manifest exists");
     serde_json::from_str(&text).expect("manifest is JSON")
 }
 
 /// The repository's `fixtures/` directory.
-pub fn fixtures() -> PathBuf {
+pub(crate) fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
 }
 
 /// Build a wheel from the source tree `src` into `out` with the fixture
 /// builder (real `python3`, real zip), returning its path.
-pub fn build_wheel(src: &Path, out: &Path, version: Option<&str>) -> PathBuf {
+pub(crate) fn build_wheel(src: &Path, out: &Path, version: Option<&str>) -> PathBuf {
     let mut cmd = StdCommand::new("python3");
     cmd.arg(fixtures().join("build_wheel.py")).arg(src).arg(out);
     if let Some(version) = version {
@@ -169,7 +169,7 @@ pub fn build_wheel(src: &Path, out: &Path, version: Option<&str>) -> PathBuf {
 
 /// The wheel of fixture plugin `name` (or `tempest-standin`), built once per
 /// test process.
-pub fn fixture_wheel(name: &str) -> PathBuf {
+pub(crate) fn fixture_wheel(name: &str) -> PathBuf {
     use std::collections::HashMap;
     use std::sync::{Mutex, OnceLock};
     static DIR: OnceLock<TempDir> = OnceLock::new();
@@ -193,7 +193,7 @@ pub fn fixture_wheel(name: &str) -> PathBuf {
 
 /// The sorted `tempest.test_plugins` entry-point names the environment's
 /// python sees through importlib.metadata.
-pub fn visible_plugins(env: &Path) -> Vec<String> {
+pub(crate) fn visible_plugins(env: &Path) -> Vec<String> {
     let out = StdCommand::new(env.join("bin/python"))
         .args([
             "-c",
@@ -213,7 +213,7 @@ pub fn visible_plugins(env: &Path) -> Vec<String> {
 /// empty directory the test owns: a copy of the real executable beside
 /// links to every entry of the real standard library except site-packages.
 /// Returns (python, its site-packages).
-pub fn system_python(dir: &Path) -> (PathBuf, PathBuf) {
+pub(crate) fn system_python(dir: &Path) -> (PathBuf, PathBuf) {
     let real = real_python();
     let out = StdCommand::new(&real)
         .args([
@@ -249,7 +249,7 @@ pub fn system_python(dir: &Path) -> (PathBuf, PathBuf) {
 }
 
 /// Install wheels into a directory with the real pip (`--target`), offline.
-pub fn pip_target(dir: &Path, wheels: &[PathBuf]) {
+pub(crate) fn pip_target(dir: &Path, wheels: &[PathBuf]) {
     let out = StdCommand::new("python3")
         .args([
             "-m",
@@ -268,7 +268,7 @@ pub fn pip_target(dir: &Path, wheels: &[PathBuf]) {
 }
 
 /// `tempest-env plugins ARGS --format json`: the report and the exit code.
-pub fn plugins_json(ctx: &TestContext, args: &[&str]) -> (serde_json::Value, i32) {
+pub(crate) fn plugins_json(ctx: &TestContext, args: &[&str]) -> (serde_json::Value, i32) {
     let out = ctx
         .cmd()
         .arg("plugins")
@@ -283,7 +283,7 @@ pub fn plugins_json(ctx: &TestContext, args: &[&str]) -> (serde_json::Value, i32
 
 /// A directory of the stand-in tempest and fixture plugin wheels, for
 /// offline installer runs (`--find-links DIR --offline`).
-pub fn wheelhouse(ctx: &TestContext) -> PathBuf {
+pub(crate) fn wheelhouse(ctx: &TestContext) -> PathBuf {
     let dir = ctx.work.path().join("wheelhouse");
     std::fs::create_dir_all(&dir).unwrap();
     for name in ["tempest-standin", "valet", "alpha", "bravo"] {
