@@ -698,7 +698,7 @@ def shadowed(server):
         origin = getattr(spec, "origin", None)
         if not origin or origin in ("built-in", "frozen") or not os.path.isabs(origin):
             continue
-        if getattr(spec, "submodule_search_locations", None) is not None:
+        if os.path.basename(origin).startswith("__init__."):
             origin = os.path.dirname(origin)
         origins[name] = os.path.dirname(origin)
     wanted = set(origins)
