@@ -367,7 +367,18 @@ impl Prober {
             Action::List => Some(&served),
             Action::Run => None,
         };
-        let finished = pipeline::run_with(&request, &self.printer, executor)?;
+        let finished = match pipeline::run_with(&request, &self.printer, executor) {
+            Ok(finished) => finished,
+            Err(err) => {
+                // Refused to start because tempest-env was asked to stop:
+                // an interruption, like the probe that got the signal.
+                if let Some(signal) = crate::runner::process::caught() {
+                    self.interrupted.store(signal, Ordering::SeqCst);
+                    return Err(Interrupted(signal).into());
+                }
+                return Err(err);
+            }
+        };
         if let Some(signal) = finished.interrupted {
             // Ctrl-C (or a TERM, HUP) reached the runner: no verdict from
             // this probe, and no more probes.

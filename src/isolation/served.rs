@@ -71,9 +71,13 @@ impl Drop for ServerEnv {
 
 /// The fork server of one search, started by its first listing.
 pub struct Forking {
+    enabled: bool,
     state: Mutex<State>,
     served: AtomicUsize,
     fresh: AtomicUsize,
+    /// A server no longer used (its probes differed from fresh ones),
+    /// kept until the search ends so no probe still in it is cut short.
+    retired: Mutex<Option<(Arc<ForkServer>, Box<ServerEnv>)>>,
 }
 
 impl Default for Forking {
@@ -85,9 +89,11 @@ impl Default for Forking {
 impl Forking {
     pub fn new(enabled: bool) -> Self {
         Self {
+            enabled,
             state: Mutex::new(if enabled { State::Idle } else { State::Off }),
             served: AtomicUsize::new(0),
             fresh: AtomicUsize::new(0),
+            retired: Mutex::new(None),
         }
     }
 
@@ -100,11 +106,17 @@ impl Forking {
     }
 
     fn turn_off(&self, printer: &Printer, why: &str) {
-        let mut state = lock(&self.state);
-        if !matches!(*state, State::Off) {
+        let state = std::mem::replace(&mut *lock(&self.state), State::Off);
+        if let State::Ready(server, env) = state {
             printer.verbose(format!("probes run in fresh processes from now on: {why}"));
+            *lock(&self.retired) = Some((server, env));
         }
-        *state = State::Off;
+    }
+
+    /// Whether probes are still served (a probe that ended after serving
+    /// was turned off is run again, fresh).
+    fn serving(&self) -> bool {
+        matches!(*lock(&self.state), State::Ready(..))
     }
 
     /// The server, started on first use; `None` when probes run fresh.
@@ -158,22 +170,35 @@ impl Forking {
     /// End the server, if one ran, and say what it served and its memory.
     pub fn finish(&self, printer: &Printer) -> Option<Stats> {
         let state = std::mem::replace(&mut *lock(&self.state), State::Off);
-        let State::Ready(server, env) = state else {
-            return None;
+        let ran = match state {
+            State::Ready(server, env) => Some((server, env)),
+            _ => lock(&self.retired).take(),
         };
-        let stats = Arc::try_unwrap(server).ok().and_then(ForkServer::finish);
-        drop(env);
+        let mut stats = None;
+        if let Some((server, env)) = ran {
+            stats = Arc::try_unwrap(server).ok().and_then(ForkServer::finish);
+            drop(env);
+        }
+        if !self.enabled {
+            return stats;
+        }
+        let (served, fresh) = (
+            self.served.load(Ordering::SeqCst),
+            self.fresh.load(Ordering::SeqCst),
+        );
+        if served + fresh == 0 {
+            return stats;
+        }
         let mib = |kib: u64| kib as f64 / 1024.0;
-        if let Some(stats) = &stats {
-            printer.verbose(format!(
-                "fork server: {} probe(s) served, {} in fresh processes; peak memory {:.0} MiB (the server and its children, proportional shares, sampled), server {:.0} MiB, largest probe {:.0} MiB resident",
-                self.served.load(Ordering::SeqCst),
-                self.fresh.load(Ordering::SeqCst),
+        printer.verbose(match &stats {
+            Some(stats) => format!(
+                "fork server: {served} probe(s) served, {fresh} in fresh processes; peak memory {:.0} MiB (the server and its children, proportional shares, sampled), server {:.0} MiB, largest probe {:.0} MiB resident",
                 mib(stats.peak_kib),
                 mib(stats.server_kib),
                 mib(stats.largest_child_kib),
-            ));
-        }
+            ),
+            None => format!("fork server: {served} probe(s) served, {fresh} in fresh processes"),
+        });
         stats
     }
 }
@@ -243,6 +268,7 @@ impl Executor for Served<'_> {
             return Ok(None);
         };
         let Some(server) = self.forking.server(self.setting) else {
+            self.forking.fresh.fetch_add(1, Ordering::SeqCst);
             return Ok(None);
         };
         let printer = self.setting.printer;
@@ -296,6 +322,9 @@ impl Executor for Served<'_> {
             (_, Ok(Err(err))) => vec![format!("{err:#}")],
             (_, Err(_)) => vec!["the fresh interpreter's state was not read".into()],
         };
+        if differences.is_empty() && !self.forking.serving() {
+            return self.fresh(direct);
+        }
         if !differences.is_empty() {
             self.forking.turn_off(
                 printer,

@@ -244,3 +244,9 @@ pub fn watch(pid: u32) -> Result<Watch> {
         slot: Slot::take(pid),
     })
 }
+
+/// The last signal tempest-env was asked to stop with (SIGINT, SIGTERM or
+/// SIGHUP, while a runner was watched), if any.
+pub fn caught() -> Option<i32> {
+    (CAUGHT.load(Ordering::SeqCst) > 0).then(|| LAST_CAUGHT.load(Ordering::SeqCst))
+}

@@ -435,12 +435,26 @@ pub fn state_differences(served: &Value, fresh: &Value) -> Vec<String> {
     };
     keys.into_iter()
         .filter(|k| served.get(*k) != fresh.get(*k))
-        .map(|k| {
-            format!(
-                "{k}: served {}, fresh {}",
-                short(served.get(k)),
-                short(fresh.get(k))
-            )
+        .map(|k| match (served.get(k), fresh.get(k)) {
+            (Some(Value::Array(a)), Some(Value::Array(b))) => {
+                let only = |x: &[Value], y: &[Value]| -> Vec<String> {
+                    x.iter()
+                        .filter(|v| !y.contains(v))
+                        .map(|v| short(Some(v)))
+                        .collect()
+                };
+                let (served_only, fresh_only) = (only(a, b), only(b, a));
+                if served_only.is_empty() && fresh_only.is_empty() {
+                    format!("{k}: the same items in another order")
+                } else {
+                    format!(
+                        "{k}: served only [{}], fresh only [{}]",
+                        served_only.join(", "),
+                        fresh_only.join(", ")
+                    )
+                }
+            }
+            (a, b) => format!("{k}: served {}, fresh {}", short(a), short(b)),
         })
         .collect()
 }
@@ -460,7 +474,15 @@ mod tests {
             diff[0].starts_with("extra: served 1, fresh nothing"),
             "{diff:?}"
         );
-        assert!(diff[1].starts_with("path: served [\"/a\"]"), "{diff:?}");
+        assert_eq!(
+            diff[1], "path: served only [], fresh only [\"/b\"]",
+            "{diff:?}"
+        );
+        let reordered = json!({"path": ["/b", "/a"], "prefix": "/e", "flags": [0, 1]});
+        assert_eq!(
+            state_differences(&reordered, &fresh),
+            vec!["path: the same items in another order".to_string()]
+        );
         assert_eq!(
             state_differences(&json!(null), &fresh),
             vec!["no interpreter state to compare".to_string()]
