@@ -337,6 +337,12 @@ impl Executor for Served<'_> {
             return self.fresh(direct);
         }
         self.forking.served.fetch_add(1, Ordering::SeqCst);
+        printer.verbose(format!(
+            "served {}: {:.2}s of CPU, {} MiB at most",
+            direct.env.root.display(),
+            reply.cpu_seconds,
+            reply.maxrss_kib / 1024
+        ));
         Ok(Some(Executed {
             status: ExitStatus::from_raw(reply.status),
             interrupted,

@@ -43,7 +43,13 @@ pub const RUNNER_PRELOAD: &[&str] = &[
     "cliff.complete",
     "cliff.interactive",
     "pbr.version",
+    "prettytable",
     "tempest.cmd.run",
+    "tempest.cmd.account_generator",
+    "tempest.cmd.cleanup",
+    "tempest.cmd.list_plugins",
+    "tempest.cmd.subunit_describe_calls",
+    "tempest.cmd.verify_tempest_config",
     "stestr.commands",
     "stestr.test_processor",
     "stestr.subunit_runner.program",
@@ -60,8 +66,11 @@ pub const RUNNER_PRELOAD: &[&str] = &[
     "tempest.api.object_storage.base",
     "tempest.api.volume.base",
     "tempest.scenario.manager",
+    "tempest.common.tempest_fixtures",
     "requests",
     "testscenarios",
+    "html.parser",
+    "http.server",
 ];
 
 /// What `plugins --check` probes import before a plugin's code runs, and
