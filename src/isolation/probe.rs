@@ -372,7 +372,7 @@ impl Prober {
             Err(err) => {
                 // Refused to start because tempest-env was asked to stop:
                 // an interruption, like the probe that got the signal.
-                if let Some(signal) = crate::runner::process::caught() {
+                if let Some(signal) = crate::process::caught() {
                     self.interrupted.store(signal, Ordering::SeqCst);
                     return Err(Interrupted(signal).into());
                 }
