@@ -132,7 +132,8 @@ impl CheckServer {
         }
         self.served.fetch_add(1, Ordering::SeqCst);
         let status = ExitStatus::from_raw(reply.status);
-        let killed = started.elapsed() >= TIMEOUT && status.signal() == Some(nix::sys::signal::Signal::SIGKILL as i32);
+        let killed = started.elapsed() >= TIMEOUT
+            && status.signal() == Some(nix::sys::signal::Signal::SIGKILL as i32);
         Ok(Some((
             (!killed).then_some(status),
             fs_err::read(&out)?,
