@@ -55,7 +55,9 @@ venv() {
         "$UV" venv -q --python "$PY" "$D/$name"
         "$UV" pip install -q --python "$D/$name/bin/python" "$TEMPEST" "$@"
     fi
-    rm -rf "$D/$name-ws" && HOME="$D/home" "$D/$name/bin/tempest" init "$D/$name-ws" >/dev/null
+    # The forty's broken plugins make `tempest init` fail: it needs none.
+    rm -rf "$D/$name-ws"
+    HOME="$D/home" "$D/$name/bin/tempest" init "$D/$name-ws" >/dev/null 2>&1 || true
 }
 venv seven "${SEVEN[@]}"
 venv fifteen "${FIFTEEN[@]}"
