@@ -57,10 +57,12 @@ REFUSED = 121
 _STANDARD_FINDERS = ("BuiltinImporter", "FrozenImporter", "PathFinder")
 
 
-def interpreter_state():
+def interpreter_state(server=None):
     """What a fresh interpreter of an environment starts with: compared, for
-    every probe, between the served child and a fresh python."""
+    every probe, between the served child and a fresh python. Finders and
+    hooks that preloaded modules installed are not a start's."""
     import locale
+    added = server.preload_hooks if server is not None else []
 
     def name(obj):
         kind = obj if isinstance(obj, type) else type(obj)
@@ -73,8 +75,10 @@ def interpreter_state():
         "base_prefix": sys.base_prefix,
         "executable": sys.executable,
         "flags": list(sys.flags),
-        "meta_path": [name(f) for f in sys.meta_path],
-        "path_hooks": [getattr(h, "__qualname__", repr(type(h))) for h in sys.path_hooks],
+        "meta_path": [name(f) for f in sys.meta_path
+                      if not any(f is a for a in added)],
+        "path_hooks": [getattr(h, "__qualname__", repr(type(h))) for h in sys.path_hooks
+                       if not any(h is a for a in added)],
         "encodings": [
             sys.getfilesystemencoding(),
             sys.getfilesystemencodeerrors(),
@@ -121,6 +125,7 @@ class Server(object):
         self.skipped = []
         self.captures = None
         self.mapped = []
+        self.preload_hooks = []
 
     # protocol
 
@@ -154,6 +159,7 @@ class Server(object):
         lock = ConfLock()
         skipped = []
         before = set(sys.modules)
+        finders, hooks = list(sys.meta_path), list(sys.path_hooks)
         # What a module may keep of the process it is imported in: its
         # arguments, working directory and variables. Here they are marked,
         # so that a module that kept them is found and imported again in
@@ -183,6 +189,8 @@ class Server(object):
                         "and went on" % name)
         sys.argv = argv
         self.skipped = skipped
+        self.preload_hooks = [f for f in sys.meta_path if not any(f is g for g in finders)] + \
+            [h for h in sys.path_hooks if not any(h is g for g in hooks)]
         # Longest first: a needle inside another is rewritten after it.
         self.mapped = sorted({ARGV_MARKS[0], cwd, os.path.realpath(cwd), sys.prefix,
                               os.path.realpath(sys.prefix)}, key=len, reverse=True)
@@ -737,7 +745,7 @@ def run_child(server, request):
     if why is not None:
         note(request, {"refused": why})
         os._exit(REFUSED)
-    note(request, {"state": interpreter_state()})
+    note(request, {"state": interpreter_state(server)})
     sibling = None
     if request.get("discovery"):
         sibling = discovery_sibling(server, request)
