@@ -494,6 +494,10 @@ pub struct PluginsArgs {
     /// a plugin does not load alone or together.
     #[arg(long)]
     pub check: bool,
+    /// With --check, run every probe in a fresh python. By default a fork
+    /// server imports tempest once and forks each probe from it.
+    #[arg(long, requires = "check")]
+    pub no_fork_server: bool,
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
 }

@@ -33,6 +33,12 @@ pub struct SetArgs {
 
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
+
+    /// Run every listing probe in a fresh process. By default a fork
+    /// server imports what probes share once and forks each listing from
+    /// it (runs are always fresh).
+    #[arg(long)]
+    pub no_fork_server: bool,
 }
 
 #[derive(Debug, Args)]

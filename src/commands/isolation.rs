@@ -81,6 +81,9 @@ fn resolve(args: SetArgs, ctx: &Context) -> Result<Set> {
         policy,
         &ctx.printer,
     )?;
+    if args.no_fork_server {
+        prober.no_fork_server();
+    }
     show_progress(&mut prober, ctx);
     let threads = args.jobs.unwrap_or_else(|| {
         std::thread::available_parallelism()

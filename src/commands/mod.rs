@@ -123,6 +123,7 @@ pub fn dispatch(command: Command, ctx: &Context) -> Result<u8> {
                     user_site: args.user_site,
                 },
                 check: args.check,
+                fork_server: !args.no_fork_server,
                 format: args.format.into(),
             },
             ctx,

@@ -18,6 +18,8 @@ pub(super) struct PluginsSettings {
     pub selection: Selection,
     /// Load every plugin alone and all together (`--check`).
     pub check: bool,
+    /// Fork the check's probes from a server (else each is fresh).
+    pub fork_server: bool,
     pub format: OutputFormat,
 }
 
@@ -52,12 +54,18 @@ pub(super) fn run(settings: PluginsSettings, ctx: &Context) -> Result<u8> {
             "Loading {} plugin(s), each alone and then all together...",
             report.plugins.len()
         ));
+        let options = load_check::CheckOptions {
+            fork_server: settings.fork_server,
+            printer: &ctx.printer,
+        };
         Some(match &inspected {
-            Inspected::Env(env, _) => load_check::check(env, &report.plugins)?,
-            Inspected::Composed(composed) => load_check::check(&composed.env, &report.plugins)?,
+            Inspected::Env(env, _) => load_check::check(env, &report.plugins, &options)?,
+            Inspected::Composed(composed) => {
+                load_check::check(&composed.env, &report.plugins, &options)?
+            }
             Inspected::Interpreter(i) => {
                 let target = load_check::Target::interpreter(&i.info.sys_executable, true);
-                load_check::check_with(&target, &report.plugins)?
+                load_check::check_with(&target, &report.plugins, &options)?
             }
         })
     } else {

@@ -215,8 +215,8 @@ pub fn bisect(prober: &Prober, options: &BisectOptions) -> Result<BisectReport> 
         passing_set: vec![target],
     };
     // Sets of candidate indices -> probes of the target with them, in
-    // parallel; each becomes a line of the trail.
-    let steps = |stage: &'static str,
+    // parallel; each becomes a line of the trail, with its stage.
+    let steps = |stages: &[&'static str],
                  sets: &[Vec<usize>],
                  report: &mut BisectReport|
      -> Result<Vec<Verdict>> {
@@ -231,7 +231,7 @@ pub fn bisect(prober: &Prober, options: &BisectOptions) -> Result<BisectReport> 
             .collect();
         let judged = judge(prober, &subsets, options)?;
         let mut verdicts = Vec::new();
-        for (chosen, (verdict, outcomes)) in sets.iter().zip(judged) {
+        for ((chosen, (verdict, outcomes)), &stage) in sets.iter().zip(judged).zip(stages) {
             let errors = outcomes
                 .iter()
                 .find(|o| !o.passed(options.action))
@@ -265,7 +265,15 @@ pub fn bisect(prober: &Prober, options: &BisectOptions) -> Result<BisectReport> 
         }
         Ok(verdicts)
     };
-    match steps("alone", &[Vec::new()], &mut report)?[0] {
+    // The target alone and with the whole set do not depend on each other:
+    // probed at once.
+    let everything: Vec<usize> = (0..others.len()).collect();
+    let first = steps(
+        &["alone", "whole-set"],
+        &[Vec::new(), everything.clone()],
+        &mut report,
+    )?;
+    match first[0] {
         Verdict::Pass => {}
         Verdict::Fail => {
             report.finding = Finding::FailsAlone;
@@ -277,8 +285,7 @@ pub fn bisect(prober: &Prober, options: &BisectOptions) -> Result<BisectReport> 
             return Ok(report);
         }
     }
-    let everything: Vec<usize> = (0..others.len()).collect();
-    match steps("whole-set", std::slice::from_ref(&everything), &mut report)?[0] {
+    match first[1] {
         Verdict::Fail => {}
         Verdict::Pass => {
             report.finding = Finding::PassesTogether;
@@ -300,7 +307,7 @@ pub fn bisect(prober: &Prober, options: &BisectOptions) -> Result<BisectReport> 
         if failure.is_some() {
             return vec![Verdict::Pass; sets.len()];
         }
-        match steps("search", sets, &mut report) {
+        match steps(&vec!["search"; sets.len()], sets, &mut report) {
             Ok(v) => v,
             Err(err) => {
                 failure = Some(err);
@@ -332,7 +339,7 @@ pub fn bisect(prober: &Prober, options: &BisectOptions) -> Result<BisectReport> 
     // The whole set without the culprits, unless the search had it already.
     report.without_culprits = Some(match memo.get(&rest) {
         Some(verdict) => *verdict,
-        None => steps("confirm", std::slice::from_ref(&rest), &mut report)?[0],
+        None => steps(&["confirm"], std::slice::from_ref(&rest), &mut report)?[0],
     });
     report.culprits = found
         .iter()

@@ -11,3 +11,4 @@ pub mod probe;
 pub mod replay_args;
 pub mod sanity;
 pub mod search;
+pub mod served;

@@ -143,6 +143,8 @@ pub struct Prober {
     trail: Mutex<Vec<String>>,
     /// The signal that interrupted a probe (0: none): no probe starts after.
     interrupted: std::sync::atomic::AtomicI32,
+    /// Listings served by a fork server ([`super::served`]).
+    forking: super::served::Forking,
 }
 
 /// A probe's runner was interrupted by a signal forwarded to it.
@@ -199,7 +201,13 @@ impl Prober {
             progress: None,
             trail: Mutex::new(Vec::new()),
             interrupted: std::sync::atomic::AtomicI32::new(0),
+            forking: super::served::Forking::default(),
         })
+    }
+
+    /// Run every probe in a fresh process (`--no-fork-server`).
+    pub fn no_fork_server(&mut self) {
+        self.forking = super::served::Forking::new(false);
     }
 
     /// Count probes on `bar` as they finish, expecting `expected` of them
@@ -346,7 +354,31 @@ impl Prober {
             capture: true,
             stdout_to_stderr: false,
         };
-        let finished = pipeline::run(&request, &self.printer)?;
+        let setting = super::served::Setting {
+            home: &self.home,
+            interpreter: &self.interpreter,
+            spec: self.spec_for(&[]),
+            policy: &self.policy,
+            scratch: self.scratch.path(),
+            printer: &self.printer,
+        };
+        let served = self.forking.executor(&setting);
+        let executor: Option<&dyn pipeline::Executor> = match action {
+            Action::List => Some(&served),
+            Action::Run => None,
+        };
+        let finished = match pipeline::run_with(&request, &self.printer, executor) {
+            Ok(finished) => finished,
+            Err(err) => {
+                // Refused to start because tempest-env was asked to stop:
+                // an interruption, like the probe that got the signal.
+                if let Some(signal) = crate::process::caught() {
+                    self.interrupted.store(signal, Ordering::SeqCst);
+                    return Err(Interrupted(signal).into());
+                }
+                return Err(err);
+            }
+        };
         if let Some(signal) = finished.interrupted {
             // Ctrl-C (or a TERM, HUP) reached the runner: no verdict from
             // this probe, and no more probes.
@@ -406,6 +438,12 @@ impl Prober {
                     .unwrap_or_else(|| Err(anyhow::anyhow!("internal: a probe did not run")))
             })
             .collect()
+    }
+}
+
+impl Drop for Prober {
+    fn drop(&mut self) {
+        self.forking.finish(&self.printer);
     }
 }
 

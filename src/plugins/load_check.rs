@@ -27,18 +27,19 @@ use serde::{Deserialize, Serialize};
 
 use super::report::PluginRow;
 use crate::env::Environment;
+use crate::printer::Printer;
 use crate::runner::environ;
 
-const SCRIPT: &str = include_str!("load_check.py");
+pub(super) const SCRIPT: &str = include_str!("load_check.py");
 
 /// A probe still running after this long is killed and reported.
 pub const TIMEOUT: Duration = Duration::from_secs(120);
 
 /// The python a probe runs in, with its flags and variables.
 pub struct Target {
-    python: PathBuf,
-    flags: Vec<&'static str>,
-    vars: BTreeMap<OsString, OsString>,
+    pub(super) python: PathBuf,
+    pub(super) flags: Vec<&'static str>,
+    pub(super) vars: BTreeMap<OsString, OsString>,
 }
 
 impl Target {
@@ -195,14 +196,37 @@ struct ProbeAnswer {
 /// What one probe found: its answer's plugins, or why it has none.
 type Probed = std::result::Result<Vec<ProbePlugin>, Problem>;
 
+/// How to check.
+pub struct CheckOptions<'a> {
+    /// Fork every probe from a server that imported tempest once
+    /// ([`super::check_server`]); else each is a fresh python.
+    pub fork_server: bool,
+    /// For `-v`: how the probes ran.
+    pub printer: &'a Printer,
+}
+
 /// Check the plugins of `env`.
-pub fn check(env: &Environment, plugins: &[PluginRow]) -> Result<CheckReport> {
-    check_with(&Target::env(env), plugins)
+pub fn check(
+    env: &Environment,
+    plugins: &[PluginRow],
+    options: &CheckOptions<'_>,
+) -> Result<CheckReport> {
+    check_with(&Target::env(env), plugins, options)
 }
 
 /// Check `plugins` in `target`: each alone (in parallel, up to the number
 /// of cores), then all together in their path order.
-pub fn check_with(target: &Target, plugins: &[PluginRow]) -> Result<CheckReport> {
+pub fn check_with(
+    target: &Target,
+    plugins: &[PluginRow],
+    options: &CheckOptions<'_>,
+) -> Result<CheckReport> {
+    let forked = if options.fork_server {
+        super::check_server::start(target, options.printer)?
+    } else {
+        None
+    };
+    let server = forked.as_ref();
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let workers = cores.min(plugins.len()).max(1);
     let alone: Mutex<Vec<Option<Probed>>> = Mutex::new((0..plugins.len()).map(|_| None).collect());
@@ -217,7 +241,7 @@ pub fn check_with(target: &Target, plugins: &[PluginRow]) -> Result<CheckReport>
                     if i >= plugins.len() {
                         break;
                     }
-                    match probe(target, "alone", &plugins[i..=i]) {
+                    match probe(target, server, "alone", &plugins[i..=i]) {
                         Ok(Ok(answer)) => {
                             lock(&backend).get_or_insert_with(|| {
                                 answer.config_backend.clone().unwrap_or_default()
@@ -236,7 +260,10 @@ pub fn check_with(target: &Target, plugins: &[PluginRow]) -> Result<CheckReport>
     if let Some(err) = lock(&failure).take() {
         return Err(err);
     }
-    let together = probe(target, "together", plugins)?;
+    let together = probe(target, server, "together", plugins)?;
+    if let Some(forked) = forked {
+        forked.finish(options.printer);
+    }
     let mut backend = lock(&backend).take().filter(|b| !b.is_empty());
     if let Ok(answer) = &together {
         backend = answer.config_backend.clone().or(backend);
@@ -437,7 +464,7 @@ pub fn verdict(p: &Problem) -> String {
 }
 
 /// The probe's request line for `plugins`.
-fn request(mode: &str, plugins: &[PluginRow]) -> serde_json::Value {
+pub(super) fn request(mode: &str, plugins: &[PluginRow]) -> serde_json::Value {
     let specs: Vec<serde_json::Value> = plugins
         .iter()
         .map(|p| {
@@ -461,9 +488,15 @@ fn request(mode: &str, plugins: &[PluginRow]) -> serde_json::Value {
 /// the inner one is the probe's (timed out, crashed, no answer).
 fn probe(
     target: &Target,
+    server: Option<&super::check_server::CheckServer>,
     mode: &str,
     plugins: &[PluginRow],
 ) -> Result<std::result::Result<ProbeAnswer, Problem>> {
+    if let Some(server) = server
+        && let Some((status, out, err)) = server.probe(target, mode, plugins)?
+    {
+        return Ok(answer(status, &out, &err));
+    }
     let cwd = tempfile::Builder::new()
         .prefix("tempest-env-check")
         .tempdir()
@@ -519,23 +552,35 @@ fn probe(
     let _ = writer.join();
     let out = out_reader.join().unwrap_or_default();
     let err = err_reader.join().unwrap_or_default();
+    Ok(answer(status, &out, &err))
+}
+
+/// What a probe that ended with `status` (`None`: killed after
+/// [`TIMEOUT`]) and printed `out` and `err` found. Its failure is its
+/// answer, as in [`Probed`].
+#[allow(clippy::result_large_err)]
+fn answer(
+    status: Option<std::process::ExitStatus>,
+    out: &[u8],
+    err: &[u8],
+) -> std::result::Result<ProbeAnswer, Problem> {
     let Some(status) = status else {
-        return Ok(Err(Problem {
+        return Err(Problem {
             kind: "timeout".into(),
             message: format!("timed out after {} s", TIMEOUT.as_secs()),
             ..Problem::default()
-        }));
+        });
     };
-    let answer = std::str::from_utf8(&out)
+    let answer = std::str::from_utf8(out)
         .ok()
         .and_then(|text| text.lines().rev().find(|l| !l.trim().is_empty()))
         .and_then(|line| serde_json::from_str::<ProbeAnswer>(line).ok());
     match answer {
-        Some(answer) if status.success() => Ok(Ok(answer)),
+        Some(answer) if status.success() => Ok(answer),
         _ => {
-            let text = String::from_utf8_lossy(&err);
+            let text = String::from_utf8_lossy(err);
             let tail: Vec<&str> = text.lines().rev().take(12).collect();
-            Ok(Err(Problem {
+            Err(Problem {
                 kind: "probe-failed".into(),
                 message: format!(
                     "the probe exited with {} without an answer",
@@ -544,7 +589,7 @@ fn probe(
                 traceback: Some(tail.into_iter().rev().collect::<Vec<_>>().join("\n"))
                     .filter(|t| !t.is_empty()),
                 ..Problem::default()
-            }))
+            })
         }
     }
 }

@@ -3,6 +3,7 @@
 //! of what [`inspected`] resolves; what happens when tempest loads them
 //! ([`load_check`]).
 
+pub mod check_server;
 pub mod inspected;
 pub mod load_check;
 pub mod report;

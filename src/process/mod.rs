@@ -213,3 +213,40 @@ pub fn exit_code(status: ExitStatus) -> u8 {
         (None, None) => 1,
     }
 }
+
+/// While it lives, SIGINT, SIGTERM and SIGHUP reaching tempest-env are
+/// forwarded to a process group it did not start with [`run_group`] (a fork
+/// server's supervisor, whose probes are runners all the same).
+pub struct Watch {
+    _handlers: Handlers,
+    slot: Slot,
+}
+
+impl Watch {
+    /// The last signal forwarded to the group while watched.
+    pub fn forwarded(&self) -> Option<i32> {
+        self.slot.forwarded()
+    }
+}
+
+/// Watch the group led by `pid`; refused once a signal has been forwarded
+/// (the process was asked to stop), as [`run_group`] refuses to start.
+pub fn watch(pid: u32) -> Result<Watch> {
+    let handlers = Handlers::install();
+    if CAUGHT.load(Ordering::SeqCst) > 0 {
+        anyhow::bail!(
+            "interrupted by signal {}: no further runner is started",
+            LAST_CAUGHT.load(Ordering::SeqCst)
+        );
+    }
+    Ok(Watch {
+        _handlers: handlers,
+        slot: Slot::take(pid),
+    })
+}
+
+/// The last signal tempest-env was asked to stop with (SIGINT, SIGTERM or
+/// SIGHUP, while a runner was watched), if any.
+pub fn caught() -> Option<i32> {
+    (CAUGHT.load(Ordering::SeqCst) > 0).then(|| LAST_CAUGHT.load(Ordering::SeqCst))
+}

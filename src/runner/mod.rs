@@ -1,6 +1,7 @@
 //! Running the test runner inside an environment, and what it reports.
 
 pub mod environ;
+pub mod fork;
 pub mod junit;
 pub mod pipeline;
 pub mod preset;

@@ -6,8 +6,10 @@
 //! would: the same workspace, command line, shell policy, scrubbed
 //! environment, process group and signal forwarding, and stream handling.
 
+use std::collections::BTreeMap;
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context, Result};
@@ -63,8 +65,46 @@ pub struct Finished {
     pub removed: Vec<String>,
 }
 
+/// A runner invocation that needs no shell, for an [`Executor`].
+pub struct Direct<'a> {
+    pub env: &'a Environment,
+    /// The preset's program, in the environment's bin.
+    pub program: &'a Path,
+    pub args: &'a [String],
+    pub cwd: &'a Path,
+    pub vars: &'a BTreeMap<OsString, OsString>,
+    pub stdout: &'a Path,
+    pub stderr: &'a Path,
+    pub list: bool,
+}
+
+/// How an [`Executor`]'s run of the runner ended.
+pub struct Executed {
+    pub status: ExitStatus,
+    /// The signal forwarded to it, if it was interrupted.
+    pub interrupted: Option<i32>,
+}
+
+/// Runs a captured preset invocation in place of spawning a fresh process
+/// (a fork server's probe, see [`super::fork`]). It may decline (`None`),
+/// and the process is then spawned as always. Everything around it (the
+/// workspace, the command line, the variables, reading what the runner
+/// left) is the pipeline's, whoever runs it.
+pub trait Executor: Sync {
+    fn execute(&self, direct: &Direct<'_>) -> Result<Option<Executed>>;
+}
+
 /// Run the runner once in `req.env`.
 pub fn run(req: &Request<'_>, printer: &Printer) -> Result<Finished> {
+    run_with(req, printer, None)
+}
+
+/// [`run`], with an [`Executor`] offered the invocation first.
+pub fn run_with(
+    req: &Request<'_>,
+    printer: &Printer,
+    executor: Option<&dyn Executor>,
+) -> Result<Finished> {
     // Checked before the workspace is written: bad input changes nothing.
     super::workspace::tempest_location(req.env)?;
     require_runner(req.env, req.runner, req.fresh)?;
@@ -113,7 +153,28 @@ pub fn run(req: &Request<'_>, printer: &Printer) -> Result<Finished> {
     }
     let started = SystemTime::now();
     let clock = Instant::now();
-    let (status, interrupted) = match crate::process::run_group(&mut cmd) {
+    let served = match (executor, &direct, req.runner) {
+        (Some(executor), Some(words), runner)
+            if req.capture && !matches!(runner, Preset::Custom(_)) =>
+        {
+            executor.execute(&Direct {
+                env: req.env,
+                program: &req.env.bin().join(&words[0]),
+                args: &words[1..],
+                cwd: &invocation.cwd,
+                vars: &vars,
+                stdout: &out_path,
+                stderr: &err_path,
+                list: req.list,
+            })?
+        }
+        _ => None,
+    };
+    let spawned = match served {
+        Some(done) => Ok((done.status, done.interrupted)),
+        None => crate::process::run_group(&mut cmd),
+    };
+    let (status, interrupted) = match spawned {
         Ok(done) => done,
         Err(err) if direct.is_some() && is_not_found(&err) => {
             let program = direct.as_ref().map_or("", |w| w[0].as_str());
@@ -247,7 +308,7 @@ fn is_v1(bytes: &[u8]) -> bool {
 fn to_v2(
     repo: &Path,
     invocation: &Invocation,
-    vars: &std::collections::BTreeMap<std::ffi::OsString, std::ffi::OsString>,
+    vars: &BTreeMap<OsString, OsString>,
     env: &Environment,
 ) -> Option<Vec<u8>> {
     let tool = if repo.ends_with(".testrepository") {

@@ -20,10 +20,10 @@ use tempfile::TempDir;
 use crate::TEMPEST;
 use crate::common::{TestContext, fixture_wheel, fixtures, require_tool, stderr, stdout};
 
-const CONGRESS_OLD: &str = "congress-tempest-plugin==1.0.0";
-const VMWARE_OLD: &str = "vmware-nsx-tempest-plugin==1.0.0";
+pub(crate) const CONGRESS_OLD: &str = "congress-tempest-plugin==1.0.0";
+pub(crate) const VMWARE_OLD: &str = "vmware-nsx-tempest-plugin==1.0.0";
 /// Current plugins that load on tempest 47 and are quick to discover.
-const CURRENT: &[&str] = &[
+pub(crate) const CURRENT: &[&str] = &[
     "barbican-tempest-plugin",
     "cinder-tempest-plugin",
     "glance-tempest-plugin",
@@ -56,12 +56,12 @@ fn json(ctx: &TestContext, args: &[String]) -> (Value, i32) {
     (value, out.status.code().unwrap_or(-1))
 }
 
-fn fixture(name: &str) -> String {
+pub(crate) fn fixture(name: &str) -> String {
     fixtures().join("plugins").join(name).display().to_string()
 }
 
 /// `--plugin X` for each.
-fn plugins(names: &[String]) -> Vec<String> {
+pub(crate) fn plugins(names: &[String]) -> Vec<String> {
     names
         .iter()
         .flat_map(|n| ["--plugin".to_string(), n.clone()])

@@ -87,6 +87,7 @@ fn real_tempest_base_with_a_real_plugin() {
 }
 mod artifacts;
 mod devstack;
+mod fork;
 mod isolation;
 mod plugins;
 mod pollution;

@@ -108,7 +108,7 @@ fn check_loads_a_real_plugin_with_real_oslo_config() {
 
 /// Current tempest plugins on PyPI that install with tempest 47 in one
 /// resolution.
-const CURRENT: &[&str] = &[
+pub(crate) const CURRENT: &[&str] = &[
     "barbican-tempest-plugin",
     "blazar-tempest-plugin",
     "cinder-tempest-plugin",
@@ -146,7 +146,7 @@ const CURRENT: &[&str] = &[
 
 /// A venv made by uv holding `packages`, installed in one resolution (uv's
 /// own cache makes a rerun cheap).
-fn uv_venv(ctx: &TestContext, name: &str, packages: &[&str]) -> PathBuf {
+pub(crate) fn uv_venv(ctx: &TestContext, name: &str, packages: &[&str]) -> PathBuf {
     let venv = ctx.work.path().join(name);
     let made = Command::new("uv")
         .args(["venv", "-q", "--python"])

@@ -15,6 +15,7 @@ mod create;
 mod definitions;
 mod discovery;
 mod doctor;
+mod fork_server;
 mod hostile;
 mod inputs;
 mod install;
