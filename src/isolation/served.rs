@@ -65,7 +65,7 @@ struct ServerEnv {
 impl Drop for ServerEnv {
     fn drop(&mut self) {
         let _ = crate::atomic::remove_tree(&self.env.root);
-        let _ = std::fs::remove_file(env::lock_path(&self.home, &self.env.name));
+        let _ = fs_err::remove_file(env::lock_path(&self.home, &self.env.name));
     }
 }
 
@@ -400,11 +400,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let python = dir.path().join("bin/python");
         let script = dir.path().join("tempest");
-        std::fs::write(&script, format!("#!{}\nimport sys\n", python.display())).unwrap();
+        fs_err::write(&script, format!("#!{}\nimport sys\n", python.display())).unwrap();
         assert!(is_launcher_of(&script, &python));
-        std::fs::write(&script, format!("#!{} -E\nimport sys\n", python.display())).unwrap();
+        fs_err::write(&script, format!("#!{} -E\nimport sys\n", python.display())).unwrap();
         assert!(!is_launcher_of(&script, &python));
-        std::fs::write(&script, "#!/bin/sh\nexec x\n").unwrap();
+        fs_err::write(&script, "#!/bin/sh\nexec x\n").unwrap();
         assert!(!is_launcher_of(&script, &python));
         assert!(!is_launcher_of(&dir.path().join("missing"), &python));
     }
