@@ -12,6 +12,7 @@ mod install;
 mod isolation;
 mod list;
 mod lock;
+mod plan;
 mod plugins;
 mod remove;
 mod results;
@@ -77,7 +78,19 @@ pub fn dispatch(command: Command, ctx: &Context) -> Result<u8> {
                 ctx,
             )
         }
-        Command::Lock(args) => lock::run(&args.name, args.output.as_deref(), ctx),
+        Command::Lock(args) => {
+            let subject = match (&args.name, &args.run) {
+                (_, Some(run)) => lock::Subject::Run(run),
+                (Some(name), None) => lock::Subject::Env(name),
+                (None, None) => {
+                    return Err(crate::error::UserError::new(
+                        "name an environment, or a run with --run RUN",
+                    )
+                    .into());
+                }
+            };
+            lock::run(subject, args.output.as_deref(), ctx)
+        }
         Command::Base(BaseCommand::List(args)) => base::list(args.format.into(), ctx),
         Command::Base(BaseCommand::Remove { hash, force }) => base::remove(&hash, force, ctx),
         Command::Install(args) => install::install(
@@ -105,6 +118,7 @@ pub fn dispatch(command: Command, ctx: &Context) -> Result<u8> {
         Command::Sanity(args) => isolation::sanity(*args, ctx),
         Command::Bisect(args) => isolation::bisect(*args, ctx),
         Command::Compare(args) => isolation::compare(*args, ctx),
+        Command::Probe(args) => isolation::interrupted(plan::probe(*args, ctx), ctx),
         Command::Plugins(args) => plugins::run(
             plugins::PluginsSettings {
                 env: args.name,

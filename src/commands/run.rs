@@ -10,6 +10,8 @@ use super::OutputFormat;
 use crate::Context;
 use crate::env::compose::{self, ComposeSpec};
 use crate::env::{self, CreateOptions, Environment};
+use crate::lockfile::Lock;
+use crate::lockfile::rebuild::{self, RebuildOptions};
 use crate::runner::environ::Policy;
 use crate::runner::pipeline;
 use crate::runner::preset::Preset;
@@ -23,6 +25,28 @@ pub enum Target {
         python: Option<String>,
         spec: Box<ComposeSpec>,
     },
+    /// A per-run environment rebuilt from a locked run, whose results the
+    /// new run is compared with.
+    Lock(Box<FromLock>),
+}
+
+pub struct FromLock {
+    pub python: Option<String>,
+    pub lock: Lock,
+    pub options: RebuildOptions,
+    pub allow_differences: bool,
+}
+
+/// The environment a run uses, and what is known of how it was made.
+struct Opened {
+    env: Environment,
+    /// Held while a per-run environment exists.
+    guard: Option<crate::lock::LockGuard>,
+    /// The `create` arguments that compose a per-run environment again.
+    composition: Option<Vec<String>>,
+    interpreter: Option<crate::interpreter::Interpreter>,
+    /// Where an environment rebuilt from a lock differs from it.
+    differences: Vec<String>,
 }
 
 pub struct RunSettings {
@@ -51,15 +75,28 @@ pub fn run(settings: RunSettings, ctx: &Context) -> Result<u8> {
     // removed, so `gc` leaves it alone; a killed run frees the lock and `gc`
     // removes what it left.
     let made = open_or_compose(&settings, &id, &run_dir, ctx);
-    let (env, _guard, composition) = match made {
+    let Opened {
+        env,
+        guard,
+        composition,
+        interpreter,
+        differences,
+    } = match made {
         Ok(made) => made,
         Err(err) => {
             forget(&run_dir);
             return Err(err);
         }
     };
-    let per_run = _guard.is_some();
+    let per_run = guard.is_some();
     crate::failpoint::hit("run-after-create");
+    let refused = match &settings.target {
+        Target::Lock(from) if !differences.is_empty() => {
+            super::create::report_differences(&differences, from.allow_differences, ctx);
+            !from.allow_differences
+        }
+        _ => false,
+    };
     let replay = Replay {
         runner: settings.runner.as_given().to_string(),
         posargs: settings.posargs.clone(),
@@ -70,7 +107,16 @@ pub fn run(settings: RunSettings, ctx: &Context) -> Result<u8> {
         config_file: settings.policy.config_file.clone(),
         composition,
     };
-    let outcome = run_in(&env, &settings, replay, &id, &run_dir, per_run, ctx);
+    let outcome = if refused {
+        Ok(crate::error::EXIT_FAILURE)
+    } else {
+        let made = Made {
+            env: &env,
+            interpreter: interpreter.as_ref(),
+            per_run,
+        };
+        run_in(&made, &settings, replay, &id, &run_dir, ctx)
+    };
     if per_run && !settings.keep {
         // Also after a failure or an interrupted runner.
         if let Err(err) = crate::atomic::remove_tree(&env.root) {
@@ -88,48 +134,111 @@ pub fn run(settings: RunSettings, ctx: &Context) -> Result<u8> {
 }
 
 /// The environment to run in: an existing one, or a per-run environment
-/// composed inside the run's directory and locked until it is removed (with
-/// the `create` arguments that compose it again).
+/// composed (or rebuilt from a lock) inside the run's directory and locked
+/// until it is removed (with the `create` arguments that compose it again).
 fn open_or_compose(
     settings: &RunSettings,
     id: &str,
     run_dir: &std::path::Path,
     ctx: &Context,
-) -> Result<(
-    Environment,
-    Option<crate::lock::LockGuard>,
-    Option<Vec<String>>,
-)> {
-    Ok(match &settings.target {
-        Target::Env(name) => (Environment::open(&ctx.home, name)?, None, None),
-        Target::Compose { python, spec } => {
-            let interpreter = crate::interpreter::find(python.as_deref(), &ctx.home, &ctx.printer)?;
-            let options = CreateOptions {
-                name: format!("run-{id}"),
-                path: Some(run_dir.join("env")),
-                prompt: None,
-                clear: false,
-                register: settings.keep,
-                ephemeral: !settings.keep,
-            };
-            let (env, lock) =
-                env::create_held(&ctx.home, &options, &interpreter, &ctx.printer, |env| {
-                    compose::compose(env, &interpreter, spec, &ctx.home, &ctx.printer)
-                })?;
-            (env, Some(lock), Some(spec.create_args(&interpreter)))
+) -> Result<Opened> {
+    let (python, given, lock) = match &settings.target {
+        Target::Env(name) => {
+            return Ok(Opened {
+                env: Environment::open(&ctx.home, name)?,
+                guard: None,
+                composition: None,
+                interpreter: None,
+                differences: Vec::new(),
+            });
         }
+        Target::Compose { python, spec } => (python.clone(), Some(spec.as_ref()), None),
+        Target::Lock(from) => (
+            from.python
+                .clone()
+                .or_else(|| Some(rebuild::python_request(&from.lock))),
+            None,
+            Some(from.as_ref()),
+        ),
+    };
+    let interpreter = crate::interpreter::find(python.as_deref(), &ctx.home, &ctx.printer)?;
+    let rebuilt = match lock {
+        Some(from) => Some(rebuild::spec(
+            &from.lock,
+            &interpreter,
+            &from.options,
+            &ctx.home,
+        )?),
+        None => None,
+    };
+    let Some(spec) = given.or(rebuilt.as_ref()) else {
+        anyhow::bail!("internal: a per-run environment without a composition");
+    };
+    let options = CreateOptions {
+        name: format!("run-{id}"),
+        path: Some(run_dir.join("env")),
+        prompt: None,
+        clear: false,
+        register: settings.keep,
+        ephemeral: !settings.keep,
+    };
+    let (env, guard) = env::create_held(&ctx.home, &options, &interpreter, &ctx.printer, |env| {
+        compose::compose(env, &interpreter, spec, &ctx.home, &ctx.printer)
+    })?;
+    let differences = match lock {
+        Some(from) => rebuild::check(&from.lock, &env, &interpreter, &ctx.home)?,
+        None => Vec::new(),
+    };
+    Ok(Opened {
+        env,
+        guard: Some(guard),
+        composition: Some(spec.create_args(&interpreter)),
+        interpreter: Some(interpreter),
+        differences,
     })
 }
 
+/// The environment a run runs in.
+struct Made<'a> {
+    env: &'a Environment,
+    /// Its interpreter, when it was found while composing.
+    interpreter: Option<&'a crate::interpreter::Interpreter>,
+    per_run: bool,
+}
+
+/// The environment's lock, written beside the run's record while the
+/// environment still exists (a per-run one is removed after the run), for
+/// `lock --run`. A lock that cannot be made is a warning, not a failed run.
+fn write_env_lock(made: &Made, run_dir: &std::path::Path, ctx: &Context) {
+    let lock = || -> Result<()> {
+        let found;
+        let interpreter = match made.interpreter {
+            Some(interpreter) => interpreter,
+            None => {
+                found = made.env.interpreter(&ctx.home, &ctx.printer)?;
+                &found
+            }
+        };
+        let lock = crate::lockfile::record::environment(made.env, interpreter, &ctx.home)?;
+        fs_err::write(run_dir.join(record::LOCK_FILE), lock.render())?;
+        Ok(())
+    };
+    if let Err(err) = lock() {
+        ctx.printer.warn(format!(
+            "the run's environment could not be locked: {err:#}"
+        ));
+    }
+}
+
 fn run_in(
-    env: &Environment,
+    made: &Made,
     settings: &RunSettings,
     replay: Replay,
     id: &str,
     run_dir: &std::path::Path,
-    per_run: bool,
     ctx: &Context,
 ) -> Result<u8> {
+    let (env, per_run) = (made.env, made.per_run);
     let p = &ctx.printer;
     let json = matches!(settings.format, OutputFormat::Json);
     let request = pipeline::Request {
@@ -183,6 +292,7 @@ fn run_in(
         interrupted_by: interrupted,
         replay: Some(replay),
     };
+    write_env_lock(made, run_dir, ctx);
     record::write(
         run_dir,
         &rec,
@@ -190,13 +300,28 @@ fn run_in(
         stream.as_deref(),
         &env.manifest.to_json(),
     )?;
+    // A run from a lock is judged by whether it gave the locked results.
+    let replayed = match &settings.target {
+        Target::Lock(from) => from
+            .lock
+            .run
+            .as_ref()
+            .map(|locked| crate::runner::replay::differences(locked, code, results.as_ref())),
+        _ => None,
+    };
     match settings.format {
         OutputFormat::Json => {
-            let value = serde_json::json!({
+            let mut value = serde_json::json!({
                 "run": rec,
                 "summary": results.as_ref().map(super::results::summary_json),
                 "results": results,
             });
+            if let Some(differences) = &replayed {
+                value["lock"] = serde_json::json!({
+                    "matches": differences.is_empty(),
+                    "differences": differences,
+                });
+            }
             p.out(serde_json::to_string_pretty(&value)?);
         }
         OutputFormat::Human => {
@@ -224,7 +349,40 @@ fn run_in(
             path.display()
         ));
     }
-    Ok(code)
+    match replayed {
+        None => Ok(code),
+        Some(differences) => Ok(judge_replay(&differences, code, settings, ctx)),
+    }
+}
+
+/// Say whether a run from a lock gave the locked results: 0 when it did
+/// (whatever the runner's own exit code, which then is the locked one), 1
+/// when anything differs, one line each.
+fn judge_replay(differences: &[String], code: u8, settings: &RunSettings, ctx: &Context) -> u8 {
+    let human = settings.format == OutputFormat::Human;
+    if differences.is_empty() {
+        if human {
+            let tests = match &settings.target {
+                Target::Lock(from) => from.lock.run.as_ref().map_or(0, |r| r.results.len()),
+                _ => 0,
+            };
+            ctx.printer.out(format!(
+                "The results match the lock: {tests} tests, the same statuses, exit code {code}"
+            ));
+        }
+        return 0;
+    }
+    if human {
+        for line in differences {
+            ctx.printer
+                .out(format!("differs from the locked run: {line}"));
+        }
+    }
+    ctx.printer.status(format!(
+        "{} difference(s) from the locked run",
+        differences.len()
+    ));
+    crate::error::EXIT_FAILURE
 }
 
 /// Parse `K=V` for `--set-env`.
@@ -255,10 +413,98 @@ pub fn config_file(raw: Option<PathBuf>) -> Result<Option<PathBuf>> {
     }
 }
 
+/// Resolve `run --from LOCK`: the locked run's environment, runner,
+/// filter, arguments and variables; only where packages come from, the
+/// interpreter, a tempest.conf and what to keep may be given.
+fn from_lock(args: crate::cli::RunArgs, path: &std::path::Path) -> Result<RunSettings> {
+    use crate::error::UserError;
+    super::compose_args::only_index_options(&args.compose, "--from")?;
+    let given: Vec<&str> = [
+        (args.filter.is_some(), "a filter"),
+        (!args.posargs.is_empty(), "runner arguments"),
+        (args.env.is_some(), "--env"),
+        (args.definition.is_some(), "--def"),
+        (args.runner.is_some(), "--runner"),
+        (!args.set_env.is_empty(), "--set-env"),
+        (!args.pass_env.is_empty(), "--pass-env"),
+        (args.isolated_env, "--isolated-env"),
+        (args.list, "--list"),
+        (args.compose.strict, "--strict"),
+        (args.compose.no_deps, "--no-deps"),
+        (args.compose.compile_bytecode, "--compile-bytecode"),
+    ]
+    .into_iter()
+    .filter_map(|(given, name)| given.then_some(name))
+    .collect();
+    if !given.is_empty() {
+        return Err(UserError::new(format!(
+            "--from runs the locked command; {} cannot be added to it",
+            given.join(", ")
+        ))
+        .hint("only --python, --find-links, --index-url, --offline, --installer, --config-file, --keep and --allow-differences go with it")
+        .into());
+    }
+    let lock = rebuild::read(path)?;
+    let Some(run) = &lock.run else {
+        return Err(UserError::new(format!(
+            "lock {}: it records an environment, not a run",
+            path.display()
+        ))
+        .hint("`tempest-env create NAME --from FILE` rebuilds it; `tempest-env lock --run last` locks a run")
+        .into());
+    };
+    let runner = Preset::parse(&run.runner);
+    runner.validate()?;
+    let config_file = match (args.config_file, &run.config_file) {
+        (Some(given), _) => config_file(Some(given))?,
+        (None, Some(locked)) if std::path::Path::new(locked).is_file() => {
+            Some(PathBuf::from(locked))
+        }
+        (None, Some(locked)) => {
+            return Err(UserError::new(format!(
+                "the locked run used --config-file {locked}, which is not on this machine"
+            ))
+            .hint("give this machine's tempest.conf with --config-file")
+            .into());
+        }
+        (None, None) => None,
+    };
+    let policy = Policy {
+        set: run.set_env.clone().into_iter().collect(),
+        pass: run.pass_env.clone(),
+        isolated: run.isolated_env,
+        user_site: run.user_site,
+        config_file,
+    };
+    let python = args.compose.python.clone();
+    let spec = super::compose_args::spec(args.compose)?;
+    Ok(RunSettings {
+        runner,
+        filter: run.filter.clone(),
+        posargs: run.args.clone(),
+        list: false,
+        keep: args.keep,
+        policy,
+        format: args.format.into(),
+        target: Target::Lock(Box::new(FromLock {
+            python,
+            options: RebuildOptions {
+                index: spec.index,
+                installer: spec.installer,
+            },
+            allow_differences: args.allow_differences,
+            lock,
+        })),
+    })
+}
+
 /// Resolve `run`'s arguments: an existing environment, a definition, or
 /// inline options; the default base is `tempest`.
 pub fn settings(args: crate::cli::RunArgs, ctx: &Context) -> Result<RunSettings> {
     use super::compose_args;
+    if let Some(path) = args.from.clone() {
+        return from_lock(args, &path);
+    }
     let cwd = std::env::current_dir()?;
     let definition = match &args.definition {
         Some(name) => Some(crate::definition::find(name, &cwd)?),

@@ -4,7 +4,9 @@
 
 pub mod bisect;
 pub mod compare;
+pub mod job;
 pub mod members;
+pub mod plan;
 pub mod probe;
 pub mod sanity;
 pub mod search;

@@ -13,11 +13,15 @@ use crate::dist::name;
 use crate::dist::scan::Distribution;
 use crate::env::Environment;
 use crate::env::manifest::{DistRecord, LayerKind, LinkMode};
+use crate::home::Home;
 use crate::interpreter::Interpreter;
 use crate::layers::base;
 
-/// The lock of `env`, whose python is `interpreter`.
-pub fn environment(env: &Environment, interpreter: &Interpreter) -> Result<Lock> {
+/// The lock of `env`, whose python is `interpreter`; `home` says where
+/// tempest-env's own bundled fixtures are, which the lock names
+/// relatively.
+pub fn environment(env: &Environment, interpreter: &Interpreter, home: &Home) -> Result<Lock> {
+    let bundled = crate::bundled::dir(home);
     let scanned = crate::env::scan(env)?;
     let system_dirs = system_dirs(env);
     let mut composition = composition(env)?;
@@ -27,7 +31,12 @@ pub fn environment(env: &Environment, interpreter: &Interpreter) -> Result<Lock>
         .collect();
     let mut distributions = Vec::new();
     for dist in scanned.visible() {
-        let locked = distribution(env, dist, &system_dirs);
+        let mut locked = distribution(env, dist, &system_dirs);
+        if locked.source == Source::Editable
+            && let Some(origin) = &locked.origin
+        {
+            locked.origin = Some(bundled_name(Path::new(origin), &bundled));
+        }
         // pip in the environment itself comes from `--seed`.
         if matches!(locked.source, Source::Env | Source::Wheel)
             && locked.name.eq_ignore_ascii_case("pip")
@@ -45,6 +54,22 @@ pub fn environment(env: &Environment, interpreter: &Interpreter) -> Result<Lock>
         distributions,
         run: None,
     })
+}
+
+/// A source tree inside the bundled fixtures as `@fixtures/...`; any
+/// other path as it is.
+fn bundled_name(tree: &Path, bundled: &Path) -> String {
+    let real = bundled.canonicalize().ok();
+    let rest = tree.strip_prefix(bundled).ok().or_else(|| {
+        real.as_deref()
+            .and_then(|real| tree.strip_prefix(real).ok())
+    });
+    match rest {
+        Some(rest) if !rest.as_os_str().is_empty() => {
+            format!("{}{}", super::BUNDLED_PREFIX, rest.display())
+        }
+        _ => tree.display().to_string(),
+    }
 }
 
 pub fn interpreter_of(interpreter: &Interpreter) -> LockedInterpreter {
@@ -185,4 +210,20 @@ fn installed_record<'a>(env: &'a Environment, dist: &Distribution) -> Option<&'a
         .distributions
         .iter()
         .find(|record| name::normalize(&record.name) == wanted && record.version == dist.version)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bundled_trees_are_named_relative_to_the_fixtures() {
+        let bundled = Path::new("/h/cache/bundled/0123abcd");
+        assert_eq!(
+            bundled_name(&bundled.join("plugins/valet"), bundled),
+            "@fixtures/plugins/valet"
+        );
+        assert_eq!(bundled_name(Path::new("/src/valet"), bundled), "/src/valet");
+        assert_eq!(bundled_name(bundled, bundled), "/h/cache/bundled/0123abcd");
+    }
 }

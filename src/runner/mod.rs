@@ -6,6 +6,7 @@ pub mod pipeline;
 pub mod preset;
 pub mod process;
 pub mod record;
+pub mod replay;
 pub mod results;
 pub mod subunit;
 pub mod workspace;
