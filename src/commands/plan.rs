@@ -97,11 +97,7 @@ fn write_plan(
 /// Say what was planned, and the commands that run and collect it.
 fn announce(plan: &Plan, path: &Path, format: OutputFormat, ctx: &Context) -> Result<u8> {
     let p = &ctx.printer;
-    let collect = format!(
-        "tempest-env {} --collect {RESULTS_DIR} --plan {}",
-        plan.search.command(),
-        write::shell_word(&path.display().to_string())
-    );
+    let collect = &plan.collect;
     if format == OutputFormat::Json {
         p.out(serde_json::to_string_pretty(&serde_json::json!({
             "plan": path,

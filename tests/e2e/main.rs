@@ -84,4 +84,5 @@ mod artifacts;
 mod devstack;
 mod isolation;
 mod plugins;
+mod replay;
 mod run;

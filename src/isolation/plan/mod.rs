@@ -107,6 +107,10 @@ pub struct Plan {
     pub policy: PlannedPolicy,
     pub members: Vec<PlannedMember>,
     pub probes: Vec<PlannedProbe>,
+    /// `tempest-env sanity|compare --collect DIR --plan PLAN ...`: merges
+    /// the results (and runs the one probe a sanity check may still need).
+    #[serde(default)]
+    pub collect: String,
     /// For `strategy.matrix: ${{ fromJSON(...) }}`.
     #[serde(default)]
     pub matrix: Matrix,
@@ -173,6 +177,7 @@ impl Plan {
         policy: PlannedPolicy,
         members: Vec<PlannedMember>,
         probes: Vec<PlannedProbe>,
+        collect: String,
     ) -> Self {
         let matrix = Matrix {
             include: probes
@@ -192,6 +197,7 @@ impl Plan {
             policy,
             members,
             probes,
+            collect,
             matrix,
             zuul: Vec::new(),
         };
@@ -444,6 +450,7 @@ mod tests {
                 })
                 .collect(),
             probes,
+            "tempest-env sanity --collect r --plan plan.json".into(),
         )
     }
 
@@ -496,6 +503,7 @@ mod tests {
             plan.policy,
             plan.members,
             plan.probes,
+            plan.collect,
         );
         let err = Plan::parse(&plan.render()).unwrap_err();
         assert!(err.to_string().contains("member 5 of 2"), "{err}");

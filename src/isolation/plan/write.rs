@@ -62,6 +62,16 @@ pub fn plan(
             lock,
         });
     }
+    let mut collect = format!(
+        "tempest-env {} --collect {} --plan {}",
+        search.command(),
+        shell_word(destination.results),
+        shell_word(destination.plan)
+    );
+    for arg in &index_args {
+        collect.push(' ');
+        collect.push_str(&shell_word(arg));
+    }
     let policy = &prober.policy;
     Ok(Plan::new(
         search,
@@ -81,6 +91,7 @@ pub fn plan(
             })
             .collect(),
         probes,
+        collect,
     ))
 }
 
