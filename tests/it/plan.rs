@@ -414,3 +414,101 @@ fn bad_plans_and_results_are_one_line_errors_that_write_nothing() {
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
 }
+
+/// The fenced block of the README that starts with `first_line`.
+fn readme_block(readme: &str, first_line: &str) -> String {
+    let start = readme
+        .find(&format!("```yaml\n{first_line}\n"))
+        .unwrap_or_else(|| panic!("no README block starting with {first_line}"));
+    let body = &readme[start + "```yaml\n".len()..];
+    body[..body.find("\n```").unwrap()].to_string()
+}
+
+/// The `tempest-env sanity|probe` command lines of a block, in order.
+fn tempest_env_lines(block: &str) -> Vec<String> {
+    block
+        .lines()
+        .filter(|l| !l.trim_start().starts_with('#'))
+        .filter_map(|l| {
+            let at = l.find("tempest-env ")?;
+            let rest = &l[at..];
+            (rest.starts_with("tempest-env sanity") || rest.starts_with("tempest-env probe"))
+                .then(|| rest.trim().to_string())
+        })
+        .collect()
+}
+
+/// `key: VALUE` on a line of `block`.
+fn yaml_value(block: &str, key: &str) -> String {
+    block
+        .lines()
+        .find_map(|l| l.trim().strip_prefix(&format!("{key}: ")))
+        .unwrap_or_else(|| panic!("no {key} in {block}"))
+        .to_string()
+}
+
+#[test]
+fn the_readme_workflow_runs_as_written() {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let workflow = readme_block(&readme, "# .github/workflows/plugin-sanity.yml");
+    let set = yaml_value(&workflow, "SET");
+    let lines = tempest_env_lines(&workflow);
+    assert_eq!(lines.len(), 3, "plan, probe, collect: {lines:?}");
+    let fill = |line: &str, index: &str| -> Vec<String> {
+        shell_words(
+            &line
+                .replace("$SET", &set)
+                .replace("${{ matrix.index }}", index),
+        )
+    };
+    // The Zuul playbooks run the same commands.
+    let zuul = readme_block(&readme, "# zuul.d/tempest-env.yaml");
+    let playbooks = readme_block(&readme, "# playbooks/tempest-env/plan.yaml");
+    let zuul_set = yaml_value(&zuul, "tempest_env_set");
+    let zuul_lines: Vec<Vec<String>> = tempest_env_lines(&playbooks)
+        .iter()
+        .map(|l| {
+            shell_words(
+                &l.replace("{{ tempest_env_set }}", &zuul_set)
+                    .replace("{{ tempest_env_probe_index }}", "7"),
+            )
+        })
+        .collect();
+    let gh_lines: Vec<Vec<String>> = lines.iter().map(|l| fill(l, "7")).collect();
+    assert_eq!(zuul_lines, gh_lines);
+
+    // The workflow's checkout: this repository's fixtures.
+    let ctx = TestContext::new();
+    let work = ctx.work.path();
+    std::os::unix::fs::symlink(fixtures(), work.join("fixtures")).unwrap();
+    let run = |words: &[String], home: &Path| {
+        assert_eq!(words[0], "tempest-env");
+        cmd_in(home, work).args(&words[1..]).output().unwrap()
+    };
+    let local = run(
+        &shell_words(&format!("tempest-env sanity {set}")),
+        ctx.home.path(),
+    );
+    assert_eq!(local.status.code(), Some(1), "{}", stderr(&local));
+    // plan job
+    let out = run(&fill(&lines[0], ""), ctx.home.path());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let plan: Value =
+        serde_json::from_slice(&std::fs::read(work.join("plan.json")).unwrap()).unwrap();
+    // probe jobs, one per matrix entry, on three machines
+    let machines = [TestContext::new(), TestContext::new(), TestContext::new()];
+    let entries = plan["matrix"]["include"].as_array().unwrap();
+    assert_eq!(entries.len(), 4 + 2, "valet and three plugins");
+    for (i, entry) in entries.iter().enumerate() {
+        let index = entry["index"].as_u64().unwrap().to_string();
+        let out = run(&fill(&lines[1], &index), machines[i % 3].home.path());
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        assert!(work.join(format!("results/probe-{index}.json")).is_file());
+    }
+    // collect job
+    let collector = TestContext::new();
+    let out = run(&fill(&lines[2], ""), collector.home.path());
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(stdout(&out), stdout(&local));
+}

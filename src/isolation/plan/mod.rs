@@ -208,7 +208,14 @@ impl Plan {
         plan
     }
 
+    /// A job per probe, each a child of `tempest-env-probe` with its index,
+    /// and a project stanza: `tempest-env-plan` first, every probe after
+    /// it, `tempest-env-collect` after them all. Zuul reads its job graph
+    /// from the repository, so this is committed (JSON is YAML) and made
+    /// again when the set changes; the plan itself is made by the
+    /// `tempest-env-plan` job at run time.
     fn zuul_config(&self) -> Vec<serde_json::Value> {
+        const PLAN: &str = "tempest-env-plan";
         let names: Vec<String> = self
             .probes
             .iter()
@@ -227,8 +234,15 @@ impl Plan {
                 }})
             })
             .collect();
-        let mut jobs: Vec<serde_json::Value> = names.iter().map(|n| n.clone().into()).collect();
-        jobs.push(serde_json::json!({"tempest-env-collect": {"dependencies": names}}));
+        let mut jobs: Vec<serde_json::Value> = vec![PLAN.into()];
+        jobs.extend(
+            names
+                .iter()
+                .map(|n| serde_json::json!({ n.as_str(): {"dependencies": [PLAN]} })),
+        );
+        let mut all = vec![PLAN.to_string()];
+        all.extend(names);
+        jobs.push(serde_json::json!({"tempest-env-collect": {"dependencies": all}}));
         config.push(serde_json::json!({"project": {"check": {"jobs": jobs}}}));
         config
     }
