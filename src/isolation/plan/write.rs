@@ -135,8 +135,10 @@ pub fn lock_composition(
     printer: &Printer,
 ) -> Result<Lock> {
     fs_err::create_dir_all(home.data())?;
+    // Named like a search's scratch directory, which `gc` removes once its
+    // process is gone.
     let scratch = tempfile::Builder::new()
-        .prefix(&format!("{}plan.", crate::atomic::TMP_PREFIX))
+        .prefix(&format!("{}isolation.plan.", crate::atomic::TMP_PREFIX))
         .tempdir_in(home.data())
         .with_context(|| format!("failed to make a scratch dir in {}", home.data().display()))?;
     // Leased while in use: `gc` removes it only once this process is gone.
