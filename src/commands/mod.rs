@@ -17,6 +17,7 @@ mod plugins;
 mod remove;
 mod results;
 mod run;
+mod run_from;
 mod show;
 
 use anyhow::Result;

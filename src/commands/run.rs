@@ -10,8 +10,7 @@ use super::OutputFormat;
 use crate::Context;
 use crate::env::compose::{self, ComposeSpec};
 use crate::env::{self, CreateOptions, Environment};
-use crate::lockfile::Lock;
-use crate::lockfile::rebuild::{self, RebuildOptions};
+use crate::lockfile::rebuild;
 use crate::runner::environ::Policy;
 use crate::runner::pipeline;
 use crate::runner::preset::Preset;
@@ -30,12 +29,7 @@ pub enum Target {
     Lock(Box<FromLock>),
 }
 
-pub struct FromLock {
-    pub python: Option<String>,
-    pub lock: Lock,
-    pub options: RebuildOptions,
-    pub allow_differences: bool,
-}
+pub use super::run_from::FromLock;
 
 /// The environment a run uses, and what is known of how it was made.
 struct Opened {
@@ -186,7 +180,13 @@ fn open_or_compose(
         compose::compose(env, &interpreter, spec, &ctx.home, &ctx.printer)
     })?;
     let differences = match lock {
-        Some(from) => rebuild::check(&from.lock, &env, &interpreter, &ctx.home)?,
+        Some(from) => match rebuild::check(&from.lock, &env, &interpreter, &ctx.home) {
+            Ok(differences) => differences,
+            Err(err) => {
+                let _ = crate::atomic::remove_tree(&env.root);
+                return Err(err);
+            }
+        },
         None => Vec::new(),
     };
     Ok(Opened {
@@ -351,38 +351,8 @@ fn run_in(
     }
     match replayed {
         None => Ok(code),
-        Some(differences) => Ok(judge_replay(&differences, code, settings, ctx)),
+        Some(differences) => Ok(super::run_from::judge(&differences, code, settings, ctx)),
     }
-}
-
-/// Say whether a run from a lock gave the locked results: 0 when it did
-/// (whatever the runner's own exit code, which then is the locked one), 1
-/// when anything differs, one line each.
-fn judge_replay(differences: &[String], code: u8, settings: &RunSettings, ctx: &Context) -> u8 {
-    let human = settings.format == OutputFormat::Human;
-    if differences.is_empty() {
-        if human {
-            let tests = match &settings.target {
-                Target::Lock(from) => from.lock.run.as_ref().map_or(0, |r| r.results.len()),
-                _ => 0,
-            };
-            ctx.printer.out(format!(
-                "The results match the lock: {tests} tests, the same statuses, exit code {code}"
-            ));
-        }
-        return 0;
-    }
-    if human {
-        for line in differences {
-            ctx.printer
-                .out(format!("differs from the locked run: {line}"));
-        }
-    }
-    ctx.printer.status(format!(
-        "{} difference(s) from the locked run",
-        differences.len()
-    ));
-    crate::error::EXIT_FAILURE
 }
 
 /// Parse `K=V` for `--set-env`.
@@ -413,97 +383,12 @@ pub fn config_file(raw: Option<PathBuf>) -> Result<Option<PathBuf>> {
     }
 }
 
-/// Resolve `run --from LOCK`: the locked run's environment, runner,
-/// filter, arguments and variables; only where packages come from, the
-/// interpreter, a tempest.conf and what to keep may be given.
-fn from_lock(args: crate::cli::RunArgs, path: &std::path::Path) -> Result<RunSettings> {
-    use crate::error::UserError;
-    super::compose_args::only_index_options(&args.compose, "--from")?;
-    let given: Vec<&str> = [
-        (args.filter.is_some(), "a filter"),
-        (!args.posargs.is_empty(), "runner arguments"),
-        (args.env.is_some(), "--env"),
-        (args.definition.is_some(), "--def"),
-        (args.runner.is_some(), "--runner"),
-        (!args.set_env.is_empty(), "--set-env"),
-        (!args.pass_env.is_empty(), "--pass-env"),
-        (args.isolated_env, "--isolated-env"),
-        (args.list, "--list"),
-        (args.compose.strict, "--strict"),
-        (args.compose.no_deps, "--no-deps"),
-        (args.compose.compile_bytecode, "--compile-bytecode"),
-    ]
-    .into_iter()
-    .filter_map(|(given, name)| given.then_some(name))
-    .collect();
-    if !given.is_empty() {
-        return Err(UserError::new(format!(
-            "--from runs the locked command; {} cannot be added to it",
-            given.join(", ")
-        ))
-        .hint("only --python, --find-links, --index-url, --offline, --installer, --config-file, --keep and --allow-differences go with it")
-        .into());
-    }
-    let lock = rebuild::read(path)?;
-    let Some(run) = &lock.run else {
-        return Err(UserError::new(format!(
-            "lock {}: it records an environment, not a run",
-            path.display()
-        ))
-        .hint("`tempest-env create NAME --from FILE` rebuilds it; `tempest-env lock --run last` locks a run")
-        .into());
-    };
-    let runner = Preset::parse(&run.runner);
-    runner.validate()?;
-    let config_file = match (args.config_file, &run.config_file) {
-        (Some(given), _) => config_file(Some(given))?,
-        (None, Some(locked)) if std::path::Path::new(locked).is_file() => {
-            Some(PathBuf::from(locked))
-        }
-        (None, Some(locked)) => {
-            return Err(UserError::new(format!(
-                "the locked run used --config-file {locked}, which is not on this machine"
-            ))
-            .hint("give this machine's tempest.conf with --config-file")
-            .into());
-        }
-        (None, None) => None,
-    };
-    let policy = Policy {
-        set: run.set_env.clone().into_iter().collect(),
-        pass: run.pass_env.clone(),
-        isolated: run.isolated_env,
-        user_site: run.user_site,
-        config_file,
-    };
-    let python = args.compose.python.clone();
-    let spec = super::compose_args::spec(args.compose)?;
-    Ok(RunSettings {
-        runner,
-        filter: run.filter.clone(),
-        posargs: run.args.clone(),
-        list: false,
-        keep: args.keep,
-        policy,
-        format: args.format.into(),
-        target: Target::Lock(Box::new(FromLock {
-            python,
-            options: RebuildOptions {
-                index: spec.index,
-                installer: spec.installer,
-            },
-            allow_differences: args.allow_differences,
-            lock,
-        })),
-    })
-}
-
 /// Resolve `run`'s arguments: an existing environment, a definition, or
 /// inline options; the default base is `tempest`.
 pub fn settings(args: crate::cli::RunArgs, ctx: &Context) -> Result<RunSettings> {
     use super::compose_args;
     if let Some(path) = args.from.clone() {
-        return from_lock(args, &path);
+        return super::run_from::settings(args, &path);
     }
     let cwd = std::env::current_dir()?;
     let definition = match &args.definition {
