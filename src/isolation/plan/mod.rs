@@ -569,6 +569,53 @@ mod tests {
         assert_eq!(plan.probes[3].job.members, [0, 1]);
     }
 
+    const SAMPLES: &[&str] = &[
+        include_str!("../../../fixtures/samples/plan/sanity-plan.json"),
+        include_str!("../../../fixtures/samples/plan/compare-plan.json"),
+        include_str!("../../../fixtures/samples/plan/listing-result.json"),
+        include_str!("../../../fixtures/samples/plan/run-result.json"),
+    ];
+
+    #[test]
+    fn real_plans_and_results_parse() {
+        let sanity = Plan::parse(SAMPLES[0]).unwrap();
+        assert_eq!(sanity.search, Search::Sanity);
+        assert_eq!(sanity.probes.len(), sanity.members.len() + 2);
+        assert_eq!(sanity.probes[1].lock.distributions.len(), 2);
+        let compare = Plan::parse(SAMPLES[1]).unwrap();
+        assert!(matches!(compare.search, Search::Compare { .. }));
+        let listing = ProbeResult::parse(SAMPLES[2]).unwrap();
+        assert_eq!(listing.plan, sanity.id);
+        assert!(!listing.listed.is_empty());
+        let run = ProbeResult::parse(SAMPLES[3]).unwrap();
+        assert_eq!(run.plan, compare.id);
+        assert!(run.results.is_some());
+    }
+
+    #[test]
+    fn damaged_real_samples_never_panic() {
+        // Every fifth character of every sample, set to characters that
+        // matter to JSON; what still parses keeps its round trip.
+        for sample in SAMPLES {
+            let bytes = sample.as_bytes();
+            for at in (0..bytes.len()).step_by(5) {
+                for value in [b'"', b'9'] {
+                    let mut damaged = bytes.to_vec();
+                    damaged[at] = value;
+                    let Ok(text) = String::from_utf8(damaged) else {
+                        continue;
+                    };
+                    if let Ok(plan) = Plan::parse(&text) {
+                        assert_eq!(Plan::parse(&plan.render()), Ok(plan));
+                    }
+                    if let Ok(result) = ProbeResult::parse(&text) {
+                        assert_eq!(ProbeResult::parse(&result.render()), Ok(result));
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn hostile_input_does_not_panic() {
         for text in [
