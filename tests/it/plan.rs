@@ -512,3 +512,96 @@ fn the_readme_workflow_runs_as_written() {
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert_eq!(stdout(&out), stdout(&local));
 }
+
+#[test]
+fn a_probe_whose_environment_differs_from_its_lock_runs_only_when_allowed() {
+    let ctx = TestContext::new();
+    let work = ctx.work.path();
+    let tree = work.join("alpha");
+    let out = std::process::Command::new("cp")
+        .arg("-r")
+        .arg(fixtures().join("plugins/alpha"))
+        .arg(&tree)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = ctx
+        .cmd()
+        .args(["sanity", "--def", "demo", "--plan", "plan.json", "--plugin"])
+        .arg(&tree)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    // The plugin's source moves on after the plan was written.
+    let pyproject = tree.join("pyproject.toml");
+    let text = std::fs::read_to_string(&pyproject).unwrap();
+    std::fs::write(
+        &pyproject,
+        text.replace("version = \"1.2.0\"", "version = \"1.3.0\""),
+    )
+    .unwrap();
+    let machine = TestContext::new();
+    let out = cmd_in(machine.home.path(), work)
+        .args([
+            "probe",
+            "plan.json",
+            "--index",
+            "2",
+            "--out",
+            "r/probe-2.json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    let lines: Vec<&str> = err.lines().filter(|l| l.contains("differs from")).collect();
+    assert_eq!(lines.len(), 1, "{err}");
+    assert!(
+        lines[0].contains("alpha-tempest-plugin: 1.2.0 in the lock, 1.3.0 here"),
+        "{err}"
+    );
+    assert!(!work.join("r/probe-2.json").exists());
+    let out = cmd_in(machine.home.path(), work)
+        .args([
+            "probe",
+            "plan.json",
+            "--index",
+            "2",
+            "--out",
+            "r/probe-2.json",
+        ])
+        .arg("--allow-differences")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let result: Value =
+        serde_json::from_slice(&std::fs::read(work.join("r/probe-2.json")).unwrap()).unwrap();
+    assert_eq!(
+        result["differences"][0],
+        "alpha-tempest-plugin: 1.2.0 in the lock, 1.3.0 here"
+    );
+    // Collected, the difference is said again, with the probe it was in.
+    // The together probe has alpha too.
+    for (i, allow) in [(0, false), (1, false), (3, true)] {
+        let out = cmd_in(machine.home.path(), work)
+            .args(["probe", "plan.json", "--index", &i.to_string()])
+            .args(["--out", &format!("r/probe-{i}.json")])
+            .args(allow.then_some("--allow-differences"))
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    }
+    let out = ctx
+        .cmd()
+        .args(["sanity", "--collect", "r", "--plan", "plan.json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(
+            "probe 2 (alone: alpha-tempest-plugin) ran in an environment that differs from its lock"
+        ),
+        "{}",
+        stderr(&out)
+    );
+}
