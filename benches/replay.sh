@@ -28,10 +28,14 @@ RUNS=(-n "true (the runner alone)" "true"
 if [ -n "${TE_BASELINE:-}" ]; then
     RUNS+=(-n "the same run, baseline binary (no lock)" "$TE_BASELINE run -q --python $PY --base $TEMPEST --runner true")
 fi
-hyperfine --warmup 5 --min-runs 30 -N --export-json "$RESULTS/replay-run.json" "${RUNS[@]}"
+hyperfine --warmup 5 --min-runs 60 -N --export-json "$RESULTS/replay-run.json" "${RUNS[@]}"
 medians "$RESULTS/replay-run.json" | tee "$RESULTS/replay-run-medians.md"
 
-hyperfine --warmup 3 --min-runs 20 -N --export-json "$RESULTS/replay-lock.json" \
+# What a lock costs beyond starting tempest-env and opening the environment
+# (`path`): about what a recorded run now adds.
+"$TE" run -q --python "$PY" --base "$TEMPEST" --runner true >/dev/null 2>&1
+hyperfine --warmup 3 --min-runs 60 -N --export-json "$RESULTS/replay-lock.json" \
+    -n "tempest-env path (start, open the environment)" "$TE path bench-lock" \
     -n "tempest-env lock (an environment on a tempest base)" "$TE lock bench-lock -o $D/env.lock" \
     -n "tempest-env lock --run last" "$TE lock --run last -o $D/run.lock"
 medians "$RESULTS/replay-lock.json" | tee "$RESULTS/replay-lock-medians.md"

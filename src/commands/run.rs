@@ -206,27 +206,42 @@ struct Made<'a> {
     per_run: bool,
 }
 
-/// The environment's lock, written beside the run's record while the
-/// environment still exists (a per-run one is removed after the run), for
-/// `lock --run`. A lock that cannot be made is a warning, not a failed run.
-fn write_env_lock(made: &Made, run_dir: &std::path::Path, ctx: &Context) {
-    let lock = || -> Result<()> {
-        let found;
-        let interpreter = match made.interpreter {
-            Some(interpreter) => interpreter,
-            None => {
-                found = made.env.interpreter(&ctx.home, &ctx.printer)?;
-                &found
-            }
-        };
-        let lock = crate::lockfile::record::environment(made.env, interpreter, &ctx.home)?;
-        fs_err::write(run_dir.join(record::LOCK_FILE), lock.render())?;
-        Ok(())
+/// The environment's lock, for `lock --run`: made while the runner runs
+/// (a per-run environment is removed after the run, and the lock records
+/// the environment as the run got it), so a run of any length is not made
+/// longer by it. `None` with a warning when it cannot be made; that is
+/// not a failed run.
+fn lock_while<T>(made: &Made, ctx: &Context, run: impl FnOnce() -> T) -> (T, Option<String>) {
+    let found = match made.interpreter {
+        Some(_) => None,
+        None => Some(made.env.interpreter(&ctx.home, &ctx.printer)),
     };
-    if let Err(err) = lock() {
-        ctx.printer.warn(format!(
-            "the run's environment could not be locked: {err:#}"
-        ));
+    let interpreter = match (made.interpreter, &found) {
+        (Some(interpreter), _) => Ok(interpreter),
+        (None, Some(Ok(interpreter))) => Ok(interpreter),
+        (None, Some(Err(err))) => Err(anyhow::anyhow!("{err:#}")),
+        (None, None) => Err(anyhow::anyhow!("internal: no interpreter")),
+    };
+    let (out, lock) = match interpreter {
+        Ok(interpreter) => std::thread::scope(|scope| {
+            let locking = scope
+                .spawn(|| crate::lockfile::record::environment(made.env, interpreter, &ctx.home));
+            let out = run();
+            let lock = locking
+                .join()
+                .unwrap_or_else(|_| Err(anyhow::anyhow!("internal: locking panicked")));
+            (out, lock)
+        }),
+        Err(err) => (run(), Err(err)),
+    };
+    match lock {
+        Ok(lock) => (out, Some(lock.render())),
+        Err(err) => {
+            ctx.printer.warn(format!(
+                "the run's environment could not be locked: {err:#}"
+            ));
+            (out, None)
+        }
     }
 }
 
@@ -255,7 +270,13 @@ fn run_in(
         capture: json && settings.list,
         stdout_to_stderr: json,
     };
-    let finished = pipeline::run(&request, p)?;
+    // A listing is not recorded, so it needs no lock.
+    let (finished, lock) = if settings.list {
+        (pipeline::run(&request, p), None)
+    } else {
+        lock_while(made, ctx, || pipeline::run(&request, p))
+    };
+    let finished = finished?;
     for warning in &finished.stream_warnings {
         p.warn(format!("subunit stream: {warning}"));
     }
@@ -292,7 +313,9 @@ fn run_in(
         interrupted_by: interrupted,
         replay: Some(replay),
     };
-    write_env_lock(made, run_dir, ctx);
+    if let Some(lock) = lock {
+        fs_err::write(run_dir.join(record::LOCK_FILE), lock)?;
+    }
     record::write(
         run_dir,
         &rec,

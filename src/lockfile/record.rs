@@ -29,9 +29,25 @@ pub fn environment(env: &Environment, interpreter: &Interpreter, home: &Home) ->
         .iter()
         .map(|(_, original)| original.display().to_string())
         .collect();
+    // Which base and plugin layers were resolved on top of a base (plugin
+    // layers from requirements): read once per layer, not per distribution.
+    let on_top: Vec<PathBuf> = env
+        .manifest
+        .layers
+        .iter()
+        .filter(|layer| matches!(layer.kind, LayerKind::Base | LayerKind::Plugin))
+        .filter(|layer| {
+            layer
+                .path
+                .parent()
+                .and_then(|dir| base::open(dir).ok().flatten())
+                .is_some_and(|b| b.info.on_top_of.is_some())
+        })
+        .map(|layer| layer.path.clone())
+        .collect();
     let mut distributions = Vec::new();
     for dist in scanned.visible() {
-        let mut locked = distribution(env, dist, &system_dirs);
+        let mut locked = distribution(env, dist, &system_dirs, &on_top);
         if locked.source == Source::Editable
             && let Some(origin) = &locked.origin
         {
@@ -144,6 +160,7 @@ fn distribution(
     env: &Environment,
     dist: &Distribution,
     system_dirs: &[(PathBuf, PathBuf)],
+    on_top: &[PathBuf],
 ) -> LockedDistribution {
     let mut locked = LockedDistribution {
         name: dist.name.clone(),
@@ -161,7 +178,10 @@ fn distribution(
         .iter()
         .filter(|layer| dist.site_dir.starts_with(&layer.path))
         .max_by_key(|layer| layer.path.as_os_str().len());
-    let record = installed_record(env, dist);
+    // A requirement resolved by the installer has a record too, without a
+    // wheel hash: its layer says what it is.
+    let record = installed_record(env, dist)
+        .filter(|record| record.mode == LinkMode::Editable || record.sha256.is_some());
     match (layer.map(|l| l.kind), record) {
         (None | Some(LayerKind::Plugin | LayerKind::Editable), Some(record)) => {
             if record.mode == LinkMode::Editable {
@@ -178,11 +198,8 @@ fn distribution(
             }
         }
         (Some(LayerKind::Base | LayerKind::Plugin), _) => {
-            let on_top = layer
-                .and_then(|l| l.path.parent())
-                .and_then(|dir| base::open(dir).ok().flatten())
-                .is_some_and(|b| b.info.on_top_of.is_some());
-            locked.source = if on_top {
+            let is_on_top = layer.is_some_and(|l| on_top.contains(&l.path));
+            locked.source = if is_on_top {
                 Source::PluginLayer
             } else {
                 Source::Base
