@@ -206,41 +206,34 @@ struct Made<'a> {
     per_run: bool,
 }
 
-/// The environment's lock, for `lock --run`: made while the runner runs
-/// (a per-run environment is removed after the run, and the lock records
-/// the environment as the run got it), so a run of any length is not made
-/// longer by it. `None` with a warning when it cannot be made; that is
-/// not a failed run.
-fn lock_while<T>(made: &Made, ctx: &Context, run: impl FnOnce() -> T) -> (T, Option<String>) {
-    let found = match made.interpreter {
-        Some(_) => None,
-        None => Some(made.env.interpreter(&ctx.home, &ctx.printer)),
+/// The environment's lock, for `lock --run`, made right after the runner
+/// (a per-run environment is removed after the run). A per-run
+/// environment is exactly what tempest-env composed, so its lock may come
+/// from the cache of compositions ([`crate::lockfile::record::composed`]).
+/// `None` with a warning when it cannot be made; that is not a failed run.
+fn env_lock(made: &Made, ctx: &Context) -> Option<String> {
+    let lock = || -> Result<crate::lockfile::Lock> {
+        let found;
+        let interpreter = match made.interpreter {
+            Some(interpreter) => interpreter,
+            None => {
+                found = made.env.interpreter(&ctx.home, &ctx.printer)?;
+                &found
+            }
+        };
+        if made.per_run {
+            crate::lockfile::record::composed(made.env, interpreter, &ctx.home)
+        } else {
+            crate::lockfile::record::environment(made.env, interpreter, &ctx.home)
+        }
     };
-    let interpreter = match (made.interpreter, &found) {
-        (Some(interpreter), _) => Ok(interpreter),
-        (None, Some(Ok(interpreter))) => Ok(interpreter),
-        (None, Some(Err(err))) => Err(anyhow::anyhow!("{err:#}")),
-        (None, None) => Err(anyhow::anyhow!("internal: no interpreter")),
-    };
-    let (out, lock) = match interpreter {
-        Ok(interpreter) => std::thread::scope(|scope| {
-            let locking = scope
-                .spawn(|| crate::lockfile::record::environment(made.env, interpreter, &ctx.home));
-            let out = run();
-            let lock = locking
-                .join()
-                .unwrap_or_else(|_| Err(anyhow::anyhow!("internal: locking panicked")));
-            (out, lock)
-        }),
-        Err(err) => (run(), Err(err)),
-    };
-    match lock {
-        Ok(lock) => (out, Some(lock.render())),
+    match lock() {
+        Ok(lock) => Some(lock.render()),
         Err(err) => {
             ctx.printer.warn(format!(
                 "the run's environment could not be locked: {err:#}"
             ));
-            (out, None)
+            None
         }
     }
 }
@@ -270,13 +263,9 @@ fn run_in(
         capture: json && settings.list,
         stdout_to_stderr: json,
     };
+    let finished = pipeline::run(&request, p)?;
     // A listing is not recorded, so it needs no lock.
-    let (finished, lock) = if settings.list {
-        (pipeline::run(&request, p), None)
-    } else {
-        lock_while(made, ctx, || pipeline::run(&request, p))
-    };
-    let finished = finished?;
+    let lock = (!settings.list).then(|| env_lock(made, ctx)).flatten();
     for warning in &finished.stream_warnings {
         p.warn(format!("subunit stream: {warning}"));
     }

@@ -88,6 +88,59 @@ fn bundled_name(tree: &Path, bundled: &Path) -> String {
     }
 }
 
+/// The lock of `env`, which tempest-env composed just now and nothing else
+/// has changed (a per-run environment): from the cache of compositions
+/// when one of the same layers, distributions and interpreter was locked
+/// before, else made and cached. An environment with a source tree or the
+/// user site among its layers is always scanned: those change unseen.
+pub fn composed(env: &Environment, interpreter: &Interpreter, home: &Home) -> Result<Lock> {
+    let Some(key) = composition_key(env, interpreter, home) else {
+        return environment(env, interpreter, home);
+    };
+    let file = home.cache().join("locked").join(format!("{key}.toml"));
+    if let Ok(text) = std::fs::read_to_string(&file)
+        && let Ok(mut lock) = Lock::parse(&text)
+    {
+        lock.environment = env.name.clone();
+        return Ok(lock);
+    }
+    let lock = environment(env, interpreter, home)?;
+    // Best effort: a cache that cannot be written is only slower.
+    if let Some(dir) = file.parent()
+        && fs_err::create_dir_all(dir).is_ok()
+    {
+        let _ = crate::atomic::write_file(&file, lock.render().as_bytes());
+    }
+    Ok(lock)
+}
+
+/// What fixes a composed environment's lock: its layers (content-addressed
+/// bases and store entries, system directories by their state), what
+/// tempest-env installed into it, the interpreter and this tempest-env.
+/// `None` when a layer's content is not fixed by a key.
+fn composition_key(env: &Environment, interpreter: &Interpreter, home: &Home) -> Option<String> {
+    let fixed = env.manifest.layers.iter().all(|layer| {
+        matches!(
+            layer.kind,
+            LayerKind::Base | LayerKind::Plugin | LayerKind::System
+        ) && layer.hash.is_some()
+    });
+    if !fixed {
+        return None;
+    }
+    let key = serde_json::json!({
+        "format": FORMAT_VERSION.to_string(),
+        "tempest_env": env!("CARGO_PKG_VERSION"),
+        "layers": env.manifest.layers.iter().map(|l| (&l.path, &l.hash)).collect::<Vec<_>>(),
+        "distributions": env.manifest.distributions.iter().map(|d| {
+            (&d.name, &d.version, d.mode.as_str(), &d.sha256, &d.source, &d.location)
+        }).collect::<Vec<_>>(),
+        "interpreter": (&interpreter.executable, &interpreter.info.version, &interpreter.info.markers),
+        "bundled": crate::bundled::dir(home),
+    });
+    Some(crate::digest::short_sha256(key.to_string().as_bytes(), 16))
+}
+
 pub fn interpreter_of(interpreter: &Interpreter) -> LockedInterpreter {
     let info = &interpreter.info;
     let tags = crate::env::install::tags_for(interpreter);

@@ -234,6 +234,37 @@ fn a_wheel_run_reruns_offline_from_a_wheelhouse_with_the_same_hashes() {
     );
     assert_eq!(code, 0, "{first:#}");
     let (file, text) = lock_run(&ctx, "last", "wheel.lock");
+    // A per-run environment of hashed layers only: its lock is kept for
+    // the next run of the same composition, which locks the same.
+    let cached: Vec<_> = std::fs::read_dir(ctx.home.path().join("cache/locked"))
+        .unwrap()
+        .flatten()
+        .collect();
+    assert_eq!(cached.len(), 1);
+    let (_, code) = run_json(
+        &ctx,
+        &[
+            "--base",
+            "tempest",
+            "--installer",
+            "pip",
+            "--offline",
+            "--find-links",
+            links_arg,
+            "--plugin",
+            valet.to_str().unwrap(),
+            "valet",
+        ],
+    );
+    assert_eq!(code, 0);
+    let (_, second) = lock_run(&ctx, "last", "second.lock");
+    let body = |text: &str| -> String {
+        text.lines()
+            .filter(|l| !l.starts_with("environment = ") && !l.starts_with("id = "))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert_eq!(body(&second), body(&text));
     let lock: toml::Table = toml::from_str(&text).unwrap();
     let dists = lock["distribution"].as_array().unwrap();
     let wheel = dists
