@@ -13,7 +13,7 @@ targets=("$@")
 if [ "${#targets[@]}" -eq 0 ]; then
     # Most exposed to hostile input first.
     targets=(subunit subunit_crc record metadata entry_points setup_cfg pyproject manifest
-        definition lockfile egg_info requirement wheel_file wheel_filename pth pyvenv_cfg)
+        definition lockfile plan egg_info requirement wheel_file wheel_filename pth pyvenv_cfg)
 fi
 
 export RUSTC_BOOTSTRAP=1 CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-1}"

@@ -10,9 +10,9 @@ use crate::home::Home;
 
 include!(concat!(env!("OUT_DIR"), "/bundled.rs"));
 
-/// The directory holding the bundled fixtures (`tempest-standin/`,
-/// `plugins/valet/`).
-pub fn extract(home: &Home) -> Result<PathBuf> {
+/// Where this binary's fixtures are (or would be) extracted: named by a
+/// hash of their content, so another build's fixtures go elsewhere.
+pub fn dir(home: &Home) -> PathBuf {
     let mut hasher = Sha256::new();
     for (path, bytes) in FILES {
         hasher.update(path.as_bytes());
@@ -20,7 +20,13 @@ pub fn extract(home: &Home) -> Result<PathBuf> {
         hasher.update(bytes);
     }
     let hash = crate::digest::hex(&hasher.finalize()[..8]);
-    let dir = home.cache().join("bundled").join(hash);
+    home.cache().join("bundled").join(hash)
+}
+
+/// The directory holding the bundled fixtures (`tempest-standin/`,
+/// `plugins/valet/`).
+pub fn extract(home: &Home) -> Result<PathBuf> {
+    let dir = dir(home);
     if dir.is_dir() {
         return Ok(dir);
     }

@@ -85,8 +85,12 @@ pub enum Command {
     Pollution(Box<crate::isolation_cli::PollutionArgs>),
     /// Write a lock: an environment recorded exactly (interpreter, every
     /// distribution in the order Python sees it, wheel hashes), for
-    /// `create --from` on another machine.
+    /// `create --from` on another machine; or a run, with its command and
+    /// per-test results, for `run --from`.
     Lock(LockArgs),
+    /// Run one probe of a plan (`sanity --plan`, `compare --plan`) on this
+    /// machine and write its result, for `--collect`.
+    Probe(Box<crate::isolation_cli::ProbeArgs>),
     /// Remove what crashed or interrupted commands left behind, and store
     /// entries and bases no environment uses.
     Gc(GcArgs),
@@ -335,8 +339,14 @@ pub struct ExecArgs {
 #[derive(Debug, Args)]
 pub struct LockArgs {
     /// The environment to lock.
-    #[arg(add = ArgValueCompleter::new(environment_names))]
-    pub name: String,
+    #[arg(add = ArgValueCompleter::new(environment_names),
+          required_unless_present = "run", conflicts_with = "run")]
+    pub name: Option<String>,
+    /// Lock a recorded run instead (its id, a unique prefix, or `last`):
+    /// its environment as it was, and what it ran and gave, for
+    /// `run --from`.
+    #[arg(long, value_name = "RUN")]
+    pub run: Option<String>,
     /// Write the lock here instead of to stdout.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -422,6 +432,18 @@ pub struct RunArgs {
     /// Run against this tempest.conf (a real cloud), used as is.
     #[arg(long, value_name = "FILE")]
     pub config_file: Option<PathBuf>,
+
+    /// Re-run a locked run (`tempest-env lock --run`): its environment
+    /// rebuilt, its command run, and its per-test results compared; exit 1
+    /// when they differ. Only --python, --find-links, --index-url,
+    /// --offline, --installer, --config-file and --keep may be added.
+    #[arg(long, value_name = "LOCK")]
+    pub from: Option<PathBuf>,
+
+    /// With --from: report where the rebuilt environment differs from the
+    /// lock, and run anyway.
+    #[arg(long, requires = "from")]
+    pub allow_differences: bool,
 
     /// Set a variable in the runner's environment. Repeatable.
     #[arg(long = "set-env", value_name = "K=V")]

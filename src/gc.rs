@@ -35,7 +35,7 @@ pub fn collect(home: &Home, dry_run: bool) -> Result<Removal> {
     removed.extend(dangling_links(&home.envs(), dry_run)?);
     removed.extend(inside_environments(home, dry_run)?);
     removed.extend(runs(home, dry_run)?);
-    for dir in ["checks", "scripts", "interpreters", "bundled"] {
+    for dir in ["checks", "locked", "scripts", "interpreters", "bundled"] {
         removed.extend(stale_temporaries(&home.cache().join(dir), dry_run)?);
     }
     removed.extend(scratch_dirs(home, dry_run)?);

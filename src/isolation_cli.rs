@@ -6,9 +6,11 @@
 //! its stand-in, libraries, the base) is part of every probe. With
 //! `--all-plugin`, every system-wide plugin is a member too.
 
+use std::path::PathBuf;
+
 use clap::{Args, ValueEnum};
 
-use crate::cli::{ComposeArgs, Format};
+use crate::cli::{ComposeArgs, Format, InstallerArg};
 
 /// What the plugin set is made of, shared by the three commands.
 #[derive(Debug, Args)]
@@ -45,6 +47,26 @@ pub struct SetArgs {
 pub struct SanityArgs {
     #[command(flatten)]
     pub set: SetArgs,
+
+    #[command(flatten)]
+    pub plan: PlanArgs,
+}
+
+/// Fan the probes out to other machines instead of running them here.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// Write the probes to FILE as a plan instead of running them: each a
+    /// lock and the `tempest-env probe` command that runs it, with a
+    /// GitHub Actions matrix and Zuul jobs. With --collect: the plan whose
+    /// results to merge.
+    #[arg(long, value_name = "FILE")]
+    pub plan: Option<PathBuf>,
+
+    /// Merge the results of the plan's probes, found under DIR, into the
+    /// report a local run prints (only --find-links, --index-url,
+    /// --offline, --installer, --python and --format may be added).
+    #[arg(long, value_name = "DIR", requires = "plan")]
+    pub collect: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, Default, ValueEnum)]
@@ -83,10 +105,14 @@ pub struct BisectArgs {
 #[derive(Debug, Args)]
 pub struct CompareArgs {
     /// The test filter (a regular expression).
-    pub filter: String,
+    #[arg(required_unless_present = "collect")]
+    pub filter: Option<String>,
 
     #[command(flatten)]
     pub set: SetArgs,
+
+    #[command(flatten)]
+    pub plan: PlanArgs,
 
     /// The plugin to run alone (distribution or entry-point name, or the
     /// artifact's path); default: the one whose tests the filter lists.
@@ -117,4 +143,44 @@ pub struct PollutionArgs {
 
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct ProbeArgs {
+    /// The plan (`sanity --plan FILE`, `compare --plan FILE`).
+    #[arg(value_name = "PLAN")]
+    pub plan: PathBuf,
+
+    /// Which probe, from 0 (the plan's `matrix` lists them).
+    #[arg(long, value_name = "N")]
+    pub index: usize,
+
+    /// Write the result here, for `--collect`.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+
+    /// The interpreter (default: the locked one's major.minor).
+    #[arg(long, value_name = "REQ")]
+    pub python: Option<String>,
+
+    /// A directory of wheels for the rebuild. Repeatable.
+    #[arg(long, value_name = "DIR")]
+    pub find_links: Vec<PathBuf>,
+
+    /// The package index for the rebuild.
+    #[arg(long, value_name = "URL")]
+    pub index_url: Option<String>,
+
+    /// Never use the network.
+    #[arg(long)]
+    pub offline: bool,
+
+    /// Which installer rebuilds the locked layers (default: the lock's).
+    #[arg(long, value_enum, value_name = "INSTALLER")]
+    pub installer: Option<InstallerArg>,
+
+    /// Run even where the environment built here differs from the probe's
+    /// lock (the result records the differences).
+    #[arg(long)]
+    pub allow_differences: bool,
 }

@@ -101,6 +101,10 @@ pub const EXAMPLES: &[(&str, &[(&str, &str)])] = &[
                 "tempest-env run --env nt --list neutron",
                 "list the matching tests of `nt`",
             ),
+            (
+                "tempest-env run --from run.lock --find-links wheels --offline",
+                "re-run a locked run and compare its results",
+            ),
         ],
     ),
     (
@@ -143,10 +147,20 @@ pub const EXAMPLES: &[(&str, &[(&str, &str)])] = &[
     ),
     (
         "sanity",
-        &[(
-            "tempest-env sanity --def demo",
-            "every plugin alone, then together",
-        )],
+        &[
+            (
+                "tempest-env sanity --def demo",
+                "every plugin alone, then together",
+            ),
+            (
+                "tempest-env sanity --def demo --plan plan.json",
+                "write the probes as a plan for a CI matrix",
+            ),
+            (
+                "tempest-env sanity --collect results --plan plan.json",
+                "merge the probes' results into the table",
+            ),
+        ],
     ),
     (
         "bisect",
@@ -157,9 +171,22 @@ pub const EXAMPLES: &[(&str, &[(&str, &str)])] = &[
     ),
     (
         "compare",
+        &[
+            (
+                "tempest-env compare --def demo valet",
+                "alone against together",
+            ),
+            (
+                "tempest-env compare --def demo valet --plan plan.json",
+                "the two probes as a plan",
+            ),
+        ],
+    ),
+    (
+        "probe",
         &[(
-            "tempest-env compare --def demo valet",
-            "alone against together",
+            "tempest-env probe plan.json --index 3 --out results/probe-3.json",
+            "run one probe of a plan here",
         )],
     ),
     (
@@ -180,6 +207,10 @@ pub const EXAMPLES: &[(&str, &[(&str, &str)])] = &[
         &[
             ("tempest-env lock nt -o nt.lock", "record `nt` exactly"),
             ("tempest-env lock nt", "print the lock"),
+            (
+                "tempest-env lock --run last -o run.lock",
+                "record the last run, for `run --from`",
+            ),
         ],
     ),
     (

@@ -43,6 +43,7 @@ pub(super) fn run(settings: CreateSettings, ctx: &Context) -> Result<u8> {
                 index: settings.compose.index.clone(),
                 installer: settings.compose.installer,
             },
+            &ctx.home,
         )?,
         None => settings.compose,
     };
@@ -81,25 +82,31 @@ fn compare_with_lock(
     from: &FromLock,
     ctx: &Context,
 ) -> Result<u8> {
-    let built = crate::lockfile::record::environment(env, interpreter)?;
-    let differences = rebuild::differences(&from.lock, &built);
+    let differences = rebuild::check(&from.lock, env, interpreter, &ctx.home)?;
     if differences.is_empty() {
         ctx.printer.status(format!(
             "`{}` matches the lock: {} distributions, same versions, sources and hashes",
             env.name,
-            built.distributions.len()
+            from.lock.distributions.len()
         ));
         return Ok(0);
     }
-    for line in &differences {
-        ctx.printer.warn(format!("differs from the lock: {line}"));
-    }
+    report_differences(&differences, from.allow_differences, ctx);
     if from.allow_differences {
         return Ok(0);
     }
-    ctx.printer.status(format!(
-        "{} difference(s) from the lock; --allow-differences accepts them",
-        differences.len()
-    ));
     Ok(crate::error::EXIT_FAILURE)
+}
+
+/// Each difference from a lock on its own line, and what accepts them.
+pub(super) fn report_differences(differences: &[String], allowed: bool, ctx: &Context) {
+    for line in differences {
+        ctx.printer.warn(format!("differs from the lock: {line}"));
+    }
+    if !allowed {
+        ctx.printer.status(format!(
+            "{} difference(s) from the lock; --allow-differences accepts them",
+            differences.len()
+        ));
+    }
 }

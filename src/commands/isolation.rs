@@ -20,18 +20,18 @@ use crate::runner::preset::Preset;
 use crate::shell::sh_quote;
 
 /// The resolved set, and what is needed to write command lines for it.
-struct Set {
-    prober: Prober,
+pub(super) struct Set {
+    pub(super) prober: Prober,
     python: Option<String>,
     definition: Option<String>,
     /// Artifacts that come with the definition (not repeated on a command
     /// line that names it).
     from_definition: usize,
-    threads: usize,
-    format: OutputFormat,
+    pub(super) threads: usize,
+    pub(super) format: OutputFormat,
 }
 
-fn resolve(args: SetArgs, ctx: &Context) -> Result<Set> {
+pub(super) fn resolve(args: SetArgs, ctx: &Context) -> Result<Set> {
     let cwd = std::env::current_dir()?;
     let definition = match &args.definition {
         Some(name) => Some(crate::definition::find(name, &cwd)?),
@@ -230,7 +230,13 @@ pub(super) fn interrupted(result: Result<u8>, ctx: &Context) -> Result<u8> {
 }
 
 pub(super) fn sanity(args: SanityArgs, ctx: &Context) -> Result<u8> {
-    interrupted(sanity_report(args, ctx), ctx)
+    match (&args.plan.plan, &args.plan.collect) {
+        (Some(_), Some(_)) => {
+            interrupted(super::plan::collect(args.set, args.plan, None, ctx), ctx)
+        }
+        (Some(_), None) => interrupted(super::plan::write_sanity(args, ctx), ctx),
+        _ => interrupted(sanity_report(args, ctx), ctx),
+    }
 }
 
 pub(super) fn bisect(args: BisectArgs, ctx: &Context) -> Result<u8> {
@@ -238,7 +244,17 @@ pub(super) fn bisect(args: BisectArgs, ctx: &Context) -> Result<u8> {
 }
 
 pub(super) fn compare(args: CompareArgs, ctx: &Context) -> Result<u8> {
-    interrupted(compare_report(args, ctx), ctx)
+    match (&args.plan.plan, &args.plan.collect) {
+        (Some(_), Some(_)) => {
+            let filter = args.filter.clone();
+            interrupted(
+                super::plan::collect(args.set, args.plan, Some(filter), ctx),
+                ctx,
+            )
+        }
+        (Some(_), None) => interrupted(super::plan::write_compare(args, ctx), ctx),
+        _ => interrupted(compare_report(args, ctx), ctx),
+    }
 }
 
 fn sanity_report(args: SanityArgs, ctx: &Context) -> Result<u8> {
@@ -248,10 +264,23 @@ fn sanity_report(args: SanityArgs, ctx: &Context) -> Result<u8> {
     let report = sanity::sanity(&set.prober, set.threads);
     set.prober.finish_progress();
     let report = report?;
+    let how = format!("({} at a time)", set.threads);
+    print_sanity(&report, set.format, clock, &how, ctx)
+}
+
+/// Print a sanity report: a table, or JSON. `clock` started with the
+/// command; `how` says how the probes ran.
+pub(super) fn print_sanity(
+    report: &sanity::SanityReport,
+    format: OutputFormat,
+    clock: Instant,
+    how: &str,
+    ctx: &Context,
+) -> Result<u8> {
     let p = &ctx.printer;
     let code = if report.all_ok() { 0 } else { 1 };
-    if set.format == OutputFormat::Json {
-        let mut value = serde_json::to_value(&report)?;
+    if format == OutputFormat::Json {
+        let mut value = serde_json::to_value(report)?;
         value["elapsed_ms"] = serde_json::json!(clock.elapsed().as_secs_f64() * 1e3);
         p.out(serde_json::to_string_pretty(&value)?);
         return Ok(code);
@@ -327,10 +356,9 @@ fn sanity_report(args: SanityArgs, ctx: &Context) -> Result<u8> {
         ));
     }
     p.status(format!(
-        "{} probes in {:.2}s ({} at a time)",
+        "{} probes in {:.2}s {how}",
         report.probes,
         clock.elapsed().as_secs_f64(),
-        set.threads
     ));
     Ok(code)
 }
@@ -507,20 +535,31 @@ fn print_trail(report: &BisectReport, ctx: &Context) {
 }
 
 fn compare_report(args: CompareArgs, ctx: &Context) -> Result<u8> {
+    let filter = args.filter.unwrap_or_default();
     let set = resolve(args.set, ctx)?;
     set.prober.grow(2);
     let report = crate::isolation::compare::compare(
         &set.prober,
-        &args.filter,
+        &filter,
         args.target_plugin.as_deref(),
         set.threads,
     );
     set.prober.finish_progress();
     let report = report?;
+    print_compare(&report, set.prober.members.len(), set.format, ctx)
+}
+
+/// Print a comparison over a set of `members` plugins: a table, or JSON.
+pub(super) fn print_compare(
+    report: &crate::isolation::compare::CompareReport,
+    members: usize,
+    format: OutputFormat,
+    ctx: &Context,
+) -> Result<u8> {
     let code = if report.regressed() { 1 } else { 0 };
     let p = &ctx.printer;
-    if set.format == OutputFormat::Json {
-        p.out(serde_json::to_string_pretty(&report)?);
+    if format == OutputFormat::Json {
+        p.out(serde_json::to_string_pretty(report)?);
         return Ok(code);
     }
     let status = |s: Option<crate::runner::subunit::Status>| match s {
@@ -532,11 +571,7 @@ fn compare_report(args: CompareArgs, ctx: &Context) -> Result<u8> {
     };
     p.out(format!(
         "`{}`: {} alone (exit {}) against the whole set of {} (exit {})",
-        report.filter,
-        report.target,
-        report.alone_exit_code,
-        set.prober.members.len(),
-        report.together_exit_code
+        report.filter, report.target, report.alone_exit_code, members, report.together_exit_code
     ));
     p.out(format!("  {:<10} {:<10} test", "alone", "together"));
     for t in &report.tests {

@@ -12,11 +12,13 @@ mod install;
 mod isolation;
 mod list;
 mod lock;
+mod plan;
 mod plugins;
 mod pollution;
 mod remove;
 mod results;
 mod run;
+mod run_from;
 mod show;
 
 use anyhow::Result;
@@ -78,7 +80,19 @@ pub fn dispatch(command: Command, ctx: &Context) -> Result<u8> {
                 ctx,
             )
         }
-        Command::Lock(args) => lock::run(&args.name, args.output.as_deref(), ctx),
+        Command::Lock(args) => {
+            let subject = match (&args.name, &args.run) {
+                (_, Some(run)) => lock::Subject::Run(run),
+                (Some(name), None) => lock::Subject::Env(name),
+                (None, None) => {
+                    return Err(crate::error::UserError::new(
+                        "name an environment, or a run with --run RUN",
+                    )
+                    .into());
+                }
+            };
+            lock::run(subject, args.output.as_deref(), ctx)
+        }
         Command::Base(BaseCommand::List(args)) => base::list(args.format.into(), ctx),
         Command::Base(BaseCommand::Remove { hash, force }) => base::remove(&hash, force, ctx),
         Command::Install(args) => install::install(
@@ -107,6 +121,7 @@ pub fn dispatch(command: Command, ctx: &Context) -> Result<u8> {
         Command::Bisect(args) => isolation::bisect(*args, ctx),
         Command::Compare(args) => isolation::compare(*args, ctx),
         Command::Pollution(args) => pollution::pollution(*args, ctx),
+        Command::Probe(args) => isolation::interrupted(plan::probe(*args, ctx), ctx),
         Command::Plugins(args) => plugins::run(
             plugins::PluginsSettings {
                 env: args.name,

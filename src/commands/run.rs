@@ -10,6 +10,7 @@ use super::OutputFormat;
 use crate::Context;
 use crate::env::compose::{self, ComposeSpec};
 use crate::env::{self, CreateOptions, Environment};
+use crate::lockfile::rebuild;
 use crate::runner::environ::Policy;
 use crate::runner::pipeline;
 use crate::runner::preset::Preset;
@@ -23,6 +24,23 @@ pub(super) enum Target {
         python: Option<String>,
         spec: Box<ComposeSpec>,
     },
+    /// A per-run environment rebuilt from a locked run, whose results the
+    /// new run is compared with.
+    Lock(Box<FromLock>),
+}
+
+pub(super) use super::run_from::FromLock;
+
+/// The environment a run uses, and what is known of how it was made.
+struct Opened {
+    env: Environment,
+    /// Held while a per-run environment exists.
+    guard: Option<crate::lock::LockGuard>,
+    /// The `create` arguments that compose a per-run environment again.
+    composition: Option<Vec<String>>,
+    interpreter: Option<crate::interpreter::Interpreter>,
+    /// Where an environment rebuilt from a lock differs from it.
+    differences: Vec<String>,
 }
 
 pub(super) struct RunSettings {
@@ -51,15 +69,28 @@ pub(super) fn run(settings: RunSettings, ctx: &Context) -> Result<u8> {
     // removed, so `gc` leaves it alone; a killed run frees the lock and `gc`
     // removes what it left.
     let made = open_or_compose(&settings, &id, &run_dir, ctx);
-    let (env, _guard, composition) = match made {
+    let Opened {
+        env,
+        guard,
+        composition,
+        interpreter,
+        differences,
+    } = match made {
         Ok(made) => made,
         Err(err) => {
             forget(&run_dir);
             return Err(err);
         }
     };
-    let per_run = _guard.is_some();
+    let per_run = guard.is_some();
     crate::failpoint::hit("run-after-create");
+    let refused = match &settings.target {
+        Target::Lock(from) if !differences.is_empty() => {
+            super::create::report_differences(&differences, from.allow_differences, ctx);
+            !from.allow_differences
+        }
+        _ => false,
+    };
     let replay = Replay {
         runner: settings.runner.as_given().to_string(),
         posargs: settings.posargs.clone(),
@@ -70,7 +101,16 @@ pub(super) fn run(settings: RunSettings, ctx: &Context) -> Result<u8> {
         config_file: settings.policy.config_file.clone(),
         composition,
     };
-    let outcome = run_in(&env, &settings, replay, &id, &run_dir, per_run, ctx);
+    let outcome = if refused {
+        Ok(crate::error::EXIT_FAILURE)
+    } else {
+        let made = Made {
+            env: &env,
+            interpreter: interpreter.as_ref(),
+            per_run,
+        };
+        run_in(&made, &settings, replay, &id, &run_dir, ctx)
+    };
     if per_run && !settings.keep {
         // Also after a failure or an interrupted runner.
         if let Err(err) = crate::atomic::remove_tree(&env.root) {
@@ -88,48 +128,125 @@ pub(super) fn run(settings: RunSettings, ctx: &Context) -> Result<u8> {
 }
 
 /// The environment to run in: an existing one, or a per-run environment
-/// composed inside the run's directory and locked until it is removed (with
-/// the `create` arguments that compose it again).
+/// composed (or rebuilt from a lock) inside the run's directory and locked
+/// until it is removed (with the `create` arguments that compose it again).
 fn open_or_compose(
     settings: &RunSettings,
     id: &str,
     run_dir: &std::path::Path,
     ctx: &Context,
-) -> Result<(
-    Environment,
-    Option<crate::lock::LockGuard>,
-    Option<Vec<String>>,
-)> {
-    Ok(match &settings.target {
-        Target::Env(name) => (Environment::open(&ctx.home, name)?, None, None),
-        Target::Compose { python, spec } => {
-            let interpreter = crate::interpreter::find(python.as_deref(), &ctx.home, &ctx.printer)?;
-            let options = CreateOptions {
-                name: format!("run-{id}"),
-                path: Some(run_dir.join("env")),
-                prompt: None,
-                clear: false,
-                register: settings.keep,
-                ephemeral: !settings.keep,
-            };
-            let (env, lock) =
-                env::create_held(&ctx.home, &options, &interpreter, &ctx.printer, |env| {
-                    compose::compose(env, &interpreter, spec, &ctx.home, &ctx.printer)
-                })?;
-            (env, Some(lock), Some(spec.create_args(&interpreter)))
+) -> Result<Opened> {
+    let (python, given, lock) = match &settings.target {
+        Target::Env(name) => {
+            return Ok(Opened {
+                env: Environment::open(&ctx.home, name)?,
+                guard: None,
+                composition: None,
+                interpreter: None,
+                differences: Vec::new(),
+            });
         }
+        Target::Compose { python, spec } => (python.clone(), Some(spec.as_ref()), None),
+        Target::Lock(from) => (
+            from.python
+                .clone()
+                .or_else(|| Some(rebuild::python_request(&from.lock))),
+            None,
+            Some(from.as_ref()),
+        ),
+    };
+    let interpreter = crate::interpreter::find(python.as_deref(), &ctx.home, &ctx.printer)?;
+    let rebuilt = match lock {
+        Some(from) => Some(rebuild::spec(
+            &from.lock,
+            &interpreter,
+            &from.options,
+            &ctx.home,
+        )?),
+        None => None,
+    };
+    let Some(spec) = given.or(rebuilt.as_ref()) else {
+        anyhow::bail!("internal: a per-run environment without a composition");
+    };
+    let options = CreateOptions {
+        name: format!("run-{id}"),
+        path: Some(run_dir.join("env")),
+        prompt: None,
+        clear: false,
+        register: settings.keep,
+        ephemeral: !settings.keep,
+    };
+    let (env, guard) = env::create_held(&ctx.home, &options, &interpreter, &ctx.printer, |env| {
+        compose::compose(env, &interpreter, spec, &ctx.home, &ctx.printer)
+    })?;
+    let differences = match lock {
+        Some(from) => match rebuild::check(&from.lock, &env, &interpreter, &ctx.home) {
+            Ok(differences) => differences,
+            Err(err) => {
+                let _ = crate::atomic::remove_tree(&env.root);
+                return Err(err);
+            }
+        },
+        None => Vec::new(),
+    };
+    Ok(Opened {
+        env,
+        guard: Some(guard),
+        composition: Some(spec.create_args(&interpreter)),
+        interpreter: Some(interpreter),
+        differences,
     })
 }
 
+/// The environment a run runs in.
+struct Made<'a> {
+    env: &'a Environment,
+    /// Its interpreter, when it was found while composing.
+    interpreter: Option<&'a crate::interpreter::Interpreter>,
+    per_run: bool,
+}
+
+/// The environment's lock, for `lock --run`, made right after the runner
+/// (a per-run environment is removed after the run). A per-run
+/// environment is exactly what tempest-env composed, so its lock may come
+/// from the cache of compositions ([`crate::lockfile::record::composed`]).
+/// `None` with a warning when it cannot be made; that is not a failed run.
+fn env_lock(made: &Made, ctx: &Context) -> Option<String> {
+    let lock = || -> Result<crate::lockfile::Lock> {
+        let found;
+        let interpreter = match made.interpreter {
+            Some(interpreter) => interpreter,
+            None => {
+                found = made.env.interpreter(&ctx.home, &ctx.printer)?;
+                &found
+            }
+        };
+        if made.per_run {
+            crate::lockfile::record::composed(made.env, interpreter, &ctx.home)
+        } else {
+            crate::lockfile::record::environment(made.env, interpreter, &ctx.home)
+        }
+    };
+    match lock() {
+        Ok(lock) => Some(lock.render()),
+        Err(err) => {
+            ctx.printer.warn(format!(
+                "the run's environment could not be locked: {err:#}"
+            ));
+            None
+        }
+    }
+}
+
 fn run_in(
-    env: &Environment,
+    made: &Made,
     settings: &RunSettings,
     replay: Replay,
     id: &str,
     run_dir: &std::path::Path,
-    per_run: bool,
     ctx: &Context,
 ) -> Result<u8> {
+    let (env, per_run) = (made.env, made.per_run);
     let p = &ctx.printer;
     let json = matches!(settings.format, OutputFormat::Json);
     let request = pipeline::Request {
@@ -147,6 +264,8 @@ fn run_in(
         stdout_to_stderr: json,
     };
     let finished = pipeline::run(&request, p)?;
+    // A listing is not recorded, so it needs no lock.
+    let lock = (!settings.list).then(|| env_lock(made, ctx)).flatten();
     for warning in &finished.stream_warnings {
         p.warn(format!("subunit stream: {warning}"));
     }
@@ -183,6 +302,9 @@ fn run_in(
         interrupted_by: interrupted,
         replay: Some(replay),
     };
+    if let Some(lock) = lock {
+        fs_err::write(run_dir.join(record::LOCK_FILE), lock)?;
+    }
     record::write(
         run_dir,
         &rec,
@@ -190,13 +312,28 @@ fn run_in(
         stream.as_deref(),
         &env.manifest.to_json(),
     )?;
+    // A run from a lock is judged by whether it gave the locked results.
+    let replayed = match &settings.target {
+        Target::Lock(from) => from
+            .lock
+            .run
+            .as_ref()
+            .map(|locked| crate::runner::replay::differences(locked, code, results.as_ref())),
+        _ => None,
+    };
     match settings.format {
         OutputFormat::Json => {
-            let value = serde_json::json!({
+            let mut value = serde_json::json!({
                 "run": rec,
                 "summary": results.as_ref().map(super::results::summary_json),
                 "results": results,
             });
+            if let Some(differences) = &replayed {
+                value["lock"] = serde_json::json!({
+                    "matches": differences.is_empty(),
+                    "differences": differences,
+                });
+            }
             p.out(serde_json::to_string_pretty(&value)?);
         }
         OutputFormat::Human => {
@@ -224,7 +361,10 @@ fn run_in(
             path.display()
         ));
     }
-    Ok(code)
+    match replayed {
+        None => Ok(code),
+        Some(differences) => Ok(super::run_from::judge(&differences, code, settings, ctx)),
+    }
 }
 
 /// Parse `K=V` for `--set-env`.
@@ -259,6 +399,9 @@ pub(super) fn config_file(raw: Option<PathBuf>) -> Result<Option<PathBuf>> {
 /// inline options; the default base is `tempest`.
 pub(super) fn settings(args: crate::cli::RunArgs, ctx: &Context) -> Result<RunSettings> {
     use super::compose_args;
+    if let Some(path) = args.from.clone() {
+        return super::run_from::settings(args, &path);
+    }
     let cwd = std::env::current_dir()?;
     let definition = match &args.definition {
         Some(name) => Some(crate::definition::find(name, &cwd)?),

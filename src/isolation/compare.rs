@@ -7,7 +7,8 @@ use std::collections::BTreeMap;
 use anyhow::Result;
 use serde::Serialize;
 
-use super::probe::{Action, Prober};
+use super::job::Job;
+use super::probe::{Action, Outcome, Prober};
 use crate::runner::results::{RunResults, diff};
 use crate::runner::subunit::Status;
 
@@ -50,6 +51,15 @@ impl CompareReport {
     }
 }
 
+/// The two probes of a comparison: the filter run with member `target`
+/// (named `name`) alone, and with all `n` members.
+pub fn jobs(target: usize, name: &str, n: usize, filter: &str) -> Vec<Job> {
+    vec![
+        Job::new(format!("alone: {name}"), vec![target], Action::Run).with_filter(filter),
+        Job::new("together", (0..n).collect(), Action::Run).with_filter(filter),
+    ]
+}
+
 pub fn compare(
     prober: &Prober,
     filter: &str,
@@ -57,14 +67,18 @@ pub fn compare(
     threads: usize,
 ) -> Result<CompareReport> {
     let (target, _) = super::bisect::find_target(prober, filter, target, threads)?;
-    let all: Vec<usize> = (0..prober.members.len()).collect();
-    let jobs = vec![
-        (vec![target], Action::Run, Some(filter.to_string())),
-        (all, Action::Run, Some(filter.to_string())),
-    ];
-    let mut outcomes = prober.batch(&jobs, threads).into_iter();
-    let alone = outcomes.next().expect("alone")?;
-    let together = outcomes.next().expect("together")?;
+    let name = prober.members[target].name.clone();
+    let jobs = jobs(target, &name, prober.members.len(), filter);
+    let mut outcomes = super::job::run_all(prober, &jobs, threads)?.into_iter();
+    let (Some(alone), Some(together)) = (outcomes.next(), outcomes.next()) else {
+        anyhow::bail!("internal: a comparison's probes did not all run");
+    };
+    Ok(evaluate(filter, &name, &alone, &together))
+}
+
+/// The report from the two probes' outcomes. Pure: a local comparison and
+/// one collected from a plan's results agree on the same outcomes.
+pub fn evaluate(filter: &str, target: &str, alone: &Outcome, together: &Outcome) -> CompareReport {
     let empty = RunResults::default();
     let a = alone.results.as_ref().unwrap_or(&empty);
     let b = together.results.as_ref().unwrap_or(&empty);
@@ -91,20 +105,20 @@ pub fn compare(
     }
     let mut tests: Vec<TestRow> = rows.into_values().collect();
     tests.sort_by_key(|t| !t.changed);
-    let errors = |o: &super::probe::Outcome| {
+    let errors = |o: &Outcome| {
         if o.results.as_ref().is_none_or(|r| r.tests.is_empty()) {
             o.error_lines(3)
         } else {
             Vec::new()
         }
     };
-    Ok(CompareReport {
+    CompareReport {
         filter: filter.to_string(),
-        target: prober.members[target].name.clone(),
+        target: target.to_string(),
         alone_exit_code: alone.code,
         together_exit_code: together.code,
-        alone_errors: errors(&alone),
-        together_errors: errors(&together),
+        alone_errors: errors(alone),
+        together_errors: errors(together),
         tests,
-    })
+    }
 }

@@ -5,7 +5,9 @@
 
 pub mod bisect;
 pub mod compare;
+pub mod job;
 pub mod members;
+pub mod plan;
 pub mod pollution;
 pub mod probe;
 pub mod replay_args;

@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::members::{Member, Source};
 use crate::env::compose::{self, ComposeSpec};
@@ -29,7 +29,7 @@ use crate::runner::results::RunResults;
 use crate::runner::subunit::Status;
 
 /// List the tests, or run them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Action {
     List,

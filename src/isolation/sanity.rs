@@ -10,6 +10,7 @@ use std::collections::BTreeSet;
 use anyhow::Result;
 use serde::Serialize;
 
+use super::job::Job;
 use super::probe::{Action, Outcome, Prober};
 
 /// A listing probe, summarised.
@@ -76,17 +77,71 @@ fn listing(outcome: &Outcome, tests: usize) -> Listing {
     }
 }
 
+/// The probes a sanity check starts with: the base alone, every member
+/// alone, all of them together (member `i`'s name is `names[i]`).
+pub fn jobs(names: &[String]) -> Vec<Job> {
+    let n = names.len();
+    let mut jobs = vec![Job::new("base", Vec::new(), Action::List)];
+    jobs.extend(
+        names
+            .iter()
+            .enumerate()
+            .map(|(i, name)| Job::new(format!("alone: {name}"), vec![i], Action::List)),
+    );
+    jobs.push(Job::new("together", (0..n).collect(), Action::List));
+    jobs
+}
+
+/// The probe a sanity check needs once the first ones are in, given the
+/// outcomes of [`jobs`] in order: the members that load alone, together,
+/// when some do not (and at least two do).
+pub fn follow_up(names: &[String], outcomes: &[Outcome]) -> Option<Job> {
+    let n = names.len();
+    let healthy: Vec<usize> = (0..n)
+        .filter(|&i| outcomes.get(i + 1).is_some_and(|o| o.code == 0))
+        .collect();
+    (healthy.len() < n && healthy.len() >= 2)
+        .then(|| Job::new("healthy together", healthy, Action::List))
+}
+
 pub fn sanity(prober: &Prober, threads: usize) -> Result<SanityReport> {
-    let n = prober.members.len();
-    let mut jobs = vec![(Vec::new(), Action::List, None)];
-    jobs.extend((0..n).map(|i| (vec![i], Action::List, None)));
-    jobs.push(((0..n).collect(), Action::List, None));
-    let mut outcomes: Vec<Outcome> = prober
-        .batch(&jobs, threads)
-        .into_iter()
-        .collect::<Result<_>>()?;
-    let mut probes = jobs.len();
-    let together = outcomes.pop().expect("the together probe");
+    let names: Vec<String> = prober.members.iter().map(|m| m.name.clone()).collect();
+    let outcomes = super::job::run_all(prober, &jobs(&names), threads)?;
+    let healthy = match follow_up(&names, &outcomes) {
+        Some(job) => Some(prober.probe(&job.members, job.action, None)?),
+        None => None,
+    };
+    let members: Vec<(String, Vec<String>)> = prober
+        .members
+        .iter()
+        .map(|m| (m.name.clone(), m.entry_points.clone()))
+        .collect();
+    Ok(evaluate(&members, outcomes, healthy))
+}
+
+/// The report from the outcomes of [`jobs`] (in order) and of the
+/// [`follow_up`] probe, if one was needed; `members` are each member's
+/// name and entry points. Pure: a local check and one collected from a
+/// plan's results give the same report for the same outcomes.
+pub fn evaluate(
+    members: &[(String, Vec<String>)],
+    mut outcomes: Vec<Outcome>,
+    healthy_outcome: Option<Outcome>,
+) -> SanityReport {
+    let n = members.len();
+    let mut probes = outcomes.len();
+    let empty = || Outcome {
+        code: 255,
+        stdout: String::new(),
+        stderr: String::new(),
+        listed: Vec::new(),
+        results: None,
+        runner_time: Default::default(),
+        total_time: Default::default(),
+    };
+    // Callers give n + 2 outcomes; anything less reads as probes that failed.
+    outcomes.resize_with(n + 2, empty);
+    let together = outcomes.pop().unwrap_or_else(empty);
     let base = outcomes.remove(0);
     let base_ids: BTreeSet<&str> = base.listed.iter().map(String::as_str).collect();
     let own: Vec<BTreeSet<&str>> = outcomes
@@ -99,19 +154,15 @@ pub fn sanity(prober: &Prober, threads: usize) -> Result<SanityReport> {
                 .collect()
         })
         .collect();
-    let healthy: Vec<usize> = (0..n).filter(|&i| outcomes[i].code == 0).collect();
-    let healthy_outcome = if healthy.len() < n && healthy.len() >= 2 {
+    if healthy_outcome.is_some() {
         probes += 1;
-        Some(prober.probe(&healthy, Action::List, None)?)
-    } else {
-        None
-    };
+    }
     let reference = healthy_outcome.as_ref().unwrap_or(&together);
     let reference_ids: BTreeSet<&str> = reference.listed.iter().map(String::as_str).collect();
     let together_ids: BTreeSet<&str> = together.listed.iter().map(String::as_str).collect();
     let rows = (0..n)
         .map(|i| {
-            let member = &prober.members[i];
+            let (name, entry_points) = &members[i];
             let alone = listing(&outcomes[i], own[i].len());
             let (ref_outcome, ids) = if alone.loads {
                 (reference, &reference_ids)
@@ -132,8 +183,8 @@ pub fn sanity(prober: &Prober, threads: usize) -> Result<SanityReport> {
                 PluginVerdict::Ok
             };
             Row {
-                plugin: member.name.clone(),
-                entry_points: member.entry_points.clone(),
+                plugin: name.clone(),
+                entry_points: entry_points.clone(),
                 alone,
                 together: Listing {
                     errors: Vec::new(),
@@ -152,11 +203,11 @@ pub fn sanity(prober: &Prober, threads: usize) -> Result<SanityReport> {
             .collect::<BTreeSet<_>>()
             .len()
     };
-    Ok(SanityReport {
+    SanityReport {
         base: listing(&base, base_ids.len()),
         rows,
         together: listing(&together, plugins_own(&together)),
         healthy_together: healthy_outcome.as_ref().map(|o| listing(o, plugins_own(o))),
         probes,
-    })
+    }
 }

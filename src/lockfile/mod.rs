@@ -128,23 +128,47 @@ pub struct LockedDistribution {
     pub link_mode: Option<String>,
 }
 
+/// What a locked run ran and what it gave: enough to run the same command
+/// in the rebuilt environment and compare the per-test results.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub struct LockedRun {
+    /// The recorded run's id.
+    pub id: String,
+    /// The runner as given: a preset name or a custom template.
     pub runner: String,
+    /// The command line it became, for reading (the runner is what is run).
+    #[serde(default)]
+    pub command: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub filter: Option<String>,
+    /// Arguments after `--`, passed to the runner.
     #[serde(default)]
     pub args: Vec<String>,
     #[serde(default)]
     pub set_env: BTreeMap<String, String>,
     #[serde(default)]
     pub pass_env: Vec<String>,
+    #[serde(default)]
+    pub isolated_env: bool,
+    #[serde(default)]
+    pub user_site: bool,
+    /// The tempest.conf the run used (`--config-file`), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config_file: Option<String>,
     pub exit_code: u8,
+    /// How many tests ended with each status.
+    #[serde(default)]
+    pub counts: BTreeMap<String, usize>,
     /// Per-test status (`success`, `fail`, `skip`, ...), by test id.
     #[serde(default)]
     pub results: BTreeMap<String, String>,
 }
+
+/// How a source tree among tempest-env's own bundled fixtures is named in a
+/// lock: relative to the fixtures, which every copy of tempest-env carries,
+/// so a lock of the offline demo rebuilds on any machine.
+pub const BUNDLED_PREFIX: &str = "@fixtures/";
 
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum LockError {

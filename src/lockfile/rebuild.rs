@@ -22,6 +22,7 @@ use crate::env::compose::ComposeSpec;
 use crate::env::install::Artifact;
 use crate::env::manifest::LinkMode;
 use crate::error::UserError;
+use crate::home::Home;
 use crate::interpreter::Interpreter;
 use crate::layers::installer::{IndexOptions, InstallerChoice};
 use crate::layers::system::Selection;
@@ -43,11 +44,13 @@ pub fn python_request(lock: &Lock) -> String {
         .join(".")
 }
 
-/// The composition that rebuilds `lock` with `interpreter`.
+/// The composition that rebuilds `lock` with `interpreter`; tempest-env's
+/// bundled fixtures are this home's copy of them.
 pub fn spec(
     lock: &Lock,
     interpreter: &Interpreter,
     options: &RebuildOptions,
+    home: &Home,
 ) -> Result<ComposeSpec> {
     let pins = |source: Source| -> Vec<String> {
         lock.distributions
@@ -72,7 +75,7 @@ pub fn spec(
                 )?));
                 link_mode = link_mode.or(dist.link_mode.as_deref().and_then(parse_link_mode));
             }
-            Source::Editable => artifacts.push(Artifact::Tree(find_tree(dist)?)),
+            Source::Editable => artifacts.push(Artifact::Tree(find_tree(dist, home)?)),
             _ => {}
         }
     }
@@ -150,8 +153,12 @@ fn find_wheel(dist: &LockedDistribution, find_links: &[PathBuf]) -> Result<PathB
     Ok(path)
 }
 
-fn find_tree(dist: &LockedDistribution) -> Result<PathBuf> {
-    let path = PathBuf::from(dist.origin.as_deref().unwrap_or_default());
+fn find_tree(dist: &LockedDistribution, home: &Home) -> Result<PathBuf> {
+    let origin = dist.origin.as_deref().unwrap_or_default();
+    let path = match origin.strip_prefix(super::BUNDLED_PREFIX) {
+        Some(rest) if is_relative_inside(rest) => crate::bundled::extract(home)?.join(rest),
+        _ => PathBuf::from(origin),
+    };
     if path.is_dir() {
         return Ok(path);
     }
@@ -163,6 +170,15 @@ fn find_tree(dist: &LockedDistribution) -> Result<PathBuf> {
     ))
     .hint("check the tree out at the same path, or lock an environment with a wheel of it")
     .into())
+}
+
+/// A plain relative path that stays inside the directory it is joined to.
+fn is_relative_inside(rest: &str) -> bool {
+    let path = Path::new(rest);
+    !rest.is_empty()
+        && path
+            .components()
+            .all(|c| matches!(c, std::path::Component::Normal(_)))
 }
 
 /// The same system directories, with every plugin the lock did not see
@@ -222,6 +238,17 @@ fn selection(lock: &Lock, interpreter: &Interpreter) -> Result<Selection> {
         .map(|d| d.name.clone())
         .collect();
     Ok(selection)
+}
+
+/// Lock `env`, just built from `lock`, and say where it differs from it.
+pub fn check(
+    lock: &Lock,
+    env: &crate::env::Environment,
+    interpreter: &Interpreter,
+    home: &Home,
+) -> Result<Vec<String>> {
+    let built = super::record::environment(env, interpreter, home)?;
+    Ok(differences(lock, &built))
 }
 
 /// Where `built` differs from `locked`, one line each: the interpreter, and

@@ -6,6 +6,7 @@ pub mod junit;
 pub mod pipeline;
 pub mod preset;
 pub mod record;
+pub mod replay;
 pub mod results;
 pub mod subunit;
 pub mod workspace;

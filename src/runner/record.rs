@@ -15,6 +15,8 @@ pub const STREAM_FILE: &str = "stream.subunit";
 pub const RESULTS_FILE: &str = "results.json";
 pub const RUN_FILE: &str = "run.json";
 pub const MANIFEST_FILE: &str = "manifest.json";
+/// The environment's lock, written while it still existed.
+pub const LOCK_FILE: &str = "lock.toml";
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RunRecord {

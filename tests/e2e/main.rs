@@ -91,4 +91,5 @@ mod fork;
 mod isolation;
 mod plugins;
 mod pollution;
+mod replay;
 mod run;

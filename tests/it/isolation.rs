@@ -380,7 +380,7 @@ fn the_human_trail_and_command_lines() {
 }
 
 /// Split a command line of single-quoted words.
-fn shell_words(line: &str) -> Vec<String> {
+pub fn shell_words(line: &str) -> Vec<String> {
     let mut words = Vec::new();
     let mut current = String::new();
     let mut quoted = false;

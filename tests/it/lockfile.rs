@@ -233,3 +233,50 @@ fn bad_locks_are_one_line_errors_that_change_nothing() {
     let out = ctx.cmd().args(["lock", "nope"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
 }
+
+#[test]
+fn a_requirement_plugin_is_locked_as_its_layer_and_rebuilt_from_it() {
+    let ctx = TestContext::new();
+    let links = wheelhouse(&ctx);
+    let out = ctx
+        .cmd()
+        .args([
+            "create",
+            "req",
+            "--base",
+            "tempest",
+            "--plugin",
+            "alpha-tempest-plugin",
+            "--installer",
+            "pip",
+            "--offline",
+        ])
+        .arg("--find-links")
+        .arg(&links)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = lock_of(&ctx, "req");
+    let locked = distributions(&text);
+    let alpha = locked
+        .iter()
+        .find(|d| d.0 == "alpha-tempest-plugin")
+        .unwrap_or_else(|| panic!("{text}"));
+    // Resolved by the installer into a layer on top of the base: no wheel
+    // file of its own to find.
+    assert_eq!(alpha.2, "plugin-layer", "{text}");
+    assert_eq!(alpha.3, None);
+    let file = ctx.work.path().join("req.lock");
+    std::fs::write(&file, &text).unwrap();
+    let other = TestContext::new();
+    let out = other
+        .cmd()
+        .args(["create", "copy", "--offline", "--from"])
+        .arg(&file)
+        .arg("--find-links")
+        .arg(&links)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(distributions(&lock_of(&other, "copy")), locked);
+}

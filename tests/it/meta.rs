@@ -133,7 +133,7 @@ printf '%s\n' "${{COMPREPLY[@]}}""#
 #[test]
 fn bash_completes_options_and_environment_names() {
     let (ctx, path) = completion_context();
-    let offered = bash_completes(&ctx, &path, "tempest-env run --al");
+    let offered = bash_completes(&ctx, &path, "tempest-env run --all-");
     assert_eq!(offered, ["--all-plugin"]);
     let offered = bash_completes(&ctx, &path, "tempest-env run --env ''");
     assert_eq!(offered, ["alpha-env"]);
@@ -164,7 +164,7 @@ _clap_dynamic_completer_tempest_env"#
         );
         in_shell(&ctx, &path, "zsh", &script)
     };
-    assert_eq!(complete("tempest-env run --al", 3), ["--all-plugin"]);
+    assert_eq!(complete("tempest-env run --all-", 3), ["--all-plugin"]);
     assert_eq!(complete("tempest-env run --env ''", 4), ["alpha-env"]);
 }
 
@@ -178,7 +178,7 @@ fn fish_completes_options_and_environment_names() {
             format!("tempest-env completions fish | source; complete --do-complete '{line}'");
         in_shell(&ctx, &path, "fish", &script)
     };
-    assert_eq!(complete("tempest-env run --al"), ["--all-plugin"]);
+    assert_eq!(complete("tempest-env run --all-"), ["--all-plugin"]);
     assert_eq!(complete("tempest-env run --env "), ["alpha-env"]);
     assert_eq!(complete("tempest-env show al"), ["alpha-env"]);
 }
