@@ -75,20 +75,20 @@ hyperfine --runs 3 -i -N --export-json "$RESULTS/fork-bisect.json" \
     -n "tempest run --list-tests, plain venv, the 7-plugin set" "$(listing seven)" \
     -n "tempest-env bisect --probe list (7 plugins)" "$TE ${BISECT[*]} -q" \
     -n "tempest-env bisect --probe list --no-fork-server" "$TE ${BISECT[*]} -q --no-fork-server"
-medians "$RESULTS/fork-bisect.json" | tee "$RESULTS/fork-bisect-medians.md"
+medians "$RESULTS/fork-bisect.json" | tee "$RESULTS/fork-bisect-medians.md" || true
 
 hyperfine --runs 1 -i -N --export-json "$RESULTS/fork-sanity.json" \
     -n "tempest run --list-tests, plain venv, the 15 plugins" "$(listing fifteen)" \
     -n "tempest-env sanity (15 plugins)" "$TE ${SANITY[*]} -q" \
     -n "tempest-env sanity --no-fork-server" "$TE ${SANITY[*]} -q --no-fork-server"
-medians "$RESULTS/fork-sanity.json" | tee "$RESULTS/fork-sanity-medians.md"
+medians "$RESULTS/fork-sanity.json" | tee "$RESULTS/fork-sanity-medians.md" || true
 
 hyperfine --runs 1 -i -N --export-json "$RESULTS/fork-check.json" \
     -n "tempest list-plugins + tempest run --list-tests, plain venv, the 33 current plugins" \
     "bash -c 'cd $D/current-ws && HOME=$D/home $D/current/bin/tempest list-plugins >/dev/null 2>&1; HOME=$D/home $D/current/bin/tempest run --list-tests >/dev/null 2>&1; true'" \
     -n "tempest-env plugins --check (40 plugins)" "$TE plugins --python $D/forty/bin/python --check -q" \
     -n "tempest-env plugins --check (40 plugins) --no-fork-server" "$TE plugins --python $D/forty/bin/python --check -q --no-fork-server"
-medians "$RESULTS/fork-check.json" | tee "$RESULTS/fork-check-medians.md"
+medians "$RESULTS/fork-check.json" | tee "$RESULTS/fork-check-medians.md" || true
 
 # The ratios, and the 40-plugin check's peak memory (said with -v).
 "$TE" plugins --python "$D/forty/bin/python" --check -v 2>"$D/check.err" >/dev/null || true

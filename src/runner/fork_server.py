@@ -48,6 +48,7 @@ import select
 import signal
 import site
 import sys
+import time
 import types
 
 # Exit status of a child that refused before running anything.
@@ -102,6 +103,7 @@ class Server(object):
         self.inbuf = b""
         self.children = {}  # pid -> [request id, note fd, note bytes]
         self.peak_kib = 0
+        self.sampled = 0.0
         self.largest_child_kib = 0
         self.served = 0
         # The finders and hooks `site` (and .pth files) added at startup.
@@ -240,10 +242,13 @@ class Server(object):
             self.reap()
             watched = [0, rfd] + [c[1] for c in self.children.values() if c[1] is not None]
             try:
-                ready, _, _ = select.select(watched, [], [], 0.25 if self.children else None)
+                ready, _, _ = select.select(watched, [], [], 1.0 if self.children else None)
             except InterruptedError:
                 continue
-            if self.children:
+            # At most once a second: reading a process's proportional
+            # memory walks its page tables (milliseconds for a probe).
+            if self.children and time.monotonic() - self.sampled >= 1.0:
+                self.sampled = time.monotonic()
                 self.measure()
             if rfd in ready:
                 try:
