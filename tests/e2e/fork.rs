@@ -31,7 +31,6 @@ fn both_ways(ctx: &TestContext, args: &[String]) -> ((Value, i32), (Value, i32),
         let out = ctx
             .cmd()
             .env("TEMPEST_ENV_HOME", shared_home())
-            .env_remove("PYTHONDONTWRITEBYTECODE")
             .args(args)
             .args(["--format", "json"])
             .args(extra)
