@@ -1278,14 +1278,23 @@ fn killed_or_interrupted_searches_leave_no_probe_alive_and_nothing_gc_keeps() {
             args.extend(strings(&["--target-plugin", "alpha_tests"]));
         }
         args.extend(plugins.iter().cloned());
-        let mut child = ctx
-            .std_cmd()
+        let mut searching = ctx.std_cmd();
+        searching
             .args(&args)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
-            .process_group(0)
-            .spawn()
-            .unwrap();
+            .process_group(0);
+        // A shell that runs the suite in the background leaves SIGINT
+        // ignored, and a child inherits that; the search must start as a
+        // foreground command would.
+        // SAFETY: signal(2) between fork and exec, no allocation.
+        unsafe {
+            searching.pre_exec(|| {
+                libc::signal(libc::SIGINT, libc::SIG_DFL);
+                Ok(())
+            });
+        }
+        let mut child = searching.spawn().unwrap();
         let deadline = Instant::now() + Duration::from_secs(60);
         while read_dir(&markers).is_empty() {
             assert!(Instant::now() < deadline, "{command}: no probe started");
