@@ -348,14 +348,22 @@ fn a_killed_or_interrupted_served_search_leaves_nothing_behind() {
         let mut args = strings(&["sanity", "--def", "demo", "-j", "2"]);
         args.extend(plugin_args(&["slow-load", "alpha"]));
         // Passed on to every probe's runner.
-        let child = ctx
-            .std_cmd()
+        let mut searching = ctx.std_cmd();
+        searching
             .env("TEMPEST_ENV_FIXTURE_SLOW_LOAD", "300")
             .args(&args)
             .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+            .stderr(Stdio::piped());
+        // A suite run from a background shell inherits SIGINT ignored; the
+        // search starts as a foreground command would.
+        // SAFETY: signal(2) between fork and exec, no allocation.
+        unsafe {
+            std::os::unix::process::CommandExt::pre_exec(&mut searching, || {
+                libc::signal(libc::SIGINT, libc::SIG_DFL);
+                Ok(())
+            });
+        }
+        let child = searching.spawn().unwrap();
         let deadline = Instant::now() + Duration::from_secs(60);
         while served_children(&ctx) < 2 {
             assert!(Instant::now() < deadline, "no served probe started");
