@@ -133,21 +133,26 @@ fn pip_sees_every_layer() {
     assert_eq!(names(&stdout(&out)), ["pip", "tempest", "valet"]);
 }
 
-#[test]
-#[ignore = "needs uv on PATH (.ci/run installs it); run with --ignored"]
-fn uv_sees_only_the_environments_own_site_packages() {
-    require_tool("uv");
-    let ctx = TestContext::new();
-    let env = layered(&ctx);
+/// The names `uv pip list` gives for the environment at `env`.
+fn uv_list(env: &std::path::Path) -> Vec<String> {
     let out = Command::new("uv")
         .args(["pip", "list", "--python"])
         .arg(env.join("bin/python"))
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
+    names(&stdout(&out))
+}
+
+#[test]
+#[ignore = "needs uv on PATH (.ci/run installs it); run with --ignored"]
+fn uv_sees_only_the_environments_own_site_packages() {
+    require_tool("uv");
+    let ctx = TestContext::new();
+    let env = layered(&ctx);
     // pip was copied in; tempest (base layer) and valet (store, pth) are
     // layers, which uv does not read.
-    assert_eq!(names(&stdout(&out)), ["pip"]);
+    assert_eq!(uv_list(&env), ["pip"]);
 }
 
 /// What Python sees of an environment: every distribution with its version
@@ -219,13 +224,7 @@ fn uv_sees_a_base_linked_with_link_mode_symlink() {
     require_tool("uv");
     let ctx = TestContext::new();
     let env = linked(&ctx);
-    let out = Command::new("uv")
-        .args(["pip", "list", "--python"])
-        .arg(env.join("bin/python"))
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
-    assert_eq!(names(&stdout(&out)), ["pip", "tempest", "valet"]);
+    assert_eq!(uv_list(&env), ["pip", "tempest", "valet"]);
     // And uv does not install again what the base holds.
     let again = Command::new("uv")
         .args(["pip", "install", "--offline", "--python"])
