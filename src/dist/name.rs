@@ -10,6 +10,17 @@ pub fn normalize(name: &str) -> String {
     collapse_separators(name, '-').to_lowercase()
 }
 
+/// The normalized project a `.dist-info` or `.egg-info` directory (or file)
+/// name records: what comes before its first `-`. `None` for other names.
+pub fn metadata_project(file_name: &str) -> Option<String> {
+    let lower = file_name.to_ascii_lowercase();
+    if !(lower.ends_with(".dist-info") || lower.ends_with(".egg-info")) {
+        return None;
+    }
+    let project = lower.split('-').next().unwrap_or(&lower);
+    Some(normalize(project))
+}
+
 /// The form used in wheel and `.dist-info` file names: every run of `-`, `_`
 /// and `.` becomes a single `_`. Case is kept, as the wheel spec allows and
 /// as pip and setuptools write it.

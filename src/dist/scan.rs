@@ -305,10 +305,7 @@ fn list_metadata(dir: &Path) -> Result<(Vec<Found>, Vec<Found>)> {
     // By project name; of one project's records in one directory the
     // `.dist-info` comes before the `.egg-info`, whatever their versions,
     // as importlib.metadata yields them.
-    let key = |lower: &str| {
-        let project = lower.split('-').next().unwrap_or(lower);
-        (name::normalize(project), lower.ends_with(".egg-info"))
-    };
+    let key = |lower: &str| (name::metadata_project(lower), lower.ends_with(".egg-info"));
     let sorted = |mut found: Vec<(String, Found)>| {
         found.sort_by(|(a, fa), (b, fb)| {
             key(a)

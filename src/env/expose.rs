@@ -46,21 +46,11 @@ pub fn link_layers(env: &mut Environment) -> Result<()> {
 fn projects_in(dir: &Path) -> Result<BTreeSet<String>> {
     let mut projects = BTreeSet::new();
     for name in sorted_names(dir)? {
-        if let Some(project) = project_of(&name.to_string_lossy()) {
+        if let Some(project) = crate::dist::name::metadata_project(&name.to_string_lossy()) {
             projects.insert(project);
         }
     }
     Ok(projects)
-}
-
-/// The normalized project of a `.dist-info` or `.egg-info` name.
-fn project_of(name: &str) -> Option<String> {
-    let lower = name.to_ascii_lowercase();
-    if !(lower.ends_with(".dist-info") || lower.ends_with(".egg-info")) {
-        return None;
-    }
-    let project = lower.split('-').next().unwrap_or(&lower);
-    Some(crate::dist::name::normalize(project))
 }
 
 fn sorted_names(dir: &Path) -> Result<Vec<OsString>> {
@@ -90,7 +80,7 @@ fn link_one(source: &Path, site: &Path, projects: &mut BTreeSet<String>) -> Resu
         if name == "__pycache__" {
             continue;
         }
-        if let Some(project) = project_of(&name.to_string_lossy()) {
+        if let Some(project) = crate::dist::name::metadata_project(&name.to_string_lossy()) {
             if projects.contains(&project) {
                 continue;
             }
