@@ -76,7 +76,8 @@ extern "C" fn forward(raw: std::ffi::c_int) {
     }
 }
 
-/// How many runners are live, and the dispositions to restore after the last.
+/// How many runners are live, and the dispositions to restore after the last
+/// (of the signals that were not ignored when the first started).
 static HANDLERS: Mutex<(usize, Vec<(Signal, SigAction)>)> = Mutex::new((0, Vec::new()));
 
 /// The forwarding handlers, installed while any guard lives.
@@ -95,9 +96,16 @@ impl Handlers {
                 .iter()
                 // SAFETY: the handler only loads atomics and calls kill(2).
                 .filter_map(|&s| {
-                    unsafe { signal::sigaction(s, &action) }
-                        .ok()
-                        .map(|old| (s, old))
+                    let old = unsafe { signal::sigaction(s, &action) }.ok()?;
+                    if matches!(old.handler(), SigHandler::SigIgn) {
+                        // Ignored by whoever started tempest-env (`nohup`, a
+                        // shell's background job): it stays ignored, and the
+                        // runner inherits that.
+                        // SAFETY: putting back what was there.
+                        let _ = unsafe { signal::sigaction(s, &old) };
+                        return None;
+                    }
+                    Some((s, old))
                 })
                 .collect();
         }

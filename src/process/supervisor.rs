@@ -146,8 +146,12 @@ fn in_child(exe: &CStr, parent: Pid) -> nix::Result<()> {
             }
             for signal in RELAYED.into_iter().chain([PARENT_DIED]) {
                 // SAFETY: as above; tempest-env's handlers are not the
-                // command's.
-                unsafe { signal::signal(signal, SigHandler::SigDfl) }?;
+                // command's, but what tempest-env was started ignoring
+                // (`nohup`) the command ignores too.
+                let old = unsafe { signal::signal(signal, SigHandler::SigDfl) }?;
+                if matches!(old, SigHandler::SigIgn) {
+                    unsafe { signal::signal(signal, SigHandler::SigIgn) }?;
+                }
             }
             sigprocmask(SigmaskHow::SIG_SETMASK, Some(&old_mask), None)?;
             Ok(())

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::common::{TestContext, fixtures, python_version, stderr, stdout};
+use crate::common::{TestContext, as_foreground, fixtures, python_version, stderr, stdout};
 
 const LIST_GROUPS: &str =
     "valet.tests.tempest.tests.api.test_groups.ValetGroupsTest.test_list_groups";
@@ -329,13 +329,14 @@ fn the_runner_gets_a_clean_environment() {
 fn signals_are_forwarded_and_the_environment_still_removed() {
     let ctx = TestContext::new();
     for (signal, code) in [(libc::SIGTERM, 143), (libc::SIGINT, 130)] {
-        let child = ctx
-            .std_cmd()
-            .args(["run", "--def", "demo", "--runner", "sleep 30"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let child = as_foreground(
+            ctx.std_cmd()
+                .args(["run", "--def", "demo", "--runner", "sleep 30"]),
+        )
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
         // Wait for the runner to start (its per-run environment exists).
         let deadline = Instant::now() + Duration::from_secs(30);
         let runs_dir = ctx.home.path().join("data/runs");
@@ -365,6 +366,44 @@ fn signals_are_forwarded_and_the_environment_still_removed() {
             .collect();
         assert!(leftovers.is_empty(), "the per-run environment was removed");
     }
+}
+
+/// Signals tempest-env was started ignoring (`nohup`, a shell's background
+/// job) stay ignored, by it and by the runner: the run goes on to its end.
+#[test]
+fn signals_the_caller_ignores_stay_ignored() {
+    let ctx = TestContext::new();
+    let marker = ctx.work.path().join("started");
+    let runner = format!(
+        "python -c \"import signal, time; open('{}', 'w').close(); time.sleep(2); \
+         print('survived', signal.getsignal(signal.SIGINT) is signal.SIG_IGN)\"",
+        marker.display()
+    );
+    let mut cmd = ctx.std_cmd();
+    cmd.args(["run", "--def", "demo", "--runner", &runner])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    // SAFETY: signal(2) between fork and exec, no allocation.
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(&mut cmd, || {
+            libc::signal(libc::SIGINT, libc::SIG_IGN);
+            libc::signal(libc::SIGHUP, libc::SIG_IGN);
+            Ok(())
+        });
+    }
+    let child = cmd.spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !marker.exists() {
+        assert!(Instant::now() < deadline, "the runner never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    for signal in [libc::SIGINT, libc::SIGHUP] {
+        // SAFETY: kill(2) on the process this test spawned.
+        unsafe { libc::kill(child.id() as i32, signal) };
+    }
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains("survived True"), "{}", stdout(&out));
 }
 
 #[test]
