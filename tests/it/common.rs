@@ -292,3 +292,16 @@ pub(crate) fn wheelhouse(ctx: &TestContext) -> PathBuf {
     }
     dir
 }
+
+/// Start `cmd` with SIGINT at its default, as a shell starts a foreground
+/// command: a suite run from a background shell inherits SIGINT ignored,
+/// and tempest-env keeps a signal ignored that it was started ignoring.
+pub(crate) fn as_foreground(cmd: &mut StdCommand) -> &mut StdCommand {
+    // SAFETY: signal(2) between fork and exec, no allocation.
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(cmd, || {
+            libc::signal(libc::SIGINT, libc::SIG_DFL);
+            Ok(())
+        })
+    }
+}

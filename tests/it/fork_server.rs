@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::common::{TestContext, fixtures, stderr, stdout};
+use crate::common::{TestContext, as_foreground, fixtures, stderr, stdout};
 
 /// Every fixture plugin, the interference ones among the well-behaved.
 const EVERY_FIXTURE: &[&str] = &[
@@ -354,16 +354,7 @@ fn a_killed_or_interrupted_served_search_leaves_nothing_behind() {
             .args(&args)
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
-        // A suite run from a background shell inherits SIGINT ignored; the
-        // search starts as a foreground command would.
-        // SAFETY: signal(2) between fork and exec, no allocation.
-        unsafe {
-            std::os::unix::process::CommandExt::pre_exec(&mut searching, || {
-                libc::signal(libc::SIGINT, libc::SIG_DFL);
-                Ok(())
-            });
-        }
-        let child = searching.spawn().unwrap();
+        let child = as_foreground(&mut searching).spawn().unwrap();
         let deadline = Instant::now() + Duration::from_secs(60);
         while served_children(&ctx) < 2 {
             assert!(Instant::now() < deadline, "no served probe started");

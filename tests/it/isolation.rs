@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use crate::common::{TestContext, fixtures, stderr, stdout};
+use crate::common::{TestContext, as_foreground, fixtures, stderr, stdout};
 
 /// Well-behaved plugins that pad every set.
 const FILLERS: &[&str] = &[
@@ -596,9 +596,7 @@ fn an_interrupted_probe_stops_the_search_and_leaves_nothing() {
     ];
     args.extend(plugin_args(&set_with(&[])));
     let started = Instant::now();
-    let child = ctx
-        .std_cmd()
-        .args(&args)
+    let child = as_foreground(ctx.std_cmd().args(&args))
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
