@@ -180,6 +180,24 @@ pub fn find_target(
     }
 }
 
+/// Top-level names any plugin's output may hold without being about it.
+const GENERIC: &[&str] = &[
+    "tempest", "tests", "test", "unittest", "doc", "docs", "examples",
+];
+
+/// The candidates a failure's output names: those with a top-level package
+/// (`tops[c]`) that is a word of `text` (a dotted module or test id, a file
+/// path), in order.
+pub fn named_in(text: &str, tops: &[Vec<&str>]) -> Vec<usize> {
+    let words: std::collections::HashSet<&str> = text
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|w| !w.is_empty())
+        .collect();
+    (0..tops.len())
+        .filter(|&c| tops[c].iter().any(|t| words.contains(t)))
+        .collect()
+}
+
 fn names<'a>(members: impl Iterator<Item = &'a super::members::Member>) -> String {
     members
         .map(|m| m.name.as_str())
@@ -214,12 +232,28 @@ pub fn bisect(prober: &Prober, options: &BisectOptions) -> Result<BisectReport> 
         failing_set: Vec::new(),
         passing_set: vec![target],
     };
+    // Each candidate's own top-level packages, as a failure's output would
+    // name them (not the target's, nor names any output may hold).
+    let tops: Vec<Vec<&str>> = others
+        .iter()
+        .map(|&i| {
+            members[i]
+                .top_level
+                .iter()
+                .map(String::as_str)
+                .filter(|t| {
+                    !GENERIC.contains(t) && !members[target].top_level.iter().any(|o| o == t)
+                })
+                .collect()
+        })
+        .collect();
     // Sets of candidate indices -> probes of the target with them, in
-    // parallel; each becomes a line of the trail, with its stage.
+    // parallel; each becomes a line of the trail, with its stage. Each
+    // verdict comes with the candidates its failing output names.
     let steps = |stages: &[&'static str],
                  sets: &[Vec<usize>],
                  report: &mut BisectReport|
-     -> Result<Vec<Verdict>> {
+     -> Result<Vec<(Verdict, Vec<usize>)>> {
         let subsets: Vec<Vec<usize>> = sets
             .iter()
             .map(|chosen| {
@@ -232,11 +266,17 @@ pub fn bisect(prober: &Prober, options: &BisectOptions) -> Result<BisectReport> 
         let judged = judge(prober, &subsets, options)?;
         let mut verdicts = Vec::new();
         for ((chosen, (verdict, outcomes)), &stage) in sets.iter().zip(judged).zip(stages) {
-            let errors = outcomes
-                .iter()
-                .find(|o| !o.passed(options.action))
-                .map(|o| o.error_lines(3))
-                .unwrap_or_default();
+            let failed = outcomes.iter().find(|o| !o.passed(options.action));
+            let errors = failed.map(|o| o.error_lines(3)).unwrap_or_default();
+            let named = failed.map_or_else(Vec::new, |o| {
+                let text = format!(
+                    "{}\n{}\n{}",
+                    o.stdout,
+                    o.stderr,
+                    o.error_lines(usize::MAX).join("\n")
+                );
+                named_in(&text, &tops)
+            });
             let plugins: Vec<String> = chosen
                 .iter()
                 .map(|&c| members[others[c]].name.clone())
@@ -261,7 +301,7 @@ pub fn bisect(prober: &Prober, options: &BisectOptions) -> Result<BisectReport> 
                     .fold(0.0, f64::max),
                 errors,
             });
-            verdicts.push(verdict);
+            verdicts.push((verdict, named));
         }
         Ok(verdicts)
     };
@@ -273,7 +313,7 @@ pub fn bisect(prober: &Prober, options: &BisectOptions) -> Result<BisectReport> 
         &[Vec::new(), everything.clone()],
         &mut report,
     )?;
-    match first[0] {
+    match first[0].0 {
         Verdict::Pass => {}
         Verdict::Fail => {
             report.finding = Finding::FailsAlone;
@@ -285,7 +325,7 @@ pub fn bisect(prober: &Prober, options: &BisectOptions) -> Result<BisectReport> 
             return Ok(report);
         }
     }
-    match first[1] {
+    match first[1].0 {
         Verdict::Fail => {}
         Verdict::Pass => {
             report.finding = Finding::PassesTogether;
@@ -297,18 +337,62 @@ pub fn bisect(prober: &Prober, options: &BisectOptions) -> Result<BisectReport> 
             return Ok(report);
         }
     }
-    prober.grow(search::bound(1, others.len()));
-    let mut failure = None;
-    let known = BTreeMap::from([
+    let mut memo = BTreeMap::from([
         (Vec::new(), Verdict::Pass),
         (everything.clone(), Verdict::Fail),
     ]);
-    let (found, memo) = search::minimal_failing(others.len(), options.threads, known, |sets| {
+    // The candidates the whole set's failure names (a test module of theirs
+    // that failed to import, a frame of their code): probed first, together
+    // and left out, at once. The search then runs within whichever of the
+    // two fails (a smallest failing set within a failing set is one of the
+    // whole's); both verdicts are the search's to reuse.
+    let mut scope = everything.clone();
+    let suspects = first[1].1.clone();
+    let guessed = !suspects.is_empty() && suspects.len() < others.len();
+    if guessed {
+        let without: Vec<usize> = everything
+            .iter()
+            .copied()
+            .filter(|c| !suspects.contains(c))
+            .collect();
+        prober.grow(2);
+        let judged = steps(
+            &["suspects", "without-suspects"],
+            &[suspects.clone(), without.clone()],
+            &mut report,
+        )?;
+        memo.insert(without.clone(), judged[1].0);
+        memo.insert(suspects.clone(), judged[0].0);
+        if judged[0].0 == Verdict::Fail {
+            scope = suspects;
+        } else if judged[1].0 == Verdict::Fail {
+            // Innocent: the failure is among the others.
+            scope = without;
+        }
+    }
+    prober.grow(search::bound(1, scope.len()));
+    let mut failure = None;
+    // The search runs over positions in `scope`; sets are translated both
+    // ways, so what is known is not probed again.
+    let to_scope = |set: &Vec<usize>| -> Option<Vec<usize>> {
+        set.iter()
+            .map(|c| scope.iter().position(|s| s == c))
+            .collect()
+    };
+    let known: BTreeMap<Vec<usize>, Verdict> = memo
+        .iter()
+        .filter_map(|(set, v)| Some((to_scope(set)?, *v)))
+        .collect();
+    let (local, searched) = search::minimal_failing(scope.len(), options.threads, known, |sets| {
         if failure.is_some() {
             return vec![Verdict::Pass; sets.len()];
         }
-        match steps(&vec!["search"; sets.len()], sets, &mut report) {
-            Ok(v) => v,
+        let sets: Vec<Vec<usize>> = sets
+            .iter()
+            .map(|set| set.iter().map(|&i| scope[i]).collect())
+            .collect();
+        match steps(&vec!["search"; sets.len()], &sets, &mut report) {
+            Ok(v) => v.into_iter().map(|(verdict, _)| verdict).collect(),
             Err(err) => {
                 failure = Some(err);
                 vec![Verdict::Pass; sets.len()]
@@ -318,6 +402,10 @@ pub fn bisect(prober: &Prober, options: &BisectOptions) -> Result<BisectReport> 
     if let Some(err) = failure {
         return Err(err);
     }
+    for (set, verdict) in searched {
+        memo.insert(set.iter().map(|&i| scope[i]).collect(), verdict);
+    }
+    let found: Vec<usize> = local.iter().map(|&i| scope[i]).collect();
     if let Some(first) = report.flaky.first() {
         report.flaky_suspects = first
             .iter()
@@ -339,13 +427,13 @@ pub fn bisect(prober: &Prober, options: &BisectOptions) -> Result<BisectReport> 
     // The whole set without the culprits, unless the search had it already.
     report.without_culprits = Some(match memo.get(&rest) {
         Some(verdict) => *verdict,
-        None => steps(&["confirm"], std::slice::from_ref(&rest), &mut report)?[0],
+        None => steps(&["confirm"], std::slice::from_ref(&rest), &mut report)?[0].0,
     });
     report.culprits = found
         .iter()
         .map(|&c| members[others[c]].name.clone())
         .collect();
-    report.bound = Some(search::bound(found.len(), others.len()) + 2);
+    report.bound = Some(search::bound(found.len(), others.len()) + if guessed { 4 } else { 2 });
     let mut failing: Vec<usize> = found.iter().map(|&c| others[c]).collect();
     failing.push(target);
     failing.sort_unstable();
@@ -355,4 +443,73 @@ pub fn bisect(prober: &Prober, options: &BisectOptions) -> Result<BisectReport> 
     passing.sort_unstable();
     report.passing_set = passing;
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What `tempest run --list-tests` printed with tempest 47,
+    /// barbican-tempest-plugin and vmware-nsx-tempest-plugin 1.0.0 (its
+    /// first 33 lines).
+    const VMWARE_LISTING: &str = r#"/tmp/p18/home/cache/bases/efef46d3ce5eed5c/site/vmware_nsx_tempest_plugin/services/utils.py:20: SyntaxWarning: "is" with a literal. Did you mean "=="?
+  mod = 0 if a % b is 0 else 1
+
+=========================
+Failures during discovery
+=========================
+--- import errors ---
+Failed to import test module: vmware_nsx_tempest_plugin.tests.nsxv.scenario.test_admin_policy_basic_ops
+Traceback (most recent call last):
+  File "/root/.pyenv/versions/3.11.7/lib/python3.11/unittest/loader.py", line 419, in _find_test_path
+    module = self._get_module_from_name(name)
+             ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
+  File "/root/.pyenv/versions/3.11.7/lib/python3.11/unittest/loader.py", line 362, in _get_module_from_name
+    __import__(name)
+  File "/tmp/p18/home/cache/bases/efef46d3ce5eed5c/site/vmware_nsx_tempest_plugin/tests/nsxv/scenario/test_admin_policy_basic_ops.py", line 26, in <module>
+    from vmware_nsx_tempest_plugin.tests.nsxv.scenario import (
+  File "/tmp/p18/home/cache/bases/efef46d3ce5eed5c/site/vmware_nsx_tempest_plugin/tests/nsxv/scenario/manager_topo_deployment.py", line 50, in <module>
+    DNS_SERVERS_IPV4 = CONF.network.dns_servers
+                       ^^^^^^^^^^^^^^^^^^^^^^^^
+  File "/tmp/p18/home/cache/bases/c1de8050b0290caa/site/oslo_config/cfg.py", line 4211, in __getattr__
+    return self._conf._get(name, self._group)
+           ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
+  File "/tmp/p18/home/cache/bases/c1de8050b0290caa/site/oslo_config/cfg.py", line 3613, in _get
+    value, loc = self._do_get(name, group, namespace)
+                 ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
+  File "/tmp/p18/home/cache/bases/c1de8050b0290caa/site/oslo_config/cfg.py", line 3636, in _do_get
+    info = self._get_opt_info(name, group)
+           ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
+  File "/tmp/p18/home/cache/bases/c1de8050b0290caa/site/oslo_config/cfg.py", line 3887, in _get_opt_info
+    raise NoSuchOptError(opt_name, group)
+oslo_config.cfg.NoSuchOptError: no such option dns_servers in group [network]
+
+Failed to import test module: vmware_nsx_tempest_plugin.tests.nsxv.scenario.test_deployments
+"#;
+
+    #[test]
+    fn names_the_plugins_whose_modules_a_failure_mentions() {
+        let tops = vec![
+            vec!["cinder_tempest_plugin"],
+            vec!["vmware_nsx_tempest_plugin"],
+            vec!["oslo_config_plugin"],
+            vec!["designate_tempest_plugin", "vmware"],
+        ];
+        assert_eq!(named_in(VMWARE_LISTING, &tops), [1]);
+        // A word, not a part of one: `oslo_config` is not `oslo_config_plugin`.
+        assert_eq!(
+            named_in("oslo_config.cfg.NoSuchOptError", &tops),
+            Vec::<usize>::new()
+        );
+        // Test ids and paths name their package too.
+        assert_eq!(
+            named_in(
+                "designate_tempest_plugin.tests.api.v2.test_zones.ZonesTest.test_x [id-1]\n\
+                 cinder_tempest_plugin/api/volume/test_x.py",
+                &tops
+            ),
+            [0, 3]
+        );
+        assert!(named_in("", &tops).is_empty());
+    }
 }
