@@ -10,7 +10,8 @@
 #      early, which would flatter nobody), and the check's peak memory.
 # Each ratio is printed; --no-fork-server figures are given for scale.
 # Bytecode caches are written on both sides, as users have them.
-# Usage: benches/fork.sh   (writes benches/results/fork-*.md)
+# Usage: benches/fork.sh [a] [b] [c]   (all three by default; writes
+# benches/results/fork-*.md, and the summary of the parts run)
 source "$(dirname "$0")/common.sh"
 unset PYTHONDONTWRITEBYTECODE
 D="$WORK/fork"
@@ -59,54 +60,70 @@ venv() {
     rm -rf "$D/$name-ws"
     HOME="$D/home" "$D/$name/bin/tempest" init "$D/$name-ws" >/dev/null 2>&1 || true
 }
-venv seven "${SEVEN[@]}"
-venv fifteen "${FIFTEEN[@]}"
-venv current "${EXTRA[@]}" "${CURRENT[@]}"
-venv forty "${EXTRA[@]}" "${CURRENT[@]}" "${OLDER[@]}"
+PARTS=" ${*:-a b c} "
+part() { [[ "$PARTS" == *" $1 "* ]]; }
 listing() { echo "bash -c 'cd $D/$1-ws && HOME=$D/home $D/$1/bin/tempest run --list-tests >/dev/null 2>&1; true'"; }
 
-# Warm the layers, the bytecode caches and each venv's caches, untimed.
-"$TE" "${BISECT[@]}" -q >/dev/null 2>&1 || true
-"$TE" "${SANITY[@]}" -q >/dev/null 2>&1 || true
-for v in seven fifteen current; do eval "$(listing "$v")"; done
-"$TE" plugins --python "$D/forty/bin/python" --check >/dev/null 2>&1 || true
+# Each part's venvs, then its layers, bytecode and venv caches warmed, untimed.
+if part a; then
+    venv seven "${SEVEN[@]}"
+    "$TE" "${BISECT[@]}" -q >/dev/null 2>&1 || true
+    eval "$(listing seven)"
+fi
+if part b; then
+    venv fifteen "${FIFTEEN[@]}"
+    "$TE" "${SANITY[@]}" -q >/dev/null 2>&1 || true
+    eval "$(listing fifteen)"
+fi
+if part c; then
+    venv current "${EXTRA[@]}" "${CURRENT[@]}"
+    venv forty "${EXTRA[@]}" "${CURRENT[@]}" "${OLDER[@]}"
+    eval "$(listing current)"
+    "$TE" plugins --python "$D/forty/bin/python" --check >/dev/null 2>&1 || true
+fi
 
-hyperfine --runs 3 -i -N --export-json "$RESULTS/fork-bisect.json" \
+part a && hyperfine --runs 3 -i -N --export-json "$RESULTS/fork-bisect.json" \
     -n "tempest run --list-tests, plain venv, the 7-plugin set" "$(listing seven)" \
     -n "tempest-env bisect --probe list (7 plugins)" "$TE ${BISECT[*]} -q" \
     -n "tempest-env bisect --probe list --no-fork-server" "$TE ${BISECT[*]} -q --no-fork-server"
-medians "$RESULTS/fork-bisect.json" | tee "$RESULTS/fork-bisect-medians.md" || true
+part a && { medians "$RESULTS/fork-bisect.json" | tee "$RESULTS/fork-bisect-medians.md" || true; }
 
-hyperfine --runs 1 -i -N --export-json "$RESULTS/fork-sanity.json" \
+part b && hyperfine --runs 1 -i -N --export-json "$RESULTS/fork-sanity.json" \
     -n "tempest run --list-tests, plain venv, the 15 plugins" "$(listing fifteen)" \
     -n "tempest-env sanity (15 plugins)" "$TE ${SANITY[*]} -q" \
     -n "tempest-env sanity --no-fork-server" "$TE ${SANITY[*]} -q --no-fork-server"
-medians "$RESULTS/fork-sanity.json" | tee "$RESULTS/fork-sanity-medians.md" || true
+part b && { medians "$RESULTS/fork-sanity.json" | tee "$RESULTS/fork-sanity-medians.md" || true; }
 
-hyperfine --runs 1 -i -N --export-json "$RESULTS/fork-check.json" \
+part c && hyperfine --runs 1 -i -N --export-json "$RESULTS/fork-check.json" \
     -n "tempest list-plugins + tempest run --list-tests, plain venv, the 33 current plugins" \
     "bash -c 'cd $D/current-ws && HOME=$D/home $D/current/bin/tempest list-plugins >/dev/null 2>&1; HOME=$D/home $D/current/bin/tempest run --list-tests >/dev/null 2>&1; true'" \
     -n "tempest-env plugins --check (40 plugins)" "$TE plugins --python $D/forty/bin/python --check -q" \
     -n "tempest-env plugins --check (40 plugins) --no-fork-server" "$TE plugins --python $D/forty/bin/python --check -q --no-fork-server"
-medians "$RESULTS/fork-check.json" | tee "$RESULTS/fork-check-medians.md" || true
+part c && { medians "$RESULTS/fork-check.json" | tee "$RESULTS/fork-check-medians.md" || true; }
 
 # The ratios, and the 40-plugin check's peak memory (said with -v).
-"$TE" plugins --python "$D/forty/bin/python" --check -v 2>"$D/check.err" >/dev/null || true
-"$PY" - "$RESULTS" "$D/check.err" <<'PYEOF' | tee "$RESULTS/fork-summary.md"
+: >"$D/check.err"
+if part c; then
+    "$TE" plugins --python "$D/forty/bin/python" --check -v 2>"$D/check.err" >/dev/null || true
+fi
+"$PY" - "$RESULTS" "$D/check.err" "$PARTS" <<'PYEOF' | tee "$RESULTS/fork-summary.md"
 import json, re, sys
-results, err = sys.argv[1], sys.argv[2]
+results, err, parts = sys.argv[1], sys.argv[2], sys.argv[3].split()
 def times(name):
     return [r.get("median") or r["mean"] for r in json.load(open("%s/%s.json" % (results, name)))["results"]]
-bisect, sanity, check = times("fork-bisect"), times("fork-sanity"), times("fork-check")
+rows = [("a", "fork-bisect", "bisect --probe list, 7 plugins / one listing", "1.5"),
+        ("b", "fork-sanity", "sanity, 15 plugins / one listing", "3"),
+        ("c", "fork-check", "plugins --check, 40 plugins / (list-plugins + one listing)", "3")]
 print("| measure | tempest-env | reference | ratio | goal |")
 print("|---|---|---|---|---|")
-print("| bisect --probe list, 7 plugins / one listing | %.1f s | %.1f s | %.2f | 1.5 |" % (bisect[1], bisect[0], bisect[1] / bisect[0]))
-print("| (--no-fork-server) | %.1f s | | %.2f | |" % (bisect[2], bisect[2] / bisect[0]))
-print("| sanity, 15 plugins / one listing | %.1f s | %.1f s | %.2f | 3 |" % (sanity[1], sanity[0], sanity[1] / sanity[0]))
-print("| (--no-fork-server) | %.1f s | | %.2f | |" % (sanity[2], sanity[2] / sanity[0]))
-print("| plugins --check, 40 plugins / (list-plugins + one listing) | %.1f s | %.1f s | %.2f | 3 |" % (check[1], check[0], check[1] / check[0]))
-print("| (--no-fork-server) | %.1f s | | %.2f | |" % (check[2], check[2] / check[0]))
+for part, name, what, goal in rows:
+    if part not in parts:
+        continue
+    t = times(name)
+    print("| %s | %.1f s | %.1f s | %.2f | %s |" % (what, t[1], t[0], t[1] / t[0], goal))
+    print("| (--no-fork-server) | %.1f s | | %.2f | |" % (t[2], t[2] / t[0]))
 line = next((l for l in open(err) if l.startswith("fork server: ")), "")
-print()
-print("40-plugin check: " + line.strip())
+if line:
+    print()
+    print("40-plugin check: " + line.strip())
 PYEOF
