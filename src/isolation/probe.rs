@@ -411,19 +411,20 @@ impl Prober {
         self.batch_with(&jobs, threads)
     }
 
-    /// [`Prober::batch`] with the runner's arguments of each job.
+    /// [`Prober::batch`] with the runner's arguments of each job. Probes
+    /// start largest first: the one with the most plugins takes longest,
+    /// and started last it would run on alone while the other threads idle.
     pub fn batch_with(&self, jobs: &[Job], threads: usize) -> Vec<Result<Outcome>> {
+        let mut order: Vec<usize> = (0..jobs.len()).collect();
+        order.sort_by_key(|&i| std::cmp::Reverse(jobs[i].0.len()));
         let next = AtomicUsize::new(0);
         let slots: Vec<Mutex<Option<Result<Outcome>>>> =
             jobs.iter().map(|_| Mutex::new(None)).collect();
         std::thread::scope(|scope| {
             for _ in 0..threads.clamp(1, jobs.len().max(1)) {
                 scope.spawn(|| {
-                    loop {
-                        let i = next.fetch_add(1, Ordering::SeqCst);
-                        let Some((subset, action, filter, posargs)) = jobs.get(i) else {
-                            break;
-                        };
+                    while let Some(&i) = order.get(next.fetch_add(1, Ordering::SeqCst)) {
+                        let (subset, action, filter, posargs) = &jobs[i];
                         let outcome = self.probe_with(subset, *action, filter.as_deref(), posargs);
                         *slots[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(outcome);
                     }
