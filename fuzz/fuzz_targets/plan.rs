@@ -29,7 +29,10 @@ fuzz_target!(|data: &[u8]| {
         let rendered = result.render();
         let again = ProbeResult::parse(&rendered)
             .unwrap_or_else(|err| panic!("rendered result {rendered:?} does not parse: {err}"));
-        assert_eq!(again, result, "rendered result {rendered:?} parses differently");
+        assert_eq!(
+            again, result,
+            "rendered result {rendered:?} parses differently"
+        );
         let _ = again.outcome().error_lines(3);
     }
 });
