@@ -8,13 +8,13 @@ use anyhow::Result;
 
 use super::OutputFormat;
 use crate::Context;
+use crate::cli::isolation_args::{BisectArgs, CompareArgs, ProbeArg, SanityArgs, SetArgs};
 use crate::env::install::Artifact;
 use crate::isolation::bisect::{self, BisectOptions, BisectReport, Finding};
 use crate::isolation::members::{self, Source};
 use crate::isolation::probe::{Action, Interrupted, Prober};
 use crate::isolation::sanity::{self, Listing, PluginVerdict};
 use crate::isolation::search::Verdict;
-use crate::isolation_cli::{BisectArgs, CompareArgs, ProbeArg, SanityArgs, SetArgs};
 use crate::runner::environ::Policy;
 use crate::runner::preset::Preset;
 use crate::shell::sh_quote;

@@ -154,11 +154,11 @@ pub fn dispatch(command: Command, ctx: &Context) -> Result<u8> {
         Command::Diff(args) => results::diff(&args.run_a, &args.run_b, args.format.into(), ctx),
         Command::Completions(args) => {
             let mut stdout = std::io::stdout().lock();
-            crate::completion::write_registration(&args.shell.to_string(), &mut stdout)?;
+            crate::cli::completion::write_registration(&args.shell.to_string(), &mut stdout)?;
             Ok(0)
         }
         Command::GenerateMan(args) => {
-            for written in crate::man::write_all(&args.dir)? {
+            for written in crate::cli::man::write_all(&args.dir)? {
                 ctx.printer.status(format!("wrote {}", written.display()));
             }
             Ok(0)

@@ -11,12 +11,12 @@ use anyhow::Result;
 use super::OutputFormat;
 use super::isolation::{print_compare, print_sanity, resolve};
 use crate::Context;
+use crate::cli::isolation_args::{CompareArgs, PlanArgs, ProbeArgs, SanityArgs, SetArgs};
 use crate::error::UserError;
 use crate::isolation::plan::execute::{self, Executed};
 use crate::isolation::plan::write::{self, Destination};
 use crate::isolation::plan::{self, Plan, Search, collect as gather};
 use crate::isolation::{compare, sanity};
-use crate::isolation_cli::{CompareArgs, PlanArgs, ProbeArgs, SanityArgs, SetArgs};
 use crate::lockfile::rebuild::RebuildOptions;
 
 /// Where the printed commands put the results.

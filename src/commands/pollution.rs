@@ -15,6 +15,7 @@ use clap::Parser;
 use super::OutputFormat;
 use super::isolation::{interrupted, show_progress};
 use crate::Context;
+use crate::cli::isolation_args::PollutionArgs;
 use crate::error::UserError;
 use crate::home::Home;
 use crate::isolation::members;
@@ -22,7 +23,6 @@ use crate::isolation::pollution::{self, Finding, PollutionOptions, PollutionRepo
 use crate::isolation::probe::Prober;
 use crate::isolation::replay_args;
 use crate::isolation::search::Verdict;
-use crate::isolation_cli::PollutionArgs;
 use crate::runner::environ::Policy;
 use crate::runner::preset::Preset;
 use crate::runner::record::{self, Replay, RunRecord};

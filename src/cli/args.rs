@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use clap_complete::engine::ArgValueCompleter;
 
-use crate::completion::{definition_names, environment_names, runner_presets};
+use crate::cli::completion::{definition_names, environment_names, runner_presets};
 
 /// Python environments for Tempest plugins: created in milliseconds, holding
 /// exactly the plugins asked for.
@@ -74,15 +74,15 @@ pub enum Command {
     Doctor(DoctorArgs),
     /// Every plugin alone, then all together: which ones load, how many
     /// tests each lists.
-    Sanity(Box<crate::isolation_cli::SanityArgs>),
+    Sanity(Box<crate::cli::isolation_args::SanityArgs>),
     /// Find the smallest set of plugins that makes a test fail.
-    Bisect(Box<crate::isolation_cli::BisectArgs>),
+    Bisect(Box<crate::cli::isolation_args::BisectArgs>),
     /// Per-test status with a plugin alone against with the whole set.
-    Compare(Box<crate::isolation_cli::CompareArgs>),
+    Compare(Box<crate::cli::isolation_args::CompareArgs>),
     /// Find the earlier tests on a failed test's worker, and their plugins,
     /// that make it fail: a recorded run's worker order replayed in fresh
     /// environments and searched.
-    Pollution(Box<crate::isolation_cli::PollutionArgs>),
+    Pollution(Box<crate::cli::isolation_args::PollutionArgs>),
     /// Write a lock: an environment recorded exactly (interpreter, every
     /// distribution in the order Python sees it, wheel hashes), for
     /// `create --from` on another machine; or a run, with its command and
@@ -90,7 +90,7 @@ pub enum Command {
     Lock(LockArgs),
     /// Run one probe of a plan (`sanity --plan`, `compare --plan`) on this
     /// machine and write its result, for `--collect`.
-    Probe(Box<crate::isolation_cli::ProbeArgs>),
+    Probe(Box<crate::cli::isolation_args::ProbeArgs>),
     /// Remove what crashed or interrupted commands left behind, and store
     /// entries and bases no environment uses.
     Gc(GcArgs),
