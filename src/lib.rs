@@ -88,7 +88,7 @@ pub fn run_cli(args: impl IntoIterator<Item = OsString>) -> ExitCode {
             home,
             printer: printer.clone(),
         };
-        commands::dispatch(cli.command, &ctx)
+        cli::dispatch(cli.command, &ctx)
     });
     match result {
         Ok(code) => ExitCode::from(code),

@@ -235,6 +235,15 @@ pub struct InstallerArgs {
     #[arg(long, value_name = "FILE")]
     pub constraints: Option<PathBuf>,
 
+    #[command(flatten)]
+    pub index: IndexArgs,
+}
+
+/// Where packages come from, and which installer fetches them: shared by
+/// everything that installs (with [`InstallerArgs`]) and by `probe`, which
+/// rebuilds a lock (its help says so, see `ProbeArgs`).
+#[derive(Debug, Args)]
+pub struct IndexArgs {
     /// A directory of wheels for the installer. Repeatable.
     #[arg(long, value_name = "DIR")]
     pub find_links: Vec<PathBuf>,
