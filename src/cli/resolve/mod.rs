@@ -155,3 +155,81 @@ fn threads(jobs: Option<usize>) -> usize {
     })
     .max(1)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn definition() -> Definition {
+        let mut d = Definition {
+            python: Some("3.11".into()),
+            runner: Some("stestr".into()),
+            pass_env: vec!["OS_*".into()],
+            ..Definition::default()
+        };
+        d.set_env.insert("A".into(), "1".into());
+        d
+    }
+
+    /// `create`'s composition options as the parser reads `words`.
+    fn compose_args(words: &[&str]) -> ComposeArgs {
+        use clap::Parser;
+        let line = ["tempest-env", "create", "x"].iter().chain(words);
+        match crate::cli::Cli::try_parse_from(line).unwrap().command {
+            crate::cli::Command::Create(create) => create.compose,
+            other => panic!("parsed as {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_flag_wins_over_the_definition_and_the_definition_over_the_default() {
+        let d = definition();
+        assert_eq!(runner(Some("testr"), Some(&d)).unwrap(), Preset::Testr);
+        assert_eq!(runner(None, Some(&d)).unwrap(), Preset::Stestr);
+        assert_eq!(runner(None, None).unwrap(), Preset::Tempest);
+        assert!(runner(Some("  "), Some(&d)).is_err());
+        assert_eq!(
+            python(&compose_args(&[]), Some(&d)).as_deref(),
+            Some("3.11")
+        );
+        let args = compose_args(&["--python", "3.12"]);
+        assert_eq!(python(&args, Some(&d)).as_deref(), Some("3.12"));
+        assert_eq!(python(&args, None).as_deref(), Some("3.12"));
+    }
+
+    #[test]
+    fn the_policy_adds_the_flags_to_the_definitions_lists() {
+        let d = definition();
+        let set_env = ["B=2".to_string()];
+        let pass_env = ["HTTP_*".to_string()];
+        let merged = policy(
+            Some(&d),
+            PolicyFlags {
+                set_env: &set_env,
+                pass_env: &pass_env,
+                isolated_env: true,
+                ..PolicyFlags::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            merged.set,
+            [("A".into(), "1".into()), ("B".into(), "2".into())]
+        );
+        assert_eq!(merged.pass, ["OS_*", "HTTP_*"]);
+        assert!(merged.isolated && !merged.user_site);
+        let bad = ["=1".to_string()];
+        let flags = PolicyFlags {
+            set_env: &bad,
+            ..PolicyFlags::default()
+        };
+        assert!(policy(None, flags).is_err());
+    }
+
+    #[test]
+    fn jobs_are_at_least_one() {
+        assert_eq!(threads(Some(0)), 1);
+        assert_eq!(threads(Some(3)), 3);
+        assert!(threads(None) >= 1);
+    }
+}
