@@ -1,6 +1,6 @@
 //! The command line, as clap derive types. Doc comments are the help text.
-//! Nothing here does any work: `lib.rs` turns these into each command's
-//! options.
+//! Nothing here does any work: the resolver ([`super::resolve`]) turns
+//! these into each command's settings.
 
 use std::ffi::OsString;
 use std::path::PathBuf;
