@@ -7,7 +7,6 @@ pub mod atomic;
 pub mod bundled;
 pub mod cli;
 pub mod commands;
-pub mod completion;
 pub mod crash;
 pub mod definition;
 pub mod digest;
@@ -22,12 +21,10 @@ pub mod home;
 pub mod input;
 pub mod interpreter;
 pub mod isolation;
-pub mod isolation_cli;
 pub mod layers;
 pub mod lease;
 pub mod lock;
 pub mod lockfile;
-pub mod man;
 pub mod plugins;
 pub mod printer;
 pub mod process;
@@ -91,7 +88,7 @@ pub fn run_cli(args: impl IntoIterator<Item = OsString>) -> ExitCode {
             home,
             printer: printer.clone(),
         };
-        commands::dispatch(cli.command, &ctx)
+        cli::dispatch(cli.command, &ctx)
     });
     match result {
         Ok(code) => ExitCode::from(code),
@@ -116,17 +113,17 @@ pub fn is_user_error(err: &anyhow::Error) -> bool {
     })
 }
 
-/// Answer a shell's completion request (see [`completion`]) and return
+/// Answer a shell's completion request (see [`cli::completion`]) and return
 /// true, or return false when this is an ordinary run.
 fn complete_if_asked(args: &[OsString]) -> bool {
-    if std::env::var_os(completion::VAR).is_none() {
+    if std::env::var_os(cli::completion::VAR).is_none() {
         return false;
     }
     let cwd = std::env::current_dir().ok();
     // A failed completion offers nothing; it must never print an error into
     // the user's command line.
     clap_complete::env::CompleteEnv::with_factory(command)
-        .var(completion::VAR)
+        .var(cli::completion::VAR)
         .try_complete(args.iter().cloned(), cwd.as_deref())
         .unwrap_or(true)
 }

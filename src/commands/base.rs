@@ -6,7 +6,7 @@ use super::OutputFormat;
 use crate::Context;
 use crate::layers::base;
 
-pub(super) fn list(format: OutputFormat, ctx: &Context) -> Result<u8> {
+pub(crate) fn list(format: OutputFormat, ctx: &Context) -> Result<u8> {
     let bases = base::list(&ctx.home)?;
     match format {
         OutputFormat::Json => {
@@ -51,7 +51,7 @@ pub(super) fn list(format: OutputFormat, ctx: &Context) -> Result<u8> {
     Ok(0)
 }
 
-pub(super) fn remove(hash: &str, force: bool, ctx: &Context) -> Result<u8> {
+pub(crate) fn remove(hash: &str, force: bool, ctx: &Context) -> Result<u8> {
     let (removed, users) = base::remove(
         &ctx.home,
         hash,

@@ -10,7 +10,7 @@ use crate::env::{self, CreateOptions};
 use crate::lockfile::Lock;
 use crate::lockfile::rebuild::{self, RebuildOptions};
 
-pub(super) struct CreateSettings {
+pub(crate) struct CreateSettings {
     pub name: String,
     pub python: Option<String>,
     pub path: Option<PathBuf>,
@@ -21,12 +21,12 @@ pub(super) struct CreateSettings {
     pub from: Option<FromLock>,
 }
 
-pub(super) struct FromLock {
+pub(crate) struct FromLock {
     pub lock: Lock,
     pub allow_differences: bool,
 }
 
-pub(super) fn run(settings: CreateSettings, ctx: &Context) -> Result<u8> {
+pub(crate) fn run(settings: CreateSettings, ctx: &Context) -> Result<u8> {
     crate::home::env_name::validate(&settings.name)?;
     let python = settings.python.clone().or_else(|| {
         settings
@@ -99,7 +99,7 @@ fn compare_with_lock(
 }
 
 /// Each difference from a lock on its own line, and what accepts them.
-pub(super) fn report_differences(differences: &[String], allowed: bool, ctx: &Context) {
+pub(crate) fn report_differences(differences: &[String], allowed: bool, ctx: &Context) {
     for line in differences {
         ctx.printer.warn(format!("differs from the lock: {line}"));
     }

@@ -5,7 +5,7 @@ use anyhow::Result;
 use super::OutputFormat;
 use crate::Context;
 
-pub(super) fn run(format: OutputFormat, ctx: &Context) -> Result<u8> {
+pub(crate) fn run(format: OutputFormat, ctx: &Context) -> Result<u8> {
     let cwd = std::env::current_dir()?;
     let defs = crate::definition::all(&cwd)?;
     match format {

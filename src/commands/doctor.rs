@@ -7,7 +7,7 @@ use crate::Context;
 use crate::doctor;
 use crate::env::Environment;
 
-pub(super) fn run(
+pub(crate) fn run(
     name: Option<&str>,
     plugin: Option<&str>,
     format: OutputFormat,

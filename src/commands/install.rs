@@ -19,7 +19,7 @@ fn locked(name: &str, ctx: &Context) -> Result<(crate::lock::LockGuard, Environm
     Ok((guard, Environment::open(&ctx.home, name)?))
 }
 
-pub(super) fn install(
+pub(crate) fn install(
     name: &str,
     raw: &[String],
     mode: LinkMode,
@@ -123,7 +123,7 @@ fn install_artifacts(
     Ok(0)
 }
 
-pub(super) fn uninstall(name: &str, dists: &[String], ctx: &Context) -> Result<u8> {
+pub(crate) fn uninstall(name: &str, dists: &[String], ctx: &Context) -> Result<u8> {
     let (_guard, mut env) = locked(name, ctx)?;
     ops::uninstall(&mut env, dists, &ctx.printer)?;
     // Uninstalling pip leaves the guard in its place.

@@ -1,5 +1,5 @@
-//! `tempest-env sanity`, `bisect` and `compare`: resolve the plugin set once
-//! (interpreter, composition, members), hand it to [`crate::isolation`], and
+//! `tempest-env sanity`, `bisect` and `compare`: open the plugin set once
+//! (interpreter, members, prober), hand it to [`crate::isolation`], and
 //! print what it found: a table, a trail, command lines, or JSON.
 
 use std::time::Instant;
@@ -8,18 +8,52 @@ use anyhow::Result;
 
 use super::OutputFormat;
 use crate::Context;
+use crate::env::compose::ComposeSpec;
 use crate::env::install::Artifact;
 use crate::isolation::bisect::{self, BisectOptions, BisectReport, Finding};
 use crate::isolation::members::{self, Source};
 use crate::isolation::probe::{Action, Interrupted, Prober};
 use crate::isolation::sanity::{self, Listing, PluginVerdict};
 use crate::isolation::search::Verdict;
-use crate::isolation_cli::{BisectArgs, CompareArgs, ProbeArg, SanityArgs, SetArgs};
 use crate::runner::environ::Policy;
 use crate::runner::preset::Preset;
 use crate::shell::sh_quote;
 
-/// The resolved set, and what is needed to write command lines for it.
+/// What the plugin set is made of and how to probe it, as the command
+/// line resolved it from the flags and the definition.
+pub(crate) struct SetSettings {
+    /// The interpreter request.
+    pub python: Option<String>,
+    /// The definition's name, for the command lines printed.
+    pub definition: Option<String>,
+    /// How many of the spec's artifacts come with the definition.
+    pub from_definition: usize,
+    pub spec: ComposeSpec,
+    pub runner: Preset,
+    pub policy: Policy,
+    /// Probes at once (at least 1).
+    pub threads: usize,
+    /// Fork listing probes from a server (else each is fresh).
+    pub fork_server: bool,
+    pub format: OutputFormat,
+}
+
+/// `bisect`'s own settings, beside the set's.
+pub(crate) struct BisectSettings {
+    pub filter: String,
+    pub action: Action,
+    pub repeat: usize,
+    pub target: Option<String>,
+}
+
+/// `compare`'s own settings, beside the set's.
+pub(crate) struct CompareSettings {
+    pub filter: String,
+    pub target: Option<String>,
+}
+
+/// The set made ready to probe, and what is needed to write command lines
+/// for it.
 pub(super) struct Set {
     pub(super) prober: Prober,
     python: Option<String>,
@@ -31,41 +65,12 @@ pub(super) struct Set {
     pub(super) format: OutputFormat,
 }
 
-pub(super) fn resolve(args: SetArgs, ctx: &Context) -> Result<Set> {
-    let cwd = std::env::current_dir()?;
-    let definition = match &args.definition {
-        Some(name) => Some(crate::definition::find(name, &cwd)?),
-        None => None,
-    };
-    let d = definition.as_ref().map(|n| &n.definition);
-    let python = args
-        .compose
-        .python
-        .clone()
-        .or_else(|| d.and_then(|d| d.python.clone()));
-    let from_definition = d.map_or(0, |d| d.plugins.len());
-    let policy = Policy {
-        set: d
-            .map(|d| d.set_env.clone().into_iter().collect())
-            .unwrap_or_default(),
-        pass: d.map(|d| d.pass_env.clone()).unwrap_or_default(),
-        isolated: d.is_some_and(|d| d.isolated_env),
-        user_site: args.compose.user_site || d.is_some_and(|d| d.user_site),
-        config_file: None,
-    };
-    let runner = Preset::parse(
-        args.runner
-            .as_deref()
-            .or(d.and_then(|d| d.runner.as_deref()))
-            .unwrap_or("tempest"),
-    );
-    runner.validate()?;
-    let mut spec = super::compose_args::spec_with(args.compose, definition.as_ref(), Some(ctx))?;
-    if spec.base.is_empty() && spec.system.is_empty() && definition.is_none() {
-        spec.base = vec!["tempest".into()];
-    }
-    let interpreter = crate::interpreter::find(python.as_deref(), &ctx.home, &ctx.printer)?;
-    let split = members::split(&spec, &interpreter, &ctx.home, &ctx.printer)?;
+/// Find the interpreter, split the composition into what every probe
+/// shares and the members, and make the prober.
+pub(super) fn open(settings: SetSettings, ctx: &Context) -> Result<Set> {
+    let interpreter =
+        crate::interpreter::find(settings.python.as_deref(), &ctx.home, &ctx.printer)?;
+    let split = members::split(&settings.spec, &interpreter, &ctx.home, &ctx.printer)?;
     if split.members.is_empty() {
         return Err(crate::error::UserError::new("the set has no tempest plugins")
             .hint("give plugins with --plugin (trees or wheels that declare a tempest.test_plugins entry point), or use --all-plugin")
@@ -74,29 +79,24 @@ pub(super) fn resolve(args: SetArgs, ctx: &Context) -> Result<Set> {
     let mut prober = Prober::new(
         ctx.home.clone(),
         interpreter,
-        spec,
+        settings.spec,
         split.common,
         split.members,
-        runner,
-        policy,
+        settings.runner,
+        settings.policy,
         &ctx.printer,
     )?;
-    if args.no_fork_server {
+    if !settings.fork_server {
         prober.no_fork_server();
     }
     show_progress(&mut prober, ctx);
-    let threads = args.jobs.unwrap_or_else(|| {
-        std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1)
-    });
     Ok(Set {
         prober,
-        python,
-        definition: args.definition,
-        from_definition,
-        threads: threads.max(1),
-        format: args.format.into(),
+        python: settings.python,
+        definition: settings.definition,
+        from_definition: settings.from_definition,
+        threads: settings.threads,
+        format: settings.format,
     })
 }
 
@@ -229,37 +229,21 @@ pub(super) fn interrupted(result: Result<u8>, ctx: &Context) -> Result<u8> {
     }
 }
 
-pub(super) fn sanity(args: SanityArgs, ctx: &Context) -> Result<u8> {
-    match (&args.plan.plan, &args.plan.collect) {
-        (Some(_), Some(_)) => {
-            interrupted(super::plan::collect(args.set, args.plan, None, ctx), ctx)
-        }
-        (Some(_), None) => interrupted(super::plan::write_sanity(args, ctx), ctx),
-        _ => interrupted(sanity_report(args, ctx), ctx),
-    }
+pub(crate) fn sanity(set: SetSettings, ctx: &Context) -> Result<u8> {
+    interrupted(sanity_report(set, ctx), ctx)
 }
 
-pub(super) fn bisect(args: BisectArgs, ctx: &Context) -> Result<u8> {
-    interrupted(bisect_report(args, ctx), ctx)
+pub(crate) fn bisect(set: SetSettings, bisect: BisectSettings, ctx: &Context) -> Result<u8> {
+    interrupted(bisect_report(set, bisect, ctx), ctx)
 }
 
-pub(super) fn compare(args: CompareArgs, ctx: &Context) -> Result<u8> {
-    match (&args.plan.plan, &args.plan.collect) {
-        (Some(_), Some(_)) => {
-            let filter = args.filter.clone();
-            interrupted(
-                super::plan::collect(args.set, args.plan, Some(filter), ctx),
-                ctx,
-            )
-        }
-        (Some(_), None) => interrupted(super::plan::write_compare(args, ctx), ctx),
-        _ => interrupted(compare_report(args, ctx), ctx),
-    }
+pub(crate) fn compare(set: SetSettings, compare: CompareSettings, ctx: &Context) -> Result<u8> {
+    interrupted(compare_report(set, compare, ctx), ctx)
 }
 
-fn sanity_report(args: SanityArgs, ctx: &Context) -> Result<u8> {
+fn sanity_report(settings: SetSettings, ctx: &Context) -> Result<u8> {
     let clock = Instant::now();
-    let set = resolve(args.set, ctx)?;
+    let set = open(settings, ctx)?;
     set.prober.grow(set.prober.members.len() + 2);
     let report = sanity::sanity(&set.prober, set.threads);
     set.prober.finish_progress();
@@ -363,17 +347,14 @@ pub(super) fn print_sanity(
     Ok(code)
 }
 
-fn bisect_report(args: BisectArgs, ctx: &Context) -> Result<u8> {
+fn bisect_report(settings: SetSettings, args: BisectSettings, ctx: &Context) -> Result<u8> {
     let clock = Instant::now();
-    let set = resolve(args.set, ctx)?;
+    let set = open(settings, ctx)?;
     let options = BisectOptions {
         filter: args.filter.clone(),
-        action: match args.probe {
-            ProbeArg::Run => Action::Run,
-            ProbeArg::List => Action::List,
-        },
-        repeat: args.repeat as usize,
-        target: args.target_plugin,
+        action: args.action,
+        repeat: args.repeat,
+        target: args.target,
         threads: set.threads,
     };
     set.prober.grow(2);
@@ -534,14 +515,13 @@ fn print_trail(report: &BisectReport, ctx: &Context) {
     }
 }
 
-fn compare_report(args: CompareArgs, ctx: &Context) -> Result<u8> {
-    let filter = args.filter.unwrap_or_default();
-    let set = resolve(args.set, ctx)?;
+fn compare_report(settings: SetSettings, args: CompareSettings, ctx: &Context) -> Result<u8> {
+    let set = open(settings, ctx)?;
     set.prober.grow(2);
     let report = crate::isolation::compare::compare(
         &set.prober,
-        &filter,
-        args.target_plugin.as_deref(),
+        &args.filter,
+        args.target.as_deref(),
         set.threads,
     );
     set.prober.finish_progress();

@@ -18,7 +18,7 @@ struct Row {
     error: Option<String>,
 }
 
-pub(super) fn run(format: OutputFormat, ctx: &Context) -> Result<u8> {
+pub(crate) fn run(format: OutputFormat, ctx: &Context) -> Result<u8> {
     let rows: Vec<Row> = env::names(&ctx.home)?
         .into_iter()
         .map(|name| match Environment::open(&ctx.home, &name) {

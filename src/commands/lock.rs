@@ -22,7 +22,7 @@ pub(crate) enum Subject<'a> {
     Run(&'a str),
 }
 
-pub(super) fn run(subject: Subject, output: Option<&Path>, ctx: &Context) -> Result<u8> {
+pub(crate) fn run(subject: Subject, output: Option<&Path>, ctx: &Context) -> Result<u8> {
     if let Some(path) = output
         && let Ok(meta) = fs_err::symlink_metadata(path)
         && !meta.is_file()

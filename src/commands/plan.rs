@@ -3,60 +3,86 @@
 //! written down for a CI engine to run on many machines, one of them run,
 //! and the results merged into the report a local search prints.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::Result;
 
 use super::OutputFormat;
-use super::isolation::{print_compare, print_sanity, resolve};
+use super::isolation::{
+    CompareSettings, SetSettings, interrupted, open, print_compare, print_sanity,
+};
 use crate::Context;
 use crate::error::UserError;
 use crate::isolation::plan::execute::{self, Executed};
 use crate::isolation::plan::write::{self, Destination};
 use crate::isolation::plan::{self, Plan, Search, collect as gather};
 use crate::isolation::{compare, sanity};
-use crate::isolation_cli::{CompareArgs, PlanArgs, ProbeArgs, SanityArgs, SetArgs};
 use crate::lockfile::rebuild::RebuildOptions;
 
 /// Where the printed commands put the results.
 const RESULTS_DIR: &str = "results";
 
-/// A file to write: new, or a regular file to replace.
-fn writable(path: &Path, option: &str) -> Result<()> {
-    if let Ok(meta) = fs_err::symlink_metadata(path)
-        && !meta.is_file()
-    {
-        return Err(UserError::new(format!(
-            "{option} {}: exists and is not a regular file",
-            path.display()
-        ))
-        .hint("name a new file or a regular file to replace")
-        .into());
-    }
-    Ok(())
+/// `probe PLAN --index N --out FILE`.
+pub(crate) struct ProbeSettings {
+    pub plan: PathBuf,
+    pub index: usize,
+    pub out: PathBuf,
+    /// The interpreter, where packages come from, and whether to run where
+    /// the environment differs from the probe's lock.
+    pub options: execute::Options,
 }
 
-pub(super) fn write_sanity(args: SanityArgs, ctx: &Context) -> Result<u8> {
-    let path = args.plan.plan.unwrap_or_default();
-    writable(&path, "--plan")?;
-    let set = resolve(args.set, ctx)?;
+/// `sanity|compare --collect DIR --plan FILE`.
+pub(crate) struct CollectSettings {
+    /// The command collecting: `sanity` or `compare`.
+    pub command: &'static str,
+    pub plan: PathBuf,
+    pub dir: PathBuf,
+    /// For the one probe collecting may run itself.
+    pub python: Option<String>,
+    pub rebuild: RebuildOptions,
+    pub format: OutputFormat,
+}
+
+/// `sanity --plan FILE`: the plan is written to `path` (checked by the
+/// command line).
+pub(crate) fn write_sanity(path: PathBuf, settings: SetSettings, ctx: &Context) -> Result<u8> {
+    interrupted(sanity_plan(&path, settings, ctx), ctx)
+}
+
+fn sanity_plan(path: &Path, settings: SetSettings, ctx: &Context) -> Result<u8> {
+    let set = open(settings, ctx)?;
     let names: Vec<String> = set.prober.members.iter().map(|m| m.name.clone()).collect();
     let jobs = sanity::jobs(&names);
-    let made = write_plan(&set, Search::Sanity, &jobs, &path, ctx);
+    let made = write_plan(&set, Search::Sanity, &jobs, path, ctx);
     set.prober.finish_progress();
-    announce(&made?, &path, set.format, ctx)
+    announce(&made?, path, set.format, ctx)
 }
 
-pub(super) fn write_compare(args: CompareArgs, ctx: &Context) -> Result<u8> {
-    let path = args.plan.plan.unwrap_or_default();
-    writable(&path, "--plan")?;
-    let filter = args.filter.unwrap_or_default();
-    let set = resolve(args.set, ctx)?;
+/// `compare --plan FILE`: the plan is written to `path` (checked by the
+/// command line).
+pub(crate) fn write_compare(
+    path: PathBuf,
+    settings: SetSettings,
+    compare: CompareSettings,
+    ctx: &Context,
+) -> Result<u8> {
+    interrupted(compare_plan(&path, settings, compare, ctx), ctx)
+}
+
+fn compare_plan(
+    path: &Path,
+    settings: SetSettings,
+    args: CompareSettings,
+    ctx: &Context,
+) -> Result<u8> {
+    let filter = args.filter;
+    let set = open(settings, ctx)?;
     let found = crate::isolation::bisect::find_target(
         &set.prober,
         &filter,
-        args.target_plugin.as_deref(),
+        args.target.as_deref(),
         set.threads,
     );
     let made = found.and_then(|(target, listings)| {
@@ -71,10 +97,10 @@ pub(super) fn write_compare(args: CompareArgs, ctx: &Context) -> Result<u8> {
             filter: filter.clone(),
             target,
         };
-        write_plan(&set, search, &jobs, &path, ctx)
+        write_plan(&set, search, &jobs, path, ctx)
     });
     set.prober.finish_progress();
-    announce(&made?, &path, set.format, ctx)
+    announce(&made?, path, set.format, ctx)
 }
 
 fn write_plan(
@@ -124,8 +150,11 @@ fn announce(plan: &Plan, path: &Path, format: OutputFormat, ctx: &Context) -> Re
     Ok(0)
 }
 
-pub(super) fn probe(args: ProbeArgs, ctx: &Context) -> Result<u8> {
-    writable(&args.out, "--out")?;
+pub(crate) fn probe(args: ProbeSettings, ctx: &Context) -> Result<u8> {
+    interrupted(probe_here(args, ctx), ctx)
+}
+
+fn probe_here(args: ProbeSettings, ctx: &Context) -> Result<u8> {
     let plan = gather::read_plan(&args.plan)?;
     let Some(planned) = plan.probes.get(args.index) else {
         return Err(UserError::new(format!(
@@ -138,18 +167,9 @@ pub(super) fn probe(args: ProbeArgs, ctx: &Context) -> Result<u8> {
         .into());
     };
     let name = planned.job.name.clone();
-    let options = execute::Options {
-        python: args.python,
-        rebuild: rebuild_options(
-            args.find_links,
-            args.index_url,
-            args.offline,
-            args.installer,
-        ),
-        allow_differences: args.allow_differences,
-    };
     let clock = Instant::now();
-    let Some(result) = execute::probe(&plan, args.index, &options, &ctx.home, &ctx.printer)? else {
+    let Some(result) = execute::probe(&plan, args.index, &args.options, &ctx.home, &ctx.printer)?
+    else {
         ctx.printer.status(format!(
             "Probe {} ({name}) did not run: this machine does not build its lock's environment; --allow-differences runs it anyway",
             args.index
@@ -176,50 +196,17 @@ pub(super) fn probe(args: ProbeArgs, ctx: &Context) -> Result<u8> {
     Ok(0)
 }
 
-fn rebuild_options(
-    find_links: Vec<std::path::PathBuf>,
-    index_url: Option<String>,
-    offline: bool,
-    installer: Option<crate::cli::InstallerArg>,
-) -> RebuildOptions {
-    use crate::layers::installer::InstallerChoice;
-    RebuildOptions {
-        index: crate::layers::installer::IndexOptions {
-            find_links: find_links
-                .into_iter()
-                .map(|d| std::path::absolute(&d).unwrap_or(d))
-                .collect(),
-            index_url,
-            offline,
-        },
-        installer: match installer {
-            None | Some(crate::cli::InstallerArg::Auto) => InstallerChoice::Auto,
-            Some(crate::cli::InstallerArg::Uv) => InstallerChoice::Uv,
-            Some(crate::cli::InstallerArg::Pip) => InstallerChoice::Pip,
-        },
-    }
+/// `sanity --collect DIR --plan FILE` and `compare --collect DIR --plan
+/// FILE`: the set, and the filter, come from the plan.
+pub(crate) fn collect(settings: CollectSettings, ctx: &Context) -> Result<u8> {
+    interrupted(collect_here(settings, ctx), ctx)
 }
 
-/// `sanity --collect DIR --plan FILE` (`filter` is `None`) and `compare
-/// --collect DIR --plan FILE` (`filter` is the positional filter, which
-/// must not be given: the plan has it).
-pub(super) fn collect(
-    set: SetArgs,
-    plan_args: PlanArgs,
-    filter: Option<Option<String>>,
-    ctx: &Context,
-) -> Result<u8> {
+fn collect_here(settings: CollectSettings, ctx: &Context) -> Result<u8> {
     let clock = Instant::now();
-    let command = if filter.is_some() {
-        "compare"
-    } else {
-        "sanity"
-    };
-    only_collect_options(&set, filter.as_ref().and_then(Option::as_ref))?;
-    let (Some(path), Some(dir)) = (plan_args.plan, plan_args.collect) else {
-        return Err(UserError::new("--collect DIR needs --plan FILE").into());
-    };
-    let plan = gather::read_plan(&path)?;
+    let command = settings.command;
+    let (path, dir) = (&settings.plan, &settings.dir);
+    let plan = gather::read_plan(path)?;
     if plan.search.command() != command {
         return Err(UserError::new(format!(
             "plan {} is a {} plan",
@@ -232,7 +219,7 @@ pub(super) fn collect(
         ))
         .into());
     }
-    let results = gather::results(&plan, &path, &dir)?;
+    let results = gather::results(&plan, path, dir)?;
     for result in &results {
         for line in &result.differences {
             ctx.printer.warn(format!(
@@ -242,13 +229,13 @@ pub(super) fn collect(
         }
     }
     let outcomes: Vec<_> = results.iter().map(plan::ProbeResult::outcome).collect();
-    let format: OutputFormat = set.format.into();
+    let format = settings.format;
     let how = format!("collected from {}", dir.display());
     match &plan.search {
         Search::Sanity => {
             let names: Vec<String> = plan.members.iter().map(|m| m.name.clone()).collect();
             let healthy = match sanity::follow_up(&names, &outcomes) {
-                Some(job) => Some(follow_up(&plan, &job, set, ctx)?),
+                Some(job) => Some(follow_up(&plan, &job, &settings, ctx)?),
                 None => None,
             };
             let healthy = match healthy {
@@ -274,7 +261,7 @@ pub(super) fn collect(
 fn follow_up(
     plan: &Plan,
     job: &crate::isolation::job::Job,
-    set: SetArgs,
+    settings: &CollectSettings,
     ctx: &Context,
 ) -> Result<Option<crate::isolation::probe::Outcome>> {
     let left_out: Vec<&str> = plan
@@ -293,15 +280,9 @@ fn follow_up(
         left_out.join(", ")
     ));
     let lock = plan::without_members(&together.lock, &left_out);
-    let installer = &set.compose.installer;
     let options = execute::Options {
-        python: set.compose.python.clone(),
-        rebuild: rebuild_options(
-            installer.find_links.clone(),
-            installer.index_url.clone(),
-            installer.offline,
-            installer.installer,
-        ),
+        python: settings.python.clone(),
+        rebuild: settings.rebuild.clone(),
         allow_differences: false,
     };
     Ok(
@@ -310,33 +291,4 @@ fn follow_up(
             Executed::Refused(_) => None,
         },
     )
-}
-
-/// `--collect` takes the set from the plan: only where packages come from
-/// (for the one probe it may run itself), the interpreter and the format.
-fn only_collect_options(set: &SetArgs, filter: Option<&String>) -> Result<()> {
-    super::compose_args::only_index_options(&set.compose, "--collect")?;
-    let given: Vec<&str> = [
-        (set.definition.is_some(), "--def"),
-        (set.runner.is_some(), "--runner"),
-        (filter.is_some(), "a filter"),
-        (set.compose.strict, "--strict"),
-        (set.compose.no_deps, "--no-deps"),
-        (set.compose.compile_bytecode, "--compile-bytecode"),
-        (set.compose.installer.constraints.is_some(), "--constraints"),
-    ]
-    .into_iter()
-    .filter_map(|(given, name)| given.then_some(name))
-    .collect();
-    if given.is_empty() {
-        return Ok(());
-    }
-    Err(UserError::new(format!(
-        "--collect takes the set from the plan; {} cannot be added to it",
-        given.join(", ")
-    ))
-    .hint(
-        "only --python, --find-links, --index-url, --offline, --installer and --format go with it",
-    )
-    .into())
 }

@@ -11,7 +11,7 @@ use crate::plugins::inspected::{self, Inspected};
 use crate::plugins::load_check::{self, CheckReport};
 use crate::plugins::{self, Subject, report};
 
-pub(super) struct PluginsSettings {
+pub(crate) struct PluginsSettings {
     pub env: Option<String>,
     pub python: Option<String>,
     /// The system set, chosen with `create`'s options.
@@ -23,7 +23,7 @@ pub(super) struct PluginsSettings {
     pub format: OutputFormat,
 }
 
-pub(super) fn run(settings: PluginsSettings, ctx: &Context) -> Result<u8> {
+pub(crate) fn run(settings: PluginsSettings, ctx: &Context) -> Result<u8> {
     let inspected = inspected::resolve(
         &inspected::Request {
             env: settings.env.clone(),

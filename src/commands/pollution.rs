@@ -10,11 +10,11 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context as _, Result};
-use clap::Parser;
 
 use super::OutputFormat;
 use super::isolation::{interrupted, show_progress};
 use crate::Context;
+use crate::env::compose::ComposeSpec;
 use crate::error::UserError;
 use crate::home::Home;
 use crate::isolation::members;
@@ -22,7 +22,6 @@ use crate::isolation::pollution::{self, Finding, PollutionOptions, PollutionRepo
 use crate::isolation::probe::Prober;
 use crate::isolation::replay_args;
 use crate::isolation::search::Verdict;
-use crate::isolation_cli::PollutionArgs;
 use crate::runner::environ::Policy;
 use crate::runner::preset::Preset;
 use crate::runner::record::{self, Replay, RunRecord};
@@ -30,8 +29,25 @@ use crate::runner::results::RunResults;
 use crate::runner::subunit::{self, Status, workers};
 use crate::shell::sh_quote;
 
-pub(super) fn pollution(args: PollutionArgs, ctx: &Context) -> Result<u8> {
-    interrupted(report(args, ctx), ctx)
+/// How recorded `create` arguments become the interpreter request and the
+/// composition they make: the command line's own reading, handed down so
+/// that a recorded composition is read exactly as `create` reads it.
+pub(crate) type ReadComposition = fn(&[String]) -> Result<(Option<String>, ComposeSpec)>;
+
+pub(crate) struct PollutionSettings {
+    /// The failed test: its id, or a part of it.
+    pub test: String,
+    /// The run to replay; default: the newest in which the test failed.
+    pub run: Option<String>,
+    pub repeat: usize,
+    /// Probes at once (at least 1).
+    pub threads: usize,
+    pub format: OutputFormat,
+    pub read_composition: ReadComposition,
+}
+
+pub(crate) fn pollution(settings: PollutionSettings, ctx: &Context) -> Result<u8> {
+    interrupted(report(settings, ctx), ctx)
 }
 
 /// The run to replay, and the failed test's full id in it.
@@ -110,21 +126,6 @@ fn composition(rec: &RunRecord, replay: &Replay, dir: &Path) -> Result<Vec<Strin
     Ok(manifest.create_args)
 }
 
-/// The interpreter request and spec that `create ARGS` would compose.
-fn spec_of(args: &[String]) -> Result<(Option<String>, crate::env::compose::ComposeSpec)> {
-    let words = ["tempest-env", "create", "replay"]
-        .into_iter()
-        .map(String::from)
-        .chain(args.iter().cloned());
-    let cli = crate::cli::Cli::try_parse_from(words)
-        .map_err(|e| anyhow::anyhow!("the run's recorded composition does not parse: {e}"))?;
-    let crate::cli::Command::Create(create) = cli.command else {
-        anyhow::bail!("the run's recorded composition does not parse");
-    };
-    let python = create.compose.python.clone();
-    Ok((python, super::compose_args::spec(create.compose)?))
-}
-
 /// The `run` arguments that compose like `composition`: `run` adds a
 /// tempest base when nothing brings one, `create` does not.
 fn run_composition(composition: &[String]) -> Vec<String> {
@@ -136,7 +137,7 @@ fn run_composition(composition: &[String]) -> Vec<String> {
     words
 }
 
-fn report(args: PollutionArgs, ctx: &Context) -> Result<u8> {
+fn report(args: PollutionSettings, ctx: &Context) -> Result<u8> {
     let clock = Instant::now();
     let (rec, results, dir, test) = find_run(&ctx.home, args.run.as_deref(), &args.test)?;
     let replay = rec.replay.clone().ok_or_else(|| {
@@ -162,7 +163,7 @@ fn report(args: PollutionArgs, ctx: &Context) -> Result<u8> {
     let runner = Preset::parse(&replay.runner);
     let list_flags = replay_args::list_flags(&runner)?;
     let composition = composition(&rec, &replay, &dir)?;
-    let (python, spec) = spec_of(&composition)?;
+    let (python, spec) = (args.read_composition)(&composition)?;
     let interpreter = crate::interpreter::find(python.as_deref(), &ctx.home, &ctx.printer)?;
     let split = members::split(&spec, &interpreter, &ctx.home, &ctx.printer)?;
     let policy = Policy {
@@ -183,14 +184,7 @@ fn report(args: PollutionArgs, ctx: &Context) -> Result<u8> {
         &ctx.printer,
     )?;
     show_progress(&mut prober, ctx);
-    let threads = args
-        .jobs
-        .unwrap_or_else(|| {
-            std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(1)
-        })
-        .max(1);
+    let threads = args.threads;
     let recorded: BTreeMap<String, Status> = results
         .tests
         .iter()
@@ -203,7 +197,7 @@ fn report(args: PollutionArgs, ctx: &Context) -> Result<u8> {
         workers: order.workers,
         posargs: replay_args::kept_posargs(&replay.posargs),
         list_flags,
-        repeat: args.repeat as usize,
+        repeat: args.repeat,
         threads,
     };
     prober.grow(2);
@@ -245,7 +239,7 @@ fn report(args: PollutionArgs, ctx: &Context) -> Result<u8> {
         _ => 1,
     };
     let p = &ctx.printer;
-    if matches!(OutputFormat::from(args.format), OutputFormat::Json) {
+    if args.format == OutputFormat::Json {
         let mut value = serde_json::to_value(&report)?;
         value["run"] = serde_json::json!(rec.id);
         value["worker"] = serde_json::json!(order.worker);

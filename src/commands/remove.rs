@@ -6,7 +6,7 @@ use crate::Context;
 use crate::atomic;
 use crate::env::{self, Environment};
 
-pub(super) fn run(names: &[String], ctx: &Context) -> Result<u8> {
+pub(crate) fn run(names: &[String], ctx: &Context) -> Result<u8> {
     for name in names {
         crate::home::env_name::validate(name)?;
     }

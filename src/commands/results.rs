@@ -9,7 +9,7 @@ use crate::runner::record::{self, RunRecord};
 use crate::runner::results::{self, RunResults};
 
 /// The human summary of a run.
-pub(super) fn summary_lines(results: &RunResults, rec: &RunRecord) -> Vec<String> {
+pub(crate) fn summary_lines(results: &RunResults, rec: &RunRecord) -> Vec<String> {
     let summary = results.summary();
     let mut lines = vec![String::new()];
     let failed: Vec<_> = results.failed().collect();
@@ -36,7 +36,7 @@ pub(super) fn summary_lines(results: &RunResults, rec: &RunRecord) -> Vec<String
     lines
 }
 
-pub(super) fn summary_json(results: &RunResults) -> serde_json::Value {
+pub(crate) fn summary_json(results: &RunResults) -> serde_json::Value {
     let s = results.summary();
     serde_json::json!({
         "total": s.total,
@@ -50,7 +50,7 @@ pub(super) fn summary_json(results: &RunResults) -> serde_json::Value {
     })
 }
 
-pub(super) fn show(
+pub(crate) fn show(
     run: Option<&str>,
     junit: Option<&std::path::Path>,
     list: bool,
@@ -142,7 +142,7 @@ pub(super) fn show(
     Ok(0)
 }
 
-pub(super) fn diff(a: &str, b: &str, format: OutputFormat, ctx: &Context) -> Result<u8> {
+pub(crate) fn diff(a: &str, b: &str, format: OutputFormat, ctx: &Context) -> Result<u8> {
     let load = |id: &str| -> Result<(RunRecord, RunResults)> {
         let (rec, results, _) = record::load(&ctx.home, Some(id))?;
         let results = results.ok_or_else(|| {

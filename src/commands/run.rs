@@ -2,8 +2,6 @@
 //! run the runner in it with a clean process environment, record and
 //! summarise the results, and remove the per-run environment.
 
-use std::path::PathBuf;
-
 use anyhow::Result;
 
 use super::OutputFormat;
@@ -16,7 +14,7 @@ use crate::runner::pipeline;
 use crate::runner::preset::Preset;
 use crate::runner::record::{self, Replay, RunRecord};
 
-pub(super) enum Target {
+pub(crate) enum Target {
     /// An existing environment.
     Env(String),
     /// A per-run environment composed from this spec.
@@ -29,7 +27,7 @@ pub(super) enum Target {
     Lock(Box<FromLock>),
 }
 
-pub(super) use super::run_from::FromLock;
+pub(crate) use super::run_from::FromLock;
 
 /// The environment a run uses, and what is known of how it was made.
 struct Opened {
@@ -43,7 +41,7 @@ struct Opened {
     differences: Vec<String>,
 }
 
-pub(super) struct RunSettings {
+pub(crate) struct RunSettings {
     pub target: Target,
     pub runner: Preset,
     pub filter: Option<String>,
@@ -54,7 +52,7 @@ pub(super) struct RunSettings {
     pub format: OutputFormat,
 }
 
-pub(super) fn run(settings: RunSettings, ctx: &Context) -> Result<u8> {
+pub(crate) fn run(settings: RunSettings, ctx: &Context) -> Result<u8> {
     // The run's directory is created exclusively: two runs never share one.
     // A run that records nothing leaves nothing, not even `runs/`.
     let runs_existed = record::runs_dir(&ctx.home).is_dir();
@@ -365,115 +363,4 @@ fn run_in(
         None => Ok(code),
         Some(differences) => Ok(super::run_from::judge(&differences, code, settings, ctx)),
     }
-}
-
-/// Parse `K=V` for `--set-env`.
-pub(super) fn parse_set_env(raw: &[String]) -> Result<Vec<(String, String)>> {
-    raw.iter()
-        .map(|item| {
-            item.split_once('=')
-                .filter(|(k, _)| !k.is_empty())
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .ok_or_else(|| {
-                    crate::error::UserError::new(format!("--set-env `{item}` is not KEY=VALUE"))
-                        .into()
-                })
-        })
-        .collect()
-}
-
-/// A path for a config file, checked.
-pub(super) fn config_file(raw: Option<PathBuf>) -> Result<Option<PathBuf>> {
-    match raw {
-        None => Ok(None),
-        Some(path) if path.is_file() => Ok(Some(std::path::absolute(&path)?)),
-        Some(path) => Err(crate::error::UserError::new(format!(
-            "--config-file {}: no such file",
-            path.display()
-        ))
-        .into()),
-    }
-}
-
-/// Resolve `run`'s arguments: an existing environment, a definition, or
-/// inline options; the default base is `tempest`.
-pub(super) fn settings(args: crate::cli::RunArgs, ctx: &Context) -> Result<RunSettings> {
-    use super::compose_args;
-    if let Some(path) = args.from.clone() {
-        return super::run_from::settings(args, &path);
-    }
-    let cwd = std::env::current_dir()?;
-    let definition = match &args.definition {
-        Some(name) => Some(crate::definition::find(name, &cwd)?),
-        None => None,
-    };
-    let d = definition.as_ref().map(|n| &n.definition);
-    let mut set = d
-        .map(|d| d.set_env.clone().into_iter().collect::<Vec<_>>())
-        .unwrap_or_default();
-    set.extend(parse_set_env(&args.set_env)?);
-    let mut pass = d.map(|d| d.pass_env.clone()).unwrap_or_default();
-    pass.extend(args.pass_env.iter().cloned());
-    let policy = Policy {
-        set,
-        pass,
-        isolated: args.isolated_env || d.is_some_and(|d| d.isolated_env),
-        user_site: args.compose.user_site || d.is_some_and(|d| d.user_site),
-        config_file: config_file(args.config_file.clone())?,
-    };
-    if args.runner.as_deref().is_some_and(|r| r.trim().is_empty()) {
-        return Err(
-            crate::error::UserError::new("--runner: the custom command is empty")
-                .hint("give a preset (tempest, stestr, testr, subunit) or a command")
-                .into(),
-        );
-    }
-    let runner = Preset::parse(
-        args.runner
-            .as_deref()
-            .or(d.and_then(|d| d.runner.as_deref()))
-            .unwrap_or("tempest"),
-    );
-    runner.validate()?;
-    let target = match &args.env {
-        Some(name) => {
-            if compose_args::any_given(&args.compose) {
-                return Err(crate::error::UserError::new(
-                    "--env runs in an existing environment; it cannot be combined with options that compose one (--plugin, --base, --all-plugin, --python, ...)",
-                )
-                .hint(format!("`tempest-env install {name} ...` adds plugins to it"))
-                .into());
-            }
-            Target::Env(name.clone())
-        }
-        None => {
-            let python = args
-                .compose
-                .python
-                .clone()
-                .or_else(|| d.and_then(|d| d.python.clone()));
-            let mut spec = compose_args::spec_with(args.compose, definition.as_ref(), Some(ctx))?;
-            if spec.base.is_empty()
-                && spec.system.is_empty()
-                && definition.is_none()
-                && !args.no_base
-            {
-                spec.base = vec!["tempest".into()];
-            }
-            Target::Compose {
-                python,
-                spec: Box::new(spec),
-            }
-        }
-    };
-    Ok(RunSettings {
-        target,
-        runner,
-        filter: args.filter,
-        posargs: args.posargs,
-        list: args.list,
-        keep: args.keep,
-        policy,
-        format: args.format.into(),
-    })
 }

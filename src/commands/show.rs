@@ -6,7 +6,7 @@ use super::OutputFormat;
 use crate::Context;
 use crate::env::Environment;
 
-pub(super) fn show(name: &str, format: OutputFormat, ctx: &Context) -> Result<u8> {
+pub(crate) fn show(name: &str, format: OutputFormat, ctx: &Context) -> Result<u8> {
     let env = Environment::open(&ctx.home, name)?;
     let m = &env.manifest;
     match format {
@@ -66,7 +66,7 @@ pub(super) fn show(name: &str, format: OutputFormat, ctx: &Context) -> Result<u8
     Ok(0)
 }
 
-pub(super) fn path(name: &str, ctx: &Context) -> Result<u8> {
+pub(crate) fn path(name: &str, ctx: &Context) -> Result<u8> {
     let env = Environment::open(&ctx.home, name)?;
     ctx.printer.out(env.root.display().to_string());
     Ok(0)
@@ -74,7 +74,7 @@ pub(super) fn path(name: &str, ctx: &Context) -> Result<u8> {
 
 /// Left-aligned columns separated by two spaces; the last column is not
 /// padded.
-pub(super) fn table<const N: usize>(header: [&str; N], rows: &[[String; N]]) -> Vec<String> {
+pub(crate) fn table<const N: usize>(header: [&str; N], rows: &[[String; N]]) -> Vec<String> {
     let mut widths = header.map(str::len);
     for row in rows {
         for (width, cell) in widths.iter_mut().zip(row) {

@@ -5,7 +5,7 @@ use crate::common::{TestContext, require_tool, stderr, stdout};
 #[test]
 fn man_pages_are_current() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("man");
-    let pages = tempest_env::man::pages().unwrap();
+    let pages = tempest_env::cli::man::pages().unwrap();
     let mut stale = Vec::new();
     for (file, bytes) in &pages {
         if std::fs::read(root.join(file)).ok().as_deref() != Some(bytes.as_slice()) {
@@ -22,7 +22,7 @@ fn man_pages_are_current() {
 
 #[test]
 fn man_pages_name_commands_as_typed_and_carry_globals_and_exit_codes() {
-    let pages = tempest_env::man::pages().unwrap();
+    let pages = tempest_env::cli::man::pages().unwrap();
     let (_, run) = pages
         .iter()
         .find(|(f, _)| f == "tempest-env-run.1")
@@ -55,7 +55,7 @@ fn man_pages_name_commands_as_typed_and_carry_globals_and_exit_codes() {
 #[test]
 fn every_man_page_example_is_a_valid_command_line() {
     use clap::Parser;
-    for (sub, examples) in tempest_env::man::EXAMPLES {
+    for (sub, examples) in tempest_env::cli::man::EXAMPLES {
         for (line, _) in *examples {
             // The tempest-env words of the line (a shell wrapper around it,
             // like `source <(...)` or `"$(...)"`, is stripped).

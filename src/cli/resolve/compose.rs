@@ -1,35 +1,38 @@
-//! Turn `create`/`run` composition options, and definitions, into a
-//! [`ComposeSpec`], checking every artifact before anything is built.
+//! The composition options of `create`, `run` and the isolation commands,
+//! on top of a definition, as a [`ComposeSpec`]: a flag wins over the
+//! definition's key, a list adds to it. Every artifact is checked before
+//! anything is built.
 
 use anyhow::Result;
 use clap::ValueEnum;
 
-use crate::Context;
-use crate::cli::{ComposeArgs, InstallerArg, InstallerArgs};
+use crate::cli::{ComposeArgs, IndexArgs, InstallerArgs};
 use crate::definition::Named;
 use crate::env::compose::ComposeSpec;
-use crate::layers::installer::{IndexOptions, InstallerChoice};
+use crate::home::Home;
+use crate::layers::installer::IndexOptions;
 use crate::layers::system::Selection;
+use crate::lockfile::rebuild::RebuildOptions;
 
 fn absolute(p: std::path::PathBuf) -> std::path::PathBuf {
     std::path::absolute(&p).unwrap_or(p)
 }
 
 /// Whether any composition option was given (they conflict with `--env`).
-pub(super) fn any_given(args: &ComposeArgs) -> bool {
+pub(crate) fn any_given(args: &ComposeArgs) -> bool {
     args.python.is_some()
         || !args.plugins.is_empty()
         || args.seed
         || args.compile_bytecode
         || args.link_mode.is_some()
-        || args.installer.installer.is_some()
-        || args.installer.offline
+        || args.installer.index.installer.is_some()
+        || args.installer.index.offline
         || args.strict
         || args.no_deps
         || !args.base.is_empty()
         || args.installer.constraints.is_some()
-        || !args.installer.find_links.is_empty()
-        || args.installer.index_url.is_some()
+        || !args.installer.index.find_links.is_empty()
+        || args.installer.index.index_url.is_some()
         || args.all_plugin
         || !args.system_site.is_empty()
         || args.user_site
@@ -39,7 +42,7 @@ pub(super) fn any_given(args: &ComposeArgs) -> bool {
 
 /// Refuse composition options beside `option` (which brings its own
 /// composition); the interpreter and where packages come from may be given.
-pub(super) fn only_index_options(args: &ComposeArgs, option: &str) -> Result<()> {
+pub(crate) fn only_index_options(args: &ComposeArgs, option: &str) -> Result<()> {
     let given: Vec<&str> = [
         (!args.plugins.is_empty(), "--plugin"),
         (!args.base.is_empty(), "--base"),
@@ -66,33 +69,31 @@ pub(super) fn only_index_options(args: &ComposeArgs, option: &str) -> Result<()>
     .into())
 }
 
-pub(super) fn spec(args: ComposeArgs) -> Result<ComposeSpec> {
-    spec_with(args, None, None)
+/// The spec of the command line alone.
+pub(crate) fn spec(args: ComposeArgs) -> Result<ComposeSpec> {
+    spec_with(args, None)
 }
 
-/// The spec from the command line on top of a definition; `default_base`
-/// is used when neither names a base nor a system set.
-pub(super) fn spec_with(
-    args: ComposeArgs,
-    def: Option<&Named>,
-    ctx: Option<&Context>,
-) -> Result<ComposeSpec> {
+/// The spec from the command line on top of a definition (whose relative
+/// paths are resolved against its file, or `home` for a built-in one).
+pub(crate) fn spec_with(args: ComposeArgs, def: Option<(&Named, &Home)>) -> Result<ComposeSpec> {
     let mut plugins: Vec<String> = Vec::new();
     let mut base = args.base;
     let mut link_mode = args.link_mode;
-    let mut installer = args.installer.installer;
+    let mut installer = args.installer.index.installer;
     let mut seed = args.seed;
     let mut compile_bytecode = args.compile_bytecode;
     let mut strict = args.strict;
     let mut no_deps = args.no_deps;
     let mut find_links: Vec<std::path::PathBuf> = args
         .installer
+        .index
         .find_links
         .into_iter()
         .map(absolute)
         .collect();
-    let mut index_url = args.installer.index_url;
-    let mut offline = args.installer.offline;
+    let mut index_url = args.installer.index.index_url;
+    let mut offline = args.installer.index.offline;
     let mut constraints = args.installer.constraints.map(absolute);
     let mut selection = Selection {
         all_plugin: args.all_plugin,
@@ -101,10 +102,10 @@ pub(super) fn spec_with(
         exclude: args.exclude_plugin,
         user_site: args.user_site,
     };
-    if let (Some(def), Some(ctx)) = (def, ctx) {
+    if let Some((def, home)) = def {
         let d = &def.definition;
         for raw in &d.plugins {
-            plugins.push(def.resolve_path(raw, &ctx.home)?);
+            plugins.push(def.resolve_path(raw, home)?);
         }
         if base.is_empty() {
             base = d.base.clone();
@@ -112,14 +113,14 @@ pub(super) fn spec_with(
         if constraints.is_none()
             && let Some(c) = &d.constraints
         {
-            constraints = Some(absolute(def.resolve_path(c, &ctx.home)?.into()));
+            constraints = Some(absolute(def.resolve_path(c, home)?.into()));
         }
         selection.all_plugin |= d.all_plugin;
         selection.user_site |= d.user_site;
         for dir in &d.system_site {
             selection
                 .extra_dirs
-                .push(absolute(def.resolve_path(dir, &ctx.home)?.into()));
+                .push(absolute(def.resolve_path(dir, home)?.into()));
         }
         selection.include.extend(d.system_plugins.iter().cloned());
         selection.exclude.extend(d.exclude_plugins.iter().cloned());
@@ -139,7 +140,7 @@ pub(super) fn spec_with(
         no_deps |= d.no_deps;
         offline |= d.offline;
         for dir in &d.find_links {
-            find_links.push(absolute(def.resolve_path(dir, &ctx.home)?.into()));
+            find_links.push(absolute(def.resolve_path(dir, home)?.into()));
         }
         if index_url.is_none() {
             index_url = d.index_url.clone();
@@ -170,24 +171,17 @@ pub(super) fn spec_with(
             index_url,
             offline,
         },
-        installer: choice(installer.unwrap_or_default()),
+        installer: installer.unwrap_or_default().into(),
         system: selection,
         strict,
         no_deps,
     })
 }
 
-fn choice(arg: InstallerArg) -> InstallerChoice {
-    match arg {
-        InstallerArg::Auto => InstallerChoice::Auto,
-        InstallerArg::Uv => InstallerChoice::Uv,
-        InstallerArg::Pip => InstallerChoice::Pip,
-    }
-}
-
 /// `install`'s installer options: the parts of a composition that say
 /// where packages come from (no base, no system set).
-pub(super) fn installing(args: InstallerArgs) -> Result<ComposeSpec> {
+pub(crate) fn installing(args: InstallerArgs) -> Result<ComposeSpec> {
+    let source = rebuild(&args.index);
     let constraints = args.constraints.map(absolute);
     if let Some(file) = &constraints
         && !file.is_file()
@@ -200,14 +194,23 @@ pub(super) fn installing(args: InstallerArgs) -> Result<ComposeSpec> {
     }
     Ok(ComposeSpec {
         constraints,
-        index: IndexOptions {
-            find_links: args.find_links.into_iter().map(absolute).collect(),
-            index_url: args.index_url,
-            offline: args.offline,
-        },
-        installer: choice(args.installer.unwrap_or_default()),
+        index: source.index,
+        installer: source.installer,
         ..ComposeSpec::default()
     })
+}
+
+/// Where packages come from and which installer, as rebuilding a lock
+/// takes them (`create --from`, `run --from`, `probe`, `--collect`).
+pub(crate) fn rebuild(args: &IndexArgs) -> RebuildOptions {
+    RebuildOptions {
+        index: IndexOptions {
+            find_links: args.find_links.iter().cloned().map(absolute).collect(),
+            index_url: args.index_url.clone(),
+            offline: args.offline,
+        },
+        installer: args.installer.unwrap_or_default().into(),
+    }
 }
 
 /// A definition's value for an option that takes one of a set of words,

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
-use crate::cli::{ComposeArgs, Format, InstallerArg};
+use crate::cli::{ComposeArgs, Format, IndexArgs};
 
 /// What the plugin set is made of, shared by the three commands.
 #[derive(Debug, Args)]
@@ -145,7 +145,13 @@ pub struct PollutionArgs {
     pub format: Format,
 }
 
+/// `probe`'s index options are the shared ones, with help that speaks of
+/// the rebuild of the probe's lock.
 #[derive(Debug, Args)]
+#[command(mut_arg("find_links", |a| a.help("A directory of wheels for the rebuild. Repeatable")))]
+#[command(mut_arg("index_url", |a| a.help("The package index for the rebuild")))]
+#[command(mut_arg("offline", |a| a.help("Never use the network")))]
+#[command(mut_arg("installer", |a| a.help("Which installer rebuilds the locked layers (default: the lock's)")))]
 pub struct ProbeArgs {
     /// The plan (`sanity --plan FILE`, `compare --plan FILE`).
     #[arg(value_name = "PLAN")]
@@ -163,21 +169,8 @@ pub struct ProbeArgs {
     #[arg(long, value_name = "REQ")]
     pub python: Option<String>,
 
-    /// A directory of wheels for the rebuild. Repeatable.
-    #[arg(long, value_name = "DIR")]
-    pub find_links: Vec<PathBuf>,
-
-    /// The package index for the rebuild.
-    #[arg(long, value_name = "URL")]
-    pub index_url: Option<String>,
-
-    /// Never use the network.
-    #[arg(long)]
-    pub offline: bool,
-
-    /// Which installer rebuilds the locked layers (default: the lock's).
-    #[arg(long, value_enum, value_name = "INSTALLER")]
-    pub installer: Option<InstallerArg>,
+    #[command(flatten)]
+    pub source: IndexArgs,
 
     /// Run even where the environment built here differs from the probe's
     /// lock (the result records the differences).

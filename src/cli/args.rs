@@ -1,6 +1,6 @@
 //! The command line, as clap derive types. Doc comments are the help text.
-//! Nothing here does any work: `lib.rs` turns these into each command's
-//! options.
+//! Nothing here does any work: the resolver ([`super::resolve`]) turns
+//! these into each command's settings.
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use clap_complete::engine::ArgValueCompleter;
 
-use crate::completion::{definition_names, environment_names, runner_presets};
+use crate::cli::completion::{definition_names, environment_names, runner_presets};
 
 /// Python environments for Tempest plugins: created in milliseconds, holding
 /// exactly the plugins asked for.
@@ -74,15 +74,15 @@ pub enum Command {
     Doctor(DoctorArgs),
     /// Every plugin alone, then all together: which ones load, how many
     /// tests each lists.
-    Sanity(Box<crate::isolation_cli::SanityArgs>),
+    Sanity(Box<crate::cli::isolation_args::SanityArgs>),
     /// Find the smallest set of plugins that makes a test fail.
-    Bisect(Box<crate::isolation_cli::BisectArgs>),
+    Bisect(Box<crate::cli::isolation_args::BisectArgs>),
     /// Per-test status with a plugin alone against with the whole set.
-    Compare(Box<crate::isolation_cli::CompareArgs>),
+    Compare(Box<crate::cli::isolation_args::CompareArgs>),
     /// Find the earlier tests on a failed test's worker, and their plugins,
     /// that make it fail: a recorded run's worker order replayed in fresh
     /// environments and searched.
-    Pollution(Box<crate::isolation_cli::PollutionArgs>),
+    Pollution(Box<crate::cli::isolation_args::PollutionArgs>),
     /// Write a lock: an environment recorded exactly (interpreter, every
     /// distribution in the order Python sees it, wheel hashes), for
     /// `create --from` on another machine; or a run, with its command and
@@ -90,7 +90,7 @@ pub enum Command {
     Lock(LockArgs),
     /// Run one probe of a plan (`sanity --plan`, `compare --plan`) on this
     /// machine and write its result, for `--collect`.
-    Probe(Box<crate::isolation_cli::ProbeArgs>),
+    Probe(Box<crate::cli::isolation_args::ProbeArgs>),
     /// Remove what crashed or interrupted commands left behind, and store
     /// entries and bases no environment uses.
     Gc(GcArgs),
@@ -235,6 +235,15 @@ pub struct InstallerArgs {
     #[arg(long, value_name = "FILE")]
     pub constraints: Option<PathBuf>,
 
+    #[command(flatten)]
+    pub index: IndexArgs,
+}
+
+/// Where packages come from, and which installer fetches them: shared by
+/// everything that installs (with [`InstallerArgs`]) and by `probe`, which
+/// rebuilds a lock (its help says so, see `ProbeArgs`).
+#[derive(Debug, Args)]
+pub struct IndexArgs {
     /// A directory of wheels for the installer. Repeatable.
     #[arg(long, value_name = "DIR")]
     pub find_links: Vec<PathBuf>,
