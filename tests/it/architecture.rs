@@ -4,7 +4,10 @@
 //! modules left out) and fails on a reference that goes up the order below,
 //! other than those listed in `KNOWN_BACK_EDGES` (none now); and it fails
 //! when one of those is gone, so the list only shrinks. It also keeps clap
-//! inside the command line (`cli/`).
+//! inside the command line (`cli/`), and measures every function in `src/`:
+//! one over a hundred lines whose doc comment does not say why (`Long:`)
+//! fails it, with the same kind of shrinking list of those still to be
+//! split.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -167,5 +170,186 @@ fn only_the_command_line_names_clap() {
     assert!(
         naming.is_empty(),
         "files outside cli/ that name clap: {naming:?}"
+    );
+}
+
+/// Functions longer than this many lines (signature to closing brace) say
+/// why in their doc comment, on a line containing `Long:`.
+const LONGEST_FUNCTION: usize = 100;
+
+/// Long functions still to be split, `(path under src/ ending, name)`: the
+/// list only shrinks (the test fails on one that is no longer long).
+const KNOWN_LONG_FUNCTIONS: &[(&str, &str)] = &[
+    ("cli/dispatch.rs", "dispatch"),
+    ("cli/resolve/compose.rs", "spec_with"),
+    ("commands/isolation.rs", "bisect_report"),
+    ("commands/pollution.rs", "report"),
+    ("commands/run.rs", "run_in"),
+    ("dist/scan.rs", "read_info"),
+    ("doctor/mod.rs", "environment"),
+    ("doctor/plugin.rs", "invisible"),
+    ("env/compose.rs", "compose_layers"),
+    ("env/editable.rs", "place"),
+    ("env/install.rs", "install_all"),
+    ("env/link.rs", "place"),
+    ("env/uninstall.rs", "uninstall"),
+    ("isolation/bisect.rs", "bisect"),
+    ("isolation/pollution.rs", "pollution"),
+    ("layers/base.rs", "ensure"),
+    ("runner/pipeline.rs", "run_with"),
+    ("runner/preset.rs", "invocation"),
+    ("store.rs", "ensure_wheel"),
+    ("wheel/archive.rs", "check"),
+];
+
+/// Every `fn` in `text` with its first line (1-based) and its length in
+/// lines, from its signature to its closing brace. Braces in comments,
+/// strings, raw strings and character literals are not counted; a `fn`
+/// without a body (a trait method's declaration) is skipped.
+fn function_lengths(text: &str) -> Vec<(String, usize, usize)> {
+    let bytes = text.as_bytes();
+    let line_at = |at: usize| bytes[..at].iter().filter(|b| **b == b'\n').count() + 1;
+    // The depth of each `{`, and the functions waiting for their body's `{`.
+    let mut out = Vec::new();
+    let mut open: Vec<Option<(String, usize)>> = Vec::new();
+    let mut pending: Option<(String, usize)> = None;
+    let mut i = 0;
+    while i < bytes.len() {
+        let rest = &text[i..];
+        let c = bytes[i];
+        if rest.starts_with("//") {
+            i += rest.find('\n').unwrap_or(rest.len());
+        } else if rest.starts_with("/*") {
+            i += rest.find("*/").map_or(rest.len(), |e| e + 2);
+        } else if let Some(hashes) = raw_string_start(rest) {
+            let close = format!("\"{}", "#".repeat(hashes));
+            let body = 2 + hashes + usize::from(rest.starts_with("br"));
+            i += body
+                + rest[body..]
+                    .find(&close)
+                    .map_or(rest.len() - body, |e| e + close.len());
+        } else if c == b'"' {
+            i += 1;
+            while i < bytes.len() && bytes[i] != b'"' {
+                i += if bytes[i] == b'\\' { 2 } else { 1 };
+            }
+            i += 1;
+        } else if c == b'\'' {
+            // A character literal ('x', '\n', '{') or a lifetime ('a).
+            if let Some(escaped) = rest.strip_prefix("'\\") {
+                i += 2 + escaped.find('\'').map_or(0, |e| e + 1);
+            } else if let Some(ch) = rest[1..].chars().next()
+                && rest[1 + ch.len_utf8()..].starts_with('\'')
+            {
+                i += 2 + ch.len_utf8();
+            } else {
+                i += 1;
+            }
+        } else if rest.starts_with("fn ")
+            && (i == 0 || !(bytes[i - 1].is_ascii_alphanumeric() || bytes[i - 1] == b'_'))
+        {
+            let name: String = rest[3..]
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
+            pending = Some((name, line_at(i)));
+            i += 3;
+        } else if c == b';' && pending.is_some() && open.last().is_none_or(|f| f.is_none()) {
+            pending = None;
+            i += 1;
+        } else if c == b'{' {
+            open.push(pending.take());
+            i += 1;
+        } else if c == b'}' {
+            if let Some(Some((name, first))) = open.pop() {
+                out.push((name, first, line_at(i) - first + 1));
+            }
+            i += 1;
+        } else {
+            i += rest.chars().next().map_or(1, char::len_utf8);
+        }
+    }
+    out
+}
+
+/// The number of `#`s of a raw string literal starting `text`.
+fn raw_string_start(text: &str) -> Option<usize> {
+    let after = text.strip_prefix("br").or_else(|| text.strip_prefix('r'))?;
+    let hashes = after.len() - after.trim_start_matches('#').len();
+    after[hashes..].starts_with('"').then_some(hashes)
+}
+
+/// The doc comment and attributes right above line `first` (1-based).
+fn doc_above(lines: &[&str], first: usize) -> String {
+    let mut doc = Vec::new();
+    for line in lines[..first - 1].iter().rev() {
+        let line = line.trim();
+        if line.starts_with("///") || line.starts_with("#[") || line.starts_with("//") {
+            doc.push(line);
+        } else {
+            break;
+        }
+    }
+    doc.join("\n")
+}
+
+#[test]
+fn long_functions_say_why() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut long = Vec::new();
+    let mut known_seen = BTreeSet::new();
+    let mut stack = vec![src.clone()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            if path.extension().is_none_or(|e| e != "rs") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            let lines: Vec<&str> = text.lines().collect();
+            for (name, first, length) in function_lengths(&text) {
+                if length <= LONGEST_FUNCTION || doc_above(&lines, first).contains("Long:") {
+                    continue;
+                }
+                let rel = path.strip_prefix(&src).unwrap().display().to_string();
+                match KNOWN_LONG_FUNCTIONS
+                    .iter()
+                    .find(|(file, known)| rel.ends_with(file) && *known == name)
+                {
+                    Some(known) => {
+                        known_seen.insert(*known);
+                    }
+                    None => long.push(format!("src/{rel}:{first} `{name}` ({length} lines)")),
+                }
+            }
+        }
+    }
+    long.sort();
+    assert!(
+        long.is_empty(),
+        "functions over {LONGEST_FUNCTION} lines without a `Long:` reason in their doc comment \
+         (split them along their seams, or say why not):\n{}",
+        long.join("\n")
+    );
+    let gone: Vec<_> = KNOWN_LONG_FUNCTIONS
+        .iter()
+        .filter(|known| !known_seen.contains(known))
+        .collect();
+    assert!(
+        gone.is_empty(),
+        "these functions are no longer long: remove them from KNOWN_LONG_FUNCTIONS: {gone:?}"
+    );
+}
+
+#[test]
+fn function_lengths_skip_braces_in_literals_and_bodiless_functions() {
+    let text = "trait T {\n    fn declared(&self);\n}\nfn a() {\n    let s = \"}}\";\n    let c = '{';\n    let r = r#\"{\"#;\n    // }\n    let l: &'static str = s;\n}\n/// fn not_code() {\nfn b<'a>(x: &'a str) -> &'a str {\n    x\n}\n";
+    assert_eq!(
+        function_lengths(text),
+        vec![("a".to_string(), 4, 7), ("b".to_string(), 12, 3)]
     );
 }
