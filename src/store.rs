@@ -10,7 +10,8 @@
 //! again as the unpacking; `--compile-bytecode` asks for it.
 //!
 //! An entry is built in a temporary sibling and renamed into place under its
-//! lock: a name under `store/` is always a complete, verified entry.
+//! lock ([`crate::shared::Cache`]): a name under `store/` is always a
+//! complete, verified entry.
 
 use std::fs::File;
 use std::io::{Read, Write};
@@ -22,14 +23,13 @@ use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::atomic;
 use crate::dist::entry_points::{EntryPoint, TEMPEST_GROUP};
 use crate::dist::name;
 use crate::dist::record::{self, Digester, RecordEntry};
 use crate::home::Home;
 use crate::interpreter::Interpreter;
 use crate::printer::Printer;
-use crate::shared::Reuse;
+use crate::shared::{Built, Cache, Reuse};
 use crate::wheel::archive::{self, Target};
 use crate::wheel::{WheelError, filename::WheelFilename};
 
@@ -115,10 +115,15 @@ pub fn sha256_file(path: &Path) -> Result<String> {
     Ok(crate::digest::hex(&hasher.finalize()))
 }
 
-fn lock_path(home: &Home, entry: &str) -> PathBuf {
-    home.cache()
-        .join("locks")
-        .join(format!("store-{entry}.lock"))
+/// The store: entries under `<cache>/store/`, described by [`INFO_FILE`].
+fn cache(home: &Home) -> Cache {
+    Cache::new(
+        home.store(),
+        home.cache().join("locks"),
+        "store entry",
+        "store",
+        INFO_FILE,
+    )
 }
 
 /// The store entry for `wheel`, unpacking it if no environment has used it
@@ -139,9 +144,15 @@ pub fn ensure_wheel(
         filename.version.replace('-', "_"),
         &sha256[..16]
     );
-    let dir = home.store().join(&entry_name);
-    if let Reuse::Sound(entry) = reuse(&dir)? {
-        printer.verbose(format!("reusing store entry {}", dir.display()));
+    let cache = cache(home);
+    let dir = cache.dir(&entry_name);
+    if let Reuse::Sound(info) = cache.reuse(&entry_name)? {
+        let entry = StoreEntry {
+            dir,
+            info,
+            fresh: false,
+        };
+        printer.verbose(format!("reusing store entry {}", entry.dir.display()));
         if compile_bytecode {
             compile(&entry.site(), &entry.site(), interpreter, printer);
         }
@@ -149,158 +160,159 @@ pub fn ensure_wheel(
     }
     // Every refusal comes before anything is written, the store included.
     let (checked, mut zip) = archive::check(wheel)?;
-    fs_err::create_dir_all(home.store())?;
-    let _lock = crate::lock::acquire(
-        &lock_path(home, &entry_name),
-        &format!("store entry {entry_name}"),
+    let built = cache.build(
+        &entry_name,
+        &format!("store entry {}", dir.display()),
         printer,
-    )?;
-    match reuse(&dir)? {
-        Reuse::Sound(entry) => return Ok(entry),
-        Reuse::Missing => {}
-        Reuse::Broken(why) => {
+        |why| {
             printer.warn(format!(
                 "store entry {} {why}; unpacking {} again",
                 dir.display(),
                 filename
-            ));
-            crate::shared::discard(&dir, &format!("store entry {}", dir.display()), &why)?;
+            ))
+        },
+        |root| {
+            for warning in &checked.warnings {
+                printer.warn(warning);
+            }
+            let mut info = EntryInfo::new(&checked, filename, wheel, &sha256);
+            for planned in &checked.files {
+                unpack_file(&mut zip, planned, root, &mut info, wheel)?;
+            }
+            let site = root.join("site");
+            fs_err::create_dir_all(&site)?;
+            write_install_metadata(&site.join(&checked.dist_info), wheel, &sha256)?;
+            if compile_bytecode {
+                info.compiled_for = compile(&site, &dir.join("site"), interpreter, printer);
+            }
+            info.site_files = walk(&site)?;
+            make_pycache_dirs(&site)?;
+            write_record(&site, &checked.dist_info, &info.site_files)?;
+            Ok(info)
+        },
+    )?;
+    let (info, fresh) = match built {
+        Built::Reused(info) => (info, false),
+        Built::Fresh(info) => {
+            printer.verbose(format!("unpacked {} into {}", filename, dir.display()));
+            (info, true)
         }
-    }
-    for warning in &checked.warnings {
-        printer.warn(warning);
-    }
-    let tmp = atomic::temp_sibling(&dir)?;
-    let root = tmp.path();
-    let mut info = EntryInfo {
-        name: checked.metadata.name.clone(),
-        version: checked.metadata.version.clone(),
-        sha256: sha256.clone(),
-        wheel: filename.to_string(),
-        source: wheel.to_path_buf(),
-        dist_info: checked.dist_info.clone(),
-        root_is_purelib: checked.wheel_file.root_is_purelib,
-        site_files: Vec::new(),
-        scripts: Vec::new(),
-        headers: Vec::new(),
-        data: Vec::new(),
-        entry_points: checked
-            .entry_points
-            .iter()
-            .map(|ep: &EntryPoint| StoredEntryPoint {
-                group: ep.group.clone(),
-                name: ep.name.clone(),
-                module: ep.module.clone(),
-                attr: ep.attr.clone(),
-            })
-            .collect(),
-        compiled_for: None,
     };
-    let shown = wheel.display().to_string();
-    for planned in &checked.files {
-        let (sub, rel, list) = match &planned.target {
-            Target::Site(rel) => ("site", rel, None),
-            Target::Scripts(rel) => ("scripts", rel, Some(&mut info.scripts)),
-            Target::Headers(rel) => ("headers", rel, Some(&mut info.headers)),
-            Target::Data(rel) => ("data", rel, Some(&mut info.data)),
-        };
-        let dest = root.join(sub).join(rel);
-        if let Some(list) = list {
-            list.push(rel.clone());
-        }
-        let mut entry = zip
-            .by_index(planned.index)
-            .map_err(|e| WheelError::Invalid {
-                wheel: shown.clone(),
-                reason: format!("`{}` is unreadable: {e}", planned.archive_path),
-            })?;
-        if let Some(parent) = dest.parent() {
-            fs_err::create_dir_all(parent)?;
-        }
-        let mut out = File::create_new(&dest)
-            .with_context(|| format!("failed to create {}", dest.display()))?;
-        if planned.executable {
-            fs_err::set_permissions(&dest, std::fs::Permissions::from_mode(0o755))?;
-        }
-        let mut digester = Digester::new();
-        let mut written: u64 = 0;
-        let mut buf = vec![0; 1 << 16];
-        // Never trust the declared size: read at most one byte past it.
-        let mut limited = (&mut entry).take(planned.size + 1);
-        loop {
-            let n = limited.read(&mut buf).map_err(|e| WheelError::Invalid {
-                wheel: shown.clone(),
-                reason: format!("`{}` is corrupt: {e}", planned.archive_path),
-            })?;
-            if n == 0 {
-                break;
-            }
-            written += n as u64;
-            digester.update(&buf[..n]);
-            out.write_all(&buf[..n])
-                .with_context(|| format!("failed to write {}", dest.display()))?;
-        }
-        if written != planned.size {
-            return Err(WheelError::Invalid {
-                wheel: shown.clone(),
-                reason: format!(
-                    "`{}` holds {written} bytes, not the {} it declares",
-                    planned.archive_path, planned.size
-                ),
-            }
-            .into());
-        }
-        let (algorithm, _) = record::parse_hash(&planned.hash).unwrap_or(("sha256", ""));
-        let actual = if algorithm == "sha256" {
-            digester.finish()
-        } else {
-            let mut bytes = Vec::new();
-            File::open(&dest)
-                .and_then(|mut f| f.read_to_end(&mut bytes))
-                .with_context(|| format!("failed to read {}", dest.display()))?;
-            digest_with(algorithm, &bytes)
-        };
-        if actual != planned.hash {
-            return Err(WheelError::Invalid {
-                wheel: shown.clone(),
-                reason: format!(
-                    "`{}` does not match its RECORD hash (RECORD: {}, file: {actual})",
-                    planned.archive_path, planned.hash
-                ),
-            }
-            .into());
-        }
-    }
-    let site = root.join("site");
-    fs_err::create_dir_all(&site)?;
-    write_install_metadata(&site.join(&checked.dist_info), wheel, &sha256)?;
-    if compile_bytecode {
-        info.compiled_for = compile(&site, &dir.join("site"), interpreter, printer);
-    }
-    info.site_files = walk(&site)?;
-    make_pycache_dirs(&site)?;
-    write_record(&site, &checked.dist_info, &info.site_files)?;
-    fs_err::write(root.join(INFO_FILE), serde_json::to_vec_pretty(&info)?)?;
-    crate::shared::seal_read_only(root)?;
-    crate::failpoint::hit("store-before-rename");
-    let built = tmp.keep();
-    fs_err::rename(&built, &dir)?;
-    // Used from now on: leased like a reused one.
-    if let Some(lease) = crate::lease::shared(&dir)? {
-        lease.keep();
-    }
-    printer.verbose(format!("unpacked {} into {}", filename, dir.display()));
-    Ok(StoreEntry {
-        dir,
-        info,
-        fresh: true,
-    })
+    Ok(StoreEntry { dir, info, fresh })
 }
 
-/// Store entries are small (a plugin's wheel) and hardlink-mode installs
-/// share their files, so every reuse checks every file.
-fn reuse(dir: &Path) -> Result<Reuse<StoreEntry>> {
-    crate::shared::reuse(dir, || read_entry(dir))
+impl EntryInfo {
+    /// The description of a wheel's entry before its files are listed.
+    fn new(
+        checked: &archive::CheckedWheel,
+        filename: &WheelFilename,
+        wheel: &Path,
+        sha256: &str,
+    ) -> Self {
+        EntryInfo {
+            name: checked.metadata.name.clone(),
+            version: checked.metadata.version.clone(),
+            sha256: sha256.to_string(),
+            wheel: filename.to_string(),
+            source: wheel.to_path_buf(),
+            dist_info: checked.dist_info.clone(),
+            root_is_purelib: checked.wheel_file.root_is_purelib,
+            site_files: Vec::new(),
+            scripts: Vec::new(),
+            headers: Vec::new(),
+            data: Vec::new(),
+            entry_points: checked
+                .entry_points
+                .iter()
+                .map(|ep: &EntryPoint| StoredEntryPoint {
+                    group: ep.group.clone(),
+                    name: ep.name.clone(),
+                    module: ep.module.clone(),
+                    attr: ep.attr.clone(),
+                })
+                .collect(),
+            compiled_for: None,
+        }
+    }
+}
+
+/// Unpack one checked file of the wheel under `root` (its `site/`,
+/// `scripts/`, `headers/` or `data/`), listing it in `info`: never more
+/// bytes than it declares, and refused unless it matches its RECORD hash.
+fn unpack_file(
+    zip: &mut archive::Archive,
+    planned: &archive::PlannedFile,
+    root: &Path,
+    info: &mut EntryInfo,
+    wheel: &Path,
+) -> Result<()> {
+    let invalid = |reason: String| WheelError::Invalid {
+        wheel: wheel.display().to_string(),
+        reason,
+    };
+    let (sub, rel, list) = match &planned.target {
+        Target::Site(rel) => ("site", rel, None),
+        Target::Scripts(rel) => ("scripts", rel, Some(&mut info.scripts)),
+        Target::Headers(rel) => ("headers", rel, Some(&mut info.headers)),
+        Target::Data(rel) => ("data", rel, Some(&mut info.data)),
+    };
+    let dest = root.join(sub).join(rel);
+    if let Some(list) = list {
+        list.push(rel.clone());
+    }
+    let mut entry = zip
+        .by_index(planned.index)
+        .map_err(|e| invalid(format!("`{}` is unreadable: {e}", planned.archive_path)))?;
+    if let Some(parent) = dest.parent() {
+        fs_err::create_dir_all(parent)?;
+    }
+    let mut out =
+        File::create_new(&dest).with_context(|| format!("failed to create {}", dest.display()))?;
+    if planned.executable {
+        fs_err::set_permissions(&dest, std::fs::Permissions::from_mode(0o755))?;
+    }
+    let mut digester = Digester::new();
+    let mut written: u64 = 0;
+    let mut buf = vec![0; 1 << 16];
+    // Never trust the declared size: read at most one byte past it.
+    let mut limited = (&mut entry).take(planned.size + 1);
+    loop {
+        let n = limited
+            .read(&mut buf)
+            .map_err(|e| invalid(format!("`{}` is corrupt: {e}", planned.archive_path)))?;
+        if n == 0 {
+            break;
+        }
+        written += n as u64;
+        digester.update(&buf[..n]);
+        out.write_all(&buf[..n])
+            .with_context(|| format!("failed to write {}", dest.display()))?;
+    }
+    if written != planned.size {
+        return Err(invalid(format!(
+            "`{}` holds {written} bytes, not the {} it declares",
+            planned.archive_path, planned.size
+        ))
+        .into());
+    }
+    let (algorithm, _) = record::parse_hash(&planned.hash).unwrap_or(("sha256", ""));
+    let actual = if algorithm == "sha256" {
+        digester.finish()
+    } else {
+        let mut bytes = Vec::new();
+        File::open(&dest)
+            .and_then(|mut f| f.read_to_end(&mut bytes))
+            .with_context(|| format!("failed to read {}", dest.display()))?;
+        digest_with(algorithm, &bytes)
+    };
+    if actual != planned.hash {
+        return Err(invalid(format!(
+            "`{}` does not match its RECORD hash (RECORD: {}, file: {actual})",
+            planned.archive_path, planned.hash
+        ))
+        .into());
+    }
+    Ok(())
 }
 
 /// A RECORD-style digest with a stronger algorithm than sha256.
@@ -314,23 +326,6 @@ fn digest_with(algorithm: &str, bytes: &[u8]) -> String {
         "{algorithm}={}",
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
     )
-}
-
-fn read_entry(dir: &Path) -> Result<Option<StoreEntry>> {
-    let file = dir.join(INFO_FILE);
-    match fs_err::read(&file) {
-        Ok(bytes) => {
-            let info: EntryInfo = serde_json::from_slice(&bytes)
-                .with_context(|| format!("store entry {} is corrupt", file.display()))?;
-            Ok(Some(StoreEntry {
-                dir: dir.to_path_buf(),
-                info,
-                fresh: false,
-            }))
-        }
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(err) => Err(err).with_context(|| format!("failed to read {}", file.display())),
-    }
 }
 
 /// INSTALLER, REQUESTED and `direct_url.json` (PEP 610) in a dist-info.
@@ -482,26 +477,5 @@ pub fn make_read_only(dir: &Path) -> Result<()> {
 /// Remove leftovers, and entries none of the `used` paths is inside of and
 /// no live process leases. Each goes aside (renamed) before it is deleted.
 pub fn gc(home: &Home, used: &[PathBuf], dry_run: bool) -> Result<Vec<PathBuf>> {
-    let store = home.store();
-    let mut removed = crate::shared::leftovers(&store, dry_run, |entry| lock_path(home, entry))?;
-    let Ok(entries) = fs_err::read_dir(&store) else {
-        return Ok(removed);
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        let Some(file_name) = path.file_name().and_then(|n| n.to_str()) else {
-            continue;
-        };
-        if file_name.starts_with('.')
-            || used
-                .iter()
-                .any(|u| u.starts_with(&path) || path.starts_with(u))
-        {
-            continue;
-        }
-        if crate::shared::remove_unused(&path, &lock_path(home, file_name), dry_run)? {
-            removed.push(path);
-        }
-    }
-    Ok(removed)
+    cache(home).gc(used, dry_run)
 }

@@ -10,16 +10,15 @@
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
 use super::installer::{IndexOptions, Installer, InstallerChoice};
-use crate::atomic;
 use crate::error::UserError;
 use crate::home::Home;
 use crate::interpreter::Interpreter;
 use crate::printer::Printer;
-use crate::shared::Reuse;
+use crate::shared::{Built, Cache, Reuse};
 
 pub const INFO_FILE: &str = "base.json";
 
@@ -70,8 +69,15 @@ impl Base {
     }
 }
 
-fn lock_path(home: &Home, hash: &str) -> PathBuf {
-    home.cache().join("locks").join(format!("base-{hash}.lock"))
+/// The bases: `<cache>/bases/<hash>/`, described by [`INFO_FILE`].
+fn cache(home: &Home) -> Cache {
+    Cache::new(
+        home.bases(),
+        home.cache().join("locks"),
+        "base",
+        "base",
+        INFO_FILE,
+    )
 }
 
 /// The inputs that decide a base, as a stable hash.
@@ -106,19 +112,73 @@ pub fn ensure(
     printer: &Printer,
 ) -> Result<Base> {
     let installer = Installer::choose(spec.installer, interpreter)?;
-    let constraints_sha256 = match &spec.constraints {
-        Some(path) => {
-            if !path.is_file() {
-                return Err(UserError::new(format!(
-                    "the constraints file {} does not exist",
-                    path.display()
-                ))
-                .into());
-            }
-            Some(crate::store::sha256_file(path)?)
-        }
-        None => None,
+    let constraints_sha256 = check_inputs(spec)?;
+    let parent_hash = on_top_of.map(|b| b.info.hash.as_str());
+    let hash = inputs_hash(
+        spec,
+        &installer,
+        interpreter,
+        constraints_sha256.as_deref(),
+        parent_hash,
+    );
+    let cache = cache(home);
+    let dir = cache.dir(&hash);
+    if let Reuse::Sound(info) = cache.reuse::<BaseInfo>(&hash)? {
+        printer.verbose(format!(
+            "reusing base {hash} ({}) without running the installer",
+            info.requirements.join(" ")
+        ));
+        return Ok(Base {
+            dir,
+            info,
+            fresh: false,
+        });
+    }
+    let built = cache.build(
+        &hash,
+        &format!("base {hash}"),
+        printer,
+        |why| printer.warn(format!("base {hash} {why}; building it again")),
+        |root| {
+            installer.check()?;
+            install(
+                root,
+                spec,
+                &installer,
+                interpreter,
+                on_top_of,
+                &hash,
+                printer,
+            )?;
+            let site = root.join("site");
+            let info = BaseInfo {
+                hash: hash.clone(),
+                requirements: spec.requirements.clone(),
+                constraints: spec.constraints.clone(),
+                constraints_sha256,
+                index: spec.index.clone(),
+                installer: installer.name().into(),
+                python: interpreter.executable.clone(),
+                python_version: interpreter.info.version.clone(),
+                created: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
+                installed: installed(&site)?,
+                scripts: Some(super::launchers::scripts(&site)?),
+                on_top_of: parent_hash.map(str::to_string),
+            };
+            crate::store::prepare_read_only(&site)?;
+            Ok(info)
+        },
+    )?;
+    let (info, fresh) = match built {
+        Built::Reused(info) => (info, false),
+        Built::Fresh(info) => (info, true),
     };
+    Ok(Base { dir, info, fresh })
+}
+
+/// Refuse a constraints file or a `--find-links` directory that is not
+/// there; the constraints file's sha256.
+fn check_inputs(spec: &BaseSpec) -> Result<Option<String>> {
     for dir in &spec.index.find_links {
         if !dir.exists() {
             return Err(UserError::new(format!(
@@ -128,38 +188,35 @@ pub fn ensure(
             .into());
         }
     }
-    let parent_hash = on_top_of.map(|b| b.info.hash.as_str());
-    let hash = inputs_hash(
-        spec,
-        &installer,
-        interpreter,
-        constraints_sha256.as_deref(),
-        parent_hash,
-    );
-    let dir = home.bases().join(&hash);
-    if let Reuse::Sound(base) = reuse(&dir)? {
-        printer.verbose(format!(
-            "reusing base {hash} ({}) without running the installer",
-            base.info.requirements.join(" ")
-        ));
-        return Ok(base);
+    let Some(path) = &spec.constraints else {
+        return Ok(None);
+    };
+    if !path.is_file() {
+        return Err(UserError::new(format!(
+            "the constraints file {} does not exist",
+            path.display()
+        ))
+        .into());
     }
-    fs_err::create_dir_all(home.bases())?;
-    let _lock = crate::lock::acquire(&lock_path(home, &hash), &format!("base {hash}"), printer)?;
-    match reuse(&dir)? {
-        Reuse::Sound(base) => return Ok(base),
-        Reuse::Missing => {}
-        Reuse::Broken(why) => {
-            printer.warn(format!("base {hash} {why}; building it again"));
-            crate::shared::discard(&dir, &format!("base {hash}"), &why)?;
-        }
-    }
-    installer.check()?;
-    let tmp = atomic::temp_sibling(&dir)?;
-    let site = tmp.path().join("site");
-    fs_err::create_dir_all(&site)?;
+    Ok(Some(crate::store::sha256_file(path)?))
+}
+
+/// Run the installer into `site/` under the temporary `root`: the
+/// requirements under the constraints, and for a plugin layer the parent's
+/// pins too, keeping only what the parent lacks.
+fn install(
+    root: &Path,
+    spec: &BaseSpec,
+    installer: &Installer,
+    interpreter: &Interpreter,
+    on_top_of: Option<&Base>,
+    hash: &str,
+    printer: &Printer,
+) -> Result<()> {
+    let site = &root.join("site");
+    fs_err::create_dir_all(site)?;
     let mut constraints: Vec<PathBuf> = spec.constraints.iter().cloned().collect();
-    let pins_file = tmp.path().join("base-pins.txt");
+    let pins_file = root.join("base-pins.txt");
     if let Some(parent) = on_top_of {
         // The parent's versions are fixed: the plugin must fit them.
         fs_err::write(&pins_file, parent.info.installed.join("\n") + "\n")?;
@@ -178,7 +235,7 @@ pub fn ensure(
     crate::failpoint::hit("base-before-install");
     installer.install_target(
         interpreter,
-        &site,
+        site,
         &spec.requirements,
         &constraints,
         &spec.index,
@@ -188,44 +245,13 @@ pub fn ensure(
     // get their own launchers instead.
     let scripts = site.join("bin");
     if scripts.is_dir() {
-        fs_err::rename(&scripts, tmp.path().join("installer-bin"))?;
+        fs_err::rename(&scripts, root.join("installer-bin"))?;
     }
     if let Some(parent) = on_top_of {
-        remove_present(&site, &parent.info.installed)?;
+        remove_present(site, &parent.info.installed)?;
     }
-    let installed = installed(&site)?;
-    let info = BaseInfo {
-        hash: hash.clone(),
-        requirements: spec.requirements.clone(),
-        constraints: spec.constraints.clone(),
-        constraints_sha256,
-        index: spec.index.clone(),
-        installer: installer.name().into(),
-        python: interpreter.executable.clone(),
-        python_version: interpreter.info.version.clone(),
-        created: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
-        installed,
-        scripts: Some(super::launchers::scripts(&site)?),
-        on_top_of: parent_hash.map(str::to_string),
-    };
     let _ = fs_err::remove_file(&pins_file);
-    fs_err::write(
-        tmp.path().join(INFO_FILE),
-        serde_json::to_vec_pretty(&info)?,
-    )?;
-    crate::store::prepare_read_only(&site)?;
-    crate::shared::seal_read_only(tmp.path())?;
-    let built = tmp.keep();
-    fs_err::rename(&built, &dir)?;
-    // Used from now on: leased like a reused one.
-    if let Some(lease) = crate::lease::shared(&dir)? {
-        lease.keep();
-    }
-    Ok(Base {
-        dir,
-        info,
-        fresh: true,
-    })
+    Ok(())
 }
 
 /// The base at `dir`, if one was built there.
@@ -233,28 +259,14 @@ pub fn open(dir: &Path) -> Result<Option<Base>> {
     read(dir)
 }
 
-/// A base reused: leased, and every path of it checked against its seal
-/// (once per process), so a file edited in place is found before another
-/// environment uses it.
-fn reuse(dir: &Path) -> Result<Reuse<Base>> {
-    crate::shared::reuse(dir, || read(dir))
-}
-
 fn read(dir: &Path) -> Result<Option<Base>> {
-    let file = dir.join(INFO_FILE);
-    match fs_err::read(&file) {
-        Ok(bytes) => {
-            let info: BaseInfo = serde_json::from_slice(&bytes)
-                .with_context(|| format!("base {} is corrupt", file.display()))?;
-            Ok(Some(Base {
-                dir: dir.to_path_buf(),
-                info,
-                fresh: false,
-            }))
-        }
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(err) => Err(err).with_context(|| format!("failed to read {}", file.display())),
-    }
+    Ok(
+        crate::shared::read_description(dir, INFO_FILE, "base")?.map(|info| Base {
+            dir: dir.to_path_buf(),
+            info,
+            fresh: false,
+        }),
+    )
 }
 
 /// `name==version` of every dist-info in `site`, sorted.
@@ -345,19 +357,15 @@ fn remove_empty_dirs(dir: &Path) -> Result<bool> {
 
 /// Every built base.
 pub fn list(home: &Home) -> Result<Vec<Base>> {
-    let mut bases = Vec::new();
-    let Ok(entries) = fs_err::read_dir(home.bases()) else {
-        return Ok(bases);
-    };
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        if name.to_string_lossy().starts_with('.') {
-            continue;
-        }
-        if let Some(base) = read(&entry.path())? {
-            bases.push(base);
-        }
-    }
+    let mut bases: Vec<Base> = cache(home)
+        .list()?
+        .into_iter()
+        .map(|(dir, info)| Base {
+            dir,
+            info,
+            fresh: false,
+        })
+        .collect();
     bases.sort_by(|a, b| a.info.created.cmp(&b.info.created));
     Ok(bases)
 }
@@ -416,19 +424,7 @@ pub fn remove(
         ))
         .into());
     }
-    let _lock = crate::lock::acquire(&lock_path(home, hash), &format!("base {hash}"), printer)?;
-    let Some(held) = crate::lease::exclusive(&base.dir)? else {
-        return Err(UserError::new(format!(
-            "base {hash} is in use by {}",
-            crate::lease::describe_holders(&base.dir)
-        ))
-        .hint("try again once it has finished")
-        .into());
-    };
-    let trash = atomic::move_to_trash(&base.dir)?;
-    drop(held);
-    crate::seal::break_seal(&trash)?;
-    atomic::remove_tree(&trash)?;
+    cache(home).remove(hash, printer)?;
     Ok((base.dir, users))
 }
 
@@ -444,26 +440,5 @@ pub fn describe_users(users: &[String]) -> String {
 /// Remove leftovers and bases that no environment uses and no live process
 /// leases; each is moved aside before it is deleted.
 pub fn gc(home: &Home, used: &[PathBuf], dry_run: bool) -> Result<Vec<PathBuf>> {
-    let bases_dir = home.bases();
-    let mut removed = crate::shared::leftovers(&bases_dir, dry_run, |hash| lock_path(home, hash))?;
-    let Ok(entries) = fs_err::read_dir(&bases_dir) else {
-        return Ok(removed);
-    };
-    for entry in entries.flatten() {
-        let dir = entry.path();
-        let Some(hash) = dir.file_name().and_then(|n| n.to_str()) else {
-            continue;
-        };
-        if hash.starts_with('.')
-            || used
-                .iter()
-                .any(|u| u.starts_with(&dir) || dir.starts_with(u))
-        {
-            continue;
-        }
-        if crate::shared::remove_unused(&dir, &lock_path(home, hash), dry_run)? {
-            removed.push(dir);
-        }
-    }
-    Ok(removed)
+    cache(home).gc(used, dry_run)
 }

@@ -70,8 +70,32 @@ pub struct CheckedWheel {
     pub warnings: Vec<String>,
 }
 
+/// A wheel's archive, opened for reading.
+pub type Archive = zip::ZipArchive<BufReader<File>>;
+
+/// A refusal's reason made into the wheel's error.
+type Bad<'a> = &'a dyn Fn(String) -> WheelError;
+
+/// One file entry of the archive, as pass 1 found it.
+struct ArchiveFile {
+    index: usize,
+    name: String,
+    size: u64,
+    executable: bool,
+}
+
+/// What the dist-info's `WHEEL`, `METADATA`, `RECORD` and
+/// `entry_points.txt` say, each parsed and checked.
+struct DistInfo {
+    wheel_file: WheelFile,
+    metadata: Metadata,
+    entry_points: Vec<EntryPoint>,
+    record: BTreeMap<String, RecordEntry>,
+    warnings: Vec<String>,
+}
+
 /// Open `path` and check it. Nothing is written.
-pub fn check(path: &Path) -> Result<(CheckedWheel, zip::ZipArchive<BufReader<File>>), WheelError> {
+pub fn check(path: &Path) -> Result<(CheckedWheel, Archive), WheelError> {
     let shown = path.display().to_string();
     let bad = |reason: String| WheelError::Invalid {
         wheel: shown.clone(),
@@ -91,7 +115,30 @@ pub fn check(path: &Path) -> Result<(CheckedWheel, zip::ZipArchive<BufReader<Fil
     if archive.has_duplicate_names() {
         return Err(bad("has an entry that appears twice".into()));
     }
-    // Pass 1: names, kinds and sizes of every entry.
+    let names = archive_files(&mut archive, &bad)?;
+    let dist_info = dist_info_dir(&names, &filename, &bad)?;
+    let meta = read_dist_info(&mut archive, &names, &dist_info, &filename, &shown, &bad)?;
+    let files = plan_files(names, &meta.record, &dist_info, &bad)?;
+    reserved::check_final_places(&files, &meta.entry_points, &dist_info, &filename.name)
+        .map_err(bad)?;
+    Ok((
+        CheckedWheel {
+            filename,
+            metadata: meta.metadata,
+            wheel_file: meta.wheel_file,
+            entry_points: meta.entry_points,
+            dist_info,
+            files,
+            warnings: meta.warnings,
+        },
+        archive,
+    ))
+}
+
+/// Pass 1: the names, kinds and sizes of every entry, from the central
+/// directory only (no entry is decompressed): refuses unsafe paths,
+/// symbolic links, duplicates, and sizes over the limits.
+fn archive_files(archive: &mut Archive, bad: Bad) -> Result<Vec<ArchiveFile>, WheelError> {
     let mut names = Vec::with_capacity(archive.len());
     let mut seen = HashSet::new();
     let mut total: u64 = 0;
@@ -140,13 +187,25 @@ pub fn check(path: &Path) -> Result<(CheckedWheel, zip::ZipArchive<BufReader<Fil
             return Err(bad(format!("unpacks to over {MAX_TOTAL_SIZE} bytes")));
         }
         let executable = entry.unix_mode().is_some_and(|mode| mode & 0o111 != 0);
-        names.push((index, entry_name, size, executable));
+        names.push(ArchiveFile {
+            index,
+            name: entry_name,
+            size,
+            executable,
+        });
     }
+    Ok(names)
+}
 
-    // The one dist-info directory, named after the file name.
+/// The one dist-info directory, named after the file name.
+fn dist_info_dir(
+    names: &[ArchiveFile],
+    filename: &WheelFilename,
+    bad: Bad,
+) -> Result<String, WheelError> {
     let dist_infos: std::collections::BTreeSet<&str> = names
         .iter()
-        .filter_map(|(_, n, _, _)| n.split_once('/').map(|(top, _)| top))
+        .filter_map(|file| file.name.split_once('/').map(|(top, _)| top))
         .filter(|top| top.ends_with(".dist-info"))
         .collect();
     let dist_info = match dist_infos.iter().collect::<Vec<_>>().as_slice() {
@@ -174,18 +233,30 @@ pub fn check(path: &Path) -> Result<(CheckedWheel, zip::ZipArchive<BufReader<Fil
             filename.name, filename.version
         )));
     }
-    let data_dir = format!("{stem}.data");
+    Ok(dist_info)
+}
 
+/// Read and check the dist-info's metadata files: `WHEEL`'s version,
+/// `METADATA`'s name and version against the file name, the launchers'
+/// names, and `RECORD`.
+fn read_dist_info(
+    archive: &mut Archive,
+    names: &[ArchiveFile],
+    dist_info: &str,
+    filename: &WheelFilename,
+    shown: &str,
+    bad: Bad,
+) -> Result<DistInfo, WheelError> {
     let mut read_meta = |file: &str| -> Result<Option<String>, WheelError> {
         let path = format!("{dist_info}/{file}");
-        let Some((index, _, size, _)) = names.iter().find(|(_, n, _, _)| *n == path) else {
+        let Some(found) = names.iter().find(|f| f.name == path) else {
             return Ok(None);
         };
-        if *size > MAX_METADATA_SIZE {
-            return Err(bad(format!("`{path}` is too large ({size} bytes)")));
+        if found.size > MAX_METADATA_SIZE {
+            return Err(bad(format!("`{path}` is too large ({} bytes)", found.size)));
         }
         let mut entry = archive
-            .by_index(*index)
+            .by_index(found.index)
             .map_err(|e| bad(format!("`{path}` is unreadable: {e}")))?;
         let mut text = String::new();
         entry
@@ -244,13 +315,33 @@ pub fn check(path: &Path) -> Result<(CheckedWheel, zip::ZipArchive<BufReader<Fil
     }
     let record =
         record::parse(&record_text).map_err(|e| bad(format!("`{dist_info}/RECORD`: {e}")))?;
-    let record: BTreeMap<String, RecordEntry> =
-        record.into_iter().map(|e| (e.path.clone(), e)).collect();
+    Ok(DistInfo {
+        wheel_file,
+        metadata,
+        entry_points,
+        record: record.into_iter().map(|e| (e.path.clone(), e)).collect(),
+        warnings,
+    })
+}
 
-    // Pass 2: every file is listed in RECORD with a hash, and has a place.
+/// Pass 2: every file is listed in RECORD with a hash of sha256 or
+/// stronger and its size, and has a place.
+fn plan_files(
+    names: Vec<ArchiveFile>,
+    record: &BTreeMap<String, RecordEntry>,
+    dist_info: &str,
+    bad: Bad,
+) -> Result<Vec<PlannedFile>, WheelError> {
+    let data_dir = format!("{}.data", dist_info.trim_end_matches(".dist-info"));
     let record_path = format!("{dist_info}/RECORD");
     let mut files = Vec::with_capacity(names.len());
-    for (index, archive_path, size, executable) in names {
+    for ArchiveFile {
+        index,
+        name: archive_path,
+        size,
+        executable,
+    } in names
+    {
         if archive_path == record_path
             || archive_path == format!("{record_path}.jws")
             || archive_path == format!("{record_path}.p7s")
@@ -279,7 +370,7 @@ pub fn check(path: &Path) -> Result<(CheckedWheel, zip::ZipArchive<BufReader<Fil
                 "`{archive_path}` is {size} bytes but RECORD says {listed}"
             )));
         }
-        let target = place(&archive_path, &dist_info, &data_dir)
+        let target = place(&archive_path, dist_info, &data_dir)
             .map_err(|why| bad(format!("entry `{archive_path}` {why}")))?;
         files.push(PlannedFile {
             index,
@@ -290,19 +381,7 @@ pub fn check(path: &Path) -> Result<(CheckedWheel, zip::ZipArchive<BufReader<Fil
             executable,
         });
     }
-    reserved::check_final_places(&files, &entry_points, &dist_info, &filename.name).map_err(bad)?;
-    Ok((
-        CheckedWheel {
-            filename,
-            metadata,
-            wheel_file,
-            entry_points,
-            dist_info,
-            files,
-            warnings,
-        },
-        archive,
-    ))
+    Ok(files)
 }
 
 /// Versions compare equal after the file-name escaping (`-` written as `_`)

@@ -186,8 +186,8 @@ const KNOWN_LONG_FUNCTIONS: &[(&str, &str)] = &[
     ("commands/pollution.rs", "report"),
     ("commands/run.rs", "run_in"),
     ("dist/scan.rs", "read_info"),
-    ("doctor/mod.rs", "environment"),
     ("doctor/plugin.rs", "invisible"),
+    ("doctor/mod.rs", "environment"),
     ("env/compose.rs", "compose_layers"),
     ("env/editable.rs", "place"),
     ("env/install.rs", "install_all"),
@@ -195,11 +195,8 @@ const KNOWN_LONG_FUNCTIONS: &[(&str, &str)] = &[
     ("env/uninstall.rs", "uninstall"),
     ("isolation/bisect.rs", "bisect"),
     ("isolation/pollution.rs", "pollution"),
-    ("layers/base.rs", "ensure"),
     ("runner/pipeline.rs", "run_with"),
     ("runner/preset.rs", "invocation"),
-    ("store.rs", "ensure_wheel"),
-    ("wheel/archive.rs", "check"),
 ];
 
 /// Every `fn` in `text` with its first line (1-based) and its length in
