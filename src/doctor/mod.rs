@@ -131,21 +131,7 @@ pub fn environment(
     plugin: Option<&str>,
 ) -> Result<Vec<Finding>> {
     let mut out = Vec::new();
-    let name = &env.name;
-    // pyvenv.cfg home.
-    if let Ok(text) = fs_err::read_to_string(env.root.join("pyvenv.cfg")) {
-        let pairs = crate::env::pyvenv_cfg::parse(&text);
-        if let Some(home) = crate::env::pyvenv_cfg::get(&pairs, "home")
-            && !Path::new(home).is_dir()
-        {
-            out.push(finding(
-                "missing-home",
-                format!("pyvenv.cfg says home = {home}, which no longer exists"),
-                "the environment's python cannot start without its base interpreter",
-                format!("tempest-env create {name} --clear --python <a python>"),
-            ));
-        }
-    }
+    out.extend(missing_home(env));
     // The import path: .pth lines pointing nowhere.
     let path = scan::effective_path(&[SiteDir {
         dir: env.site_packages(),
@@ -156,13 +142,42 @@ pub fn environment(
             "dangling-pth",
             format!("{} has a line pointing nowhere: {line}", pth.display()),
             "a layer or source tree the environment expects is gone: its plugins are silently invisible",
-            format!("tempest-env create {name} --clear (or restore {line})"),
+            format!("tempest-env create {} --clear (or restore {line})", env.name),
         ));
     }
-    let scanned = scan::scan(&path);
-    // Files a distribution's RECORD lists that are gone. One mirrored from
-    // a layer (`--link-mode symlink`) has its paths relative to the layer,
-    // whose seal is checked below.
+    out.extend(missing_files(env, &scan::scan(&path)));
+    out.extend(modified_layers(env));
+    out.extend(stale_entry_point_cache(env));
+    let rebuild = Rebuild::of(env);
+    with_commands(&mut out, &rebuild);
+    out.extend(plugin::visibility(env, interpreter, plugin, &rebuild)?);
+    Ok(out)
+}
+
+/// The base interpreter `pyvenv.cfg`'s `home` names, if it is gone.
+fn missing_home(env: &Environment) -> Option<Finding> {
+    let text = fs_err::read_to_string(env.root.join("pyvenv.cfg")).ok()?;
+    let pairs = crate::env::pyvenv_cfg::parse(&text);
+    let home = crate::env::pyvenv_cfg::get(&pairs, "home")?;
+    if Path::new(home).is_dir() {
+        return None;
+    }
+    Some(finding(
+        "missing-home",
+        format!("pyvenv.cfg says home = {home}, which no longer exists"),
+        "the environment's python cannot start without its base interpreter",
+        format!(
+            "tempest-env create {} --clear --python <a python>",
+            env.name
+        ),
+    ))
+}
+
+/// Files a distribution's RECORD lists that are gone. One mirrored from a
+/// layer (`--link-mode symlink`) has its paths relative to the layer, whose
+/// seal [`modified_layers`] checks.
+fn missing_files(env: &Environment, scanned: &ScanResult) -> Vec<Finding> {
+    let mut out = Vec::new();
     for dist in scanned.dists.iter().filter(|d| {
         d.site_dir == env.site_packages() && env.manifest.linked_layer(&d.metadata_path).is_none()
     }) {
@@ -177,11 +192,16 @@ pub fn environment(
                 "missing-files",
                 format!("{} {}: {} file(s) its RECORD lists are gone, e.g. {}", dist.name, dist.version, missing.len(), first.display()),
                 "a half-removed distribution still announces itself (and its plugins) but cannot be imported",
-                format!("tempest-env uninstall {name} {} and install it again", dist.name),
+                format!("tempest-env uninstall {} {} and install it again", env.name, dist.name),
             ));
         }
     }
-    // Layers and store entries modified after they were made read-only.
+    out
+}
+
+/// Layers and store entries modified after they were made read-only.
+fn modified_layers(env: &Environment) -> Vec<Finding> {
+    let mut out = Vec::new();
     for layer in &env.manifest.layers {
         if !matches!(layer.kind, LayerKind::Base | LayerKind::Plugin) {
             continue;
@@ -189,11 +209,13 @@ pub fn environment(
         let Some(root) = layer.path.parent() else {
             continue;
         };
-        let stamp = ["base.json", "entry.json"].iter().find_map(|f| {
-            fs_err::metadata(root.join(f))
-                .and_then(|m| m.modified())
-                .ok()
-        });
+        let stamp = [crate::layers::base::INFO_FILE, crate::store::INFO_FILE]
+            .iter()
+            .find_map(|f| {
+                fs_err::metadata(root.join(f))
+                    .and_then(|m| m.modified())
+                    .ok()
+            });
         if let Some(stamp) = stamp
             && let Some(changed) = modified_after(&layer.path, stamp)
         {
@@ -201,36 +223,48 @@ pub fn environment(
                 "modified-layer",
                 format!("{} was modified after it was made read-only ({} changed)", root.display(), changed.display()),
                 "a shared layer is used by every environment built from it; a change to it changes them all, and no manifest records it",
-                format!("tempest-env gc after removing the environments that use it, or `tempest-env base remove` and create {name} --clear"),
+                format!("tempest-env gc after removing the environments that use it, or `tempest-env base remove` and create {} --clear", env.name),
             ));
         }
     }
-    // stevedore's entry-point cache (kept in the environment by `run`).
+    out
+}
+
+/// stevedore's entry-point cache (kept in the environment by `run`), if it
+/// is older than the environment's last change.
+fn stale_entry_point_cache(env: &Environment) -> Option<Finding> {
     let cache = env.root.join(".cache").join("python-entrypoints");
-    let manifest_time = fs_err::metadata(env.manifest_path())
+    let changed = fs_err::metadata(env.manifest_path())
         .and_then(|m| m.modified())
-        .ok();
-    if let (Ok(entries), Some(changed)) = (fs_err::read_dir(&cache), manifest_time) {
-        let stale = entries
-            .flatten()
-            .filter(|e| {
-                e.metadata()
-                    .and_then(|m| m.modified())
-                    .is_ok_and(|t| t < changed)
-            })
-            .count();
-        if stale > 0 {
-            out.push(finding(
-                "stale-entry-point-cache",
-                format!("stevedore's entry-point cache in {} is older than the environment's last change", cache.display()),
-                "stevedore may load the plugin list it cached before, not what is installed now",
-                format!("rm -rf {}", crate::shell::sh_quote(&cache.to_string_lossy())),
-            ));
-        }
-    }
-    let rebuild = Rebuild::of(env);
-    // A .pth line pointing nowhere, or files gone: rebuilding the
-    // environment with its own options restores it.
+        .ok()?;
+    let stale = fs_err::read_dir(&cache)
+        .ok()?
+        .flatten()
+        .filter(|e| {
+            e.metadata()
+                .and_then(|m| m.modified())
+                .is_ok_and(|t| t < changed)
+        })
+        .count();
+    (stale > 0).then(|| {
+        finding(
+            "stale-entry-point-cache",
+            format!(
+                "stevedore's entry-point cache in {} is older than the environment's last change",
+                cache.display()
+            ),
+            "stevedore may load the plugin list it cached before, not what is installed now",
+            format!(
+                "rm -rf {}",
+                crate::shell::sh_quote(&cache.to_string_lossy())
+            ),
+        )
+    })
+}
+
+/// The commands that fix the findings: rebuilding the environment with its
+/// own options restores a `.pth` line pointing nowhere, or files gone.
+fn with_commands(out: &mut [Finding], rebuild: &Rebuild) {
     for f in out
         .iter_mut()
         .filter(|f| matches!(f.id, "dangling-pth" | "missing-files"))
@@ -246,8 +280,6 @@ pub fn environment(
     for f in out.iter_mut().filter(|f| f.id == "stale-entry-point-cache") {
         f.command = Some(f.fix.clone());
     }
-    out.extend(plugin::visibility(env, interpreter, plugin, &rebuild)?);
-    Ok(out)
 }
 
 /// The first file under `dir` changed after `stamp` (or made writable).

@@ -36,6 +36,10 @@ enum Source {
     Text(Vec<u8>, bool),
 }
 
+/// Where each file goes, relative to the environment's root, and what it
+/// holds.
+type Plan = Vec<(PathBuf, Source)>;
+
 /// Link `entry` into `env`. `replaceable` are env-relative files owned by a
 /// version being replaced, which may be overwritten.
 pub fn place(
@@ -46,17 +50,39 @@ pub fn place(
     printer: &Printer,
 ) -> Result<Placement> {
     let info = &entry.info;
+    let mut plan = plan_scripts(env, entry)?;
+    plan.extend(plan_headers_and_data(env, entry)?);
+    let layer = if mode == LinkMode::Pth {
+        Some(LayerRecord {
+            kind: LayerKind::Plugin,
+            path: entry.site(),
+            dist: Some(info.name.clone()),
+            hash: Some(info.sha256.clone()),
+            files: Vec::new(),
+            linked: None,
+        })
+    } else {
+        plan_site(env, entry, &mut plan)?;
+        None
+    };
+    refuse(env, entry, &plan, replaceable)?;
+    let files = write(env, &plan, mode, replaceable, printer)?;
+    Ok(Placement { files, layer })
+}
+
+/// Launchers of the console and GUI entry points, and the wheel's own
+/// scripts, with this environment's python in their shebangs.
+fn plan_scripts(env: &Environment, entry: &StoreEntry) -> Result<Plan> {
+    let info = &entry.info;
     let scheme = &env.manifest.interpreter.scheme;
     let python = env.dest().join(&scheme.scripts).join("python");
-    let wheel = info.wheel.clone();
-    let mut plan: Vec<(PathBuf, Source)> = Vec::new();
-
+    let mut plan = Plan::new();
     // Names were checked when the wheel was; a store entry made by an older
     // tempest-env is checked again here.
     for group in ["console_scripts", "gui_scripts"] {
         for ep in info.group(group) {
             launcher::check_name(&ep.name).map_err(|why| WheelError::Invalid {
-                wheel: wheel.clone(),
+                wheel: info.wheel.clone(),
                 reason: format!("its {group} entry point `{}` is refused: {why}", ep.name),
             })?;
             let text = launcher::script(&python, &ep.module, ep.attr.as_deref());
@@ -68,7 +94,7 @@ pub fn place(
     }
     for script in &info.scripts {
         launcher::check_name(script).map_err(|why| WheelError::Invalid {
-            wheel: wheel.clone(),
+            wheel: info.wheel.clone(),
             reason: format!("its script `{script}` is refused: {why}"),
         })?;
         let bytes = fs_err::read(entry.dir.join("scripts").join(script))?;
@@ -77,6 +103,14 @@ pub fn place(
             Source::Text(launcher::rewrite_script(&bytes, &python), true),
         ));
     }
+    Ok(plan)
+}
+
+/// The wheel's headers and `.data/data` files, where pip puts them.
+fn plan_headers_and_data(env: &Environment, entry: &StoreEntry) -> Result<Plan> {
+    let info = &entry.info;
+    let scheme = &env.manifest.interpreter.scheme;
+    let mut plan = Plan::new();
     let headers = headers_dir(env, &info.name);
     for rel in &info.headers {
         plan.push((
@@ -102,7 +136,7 @@ pub fn place(
         // older tempest-env made.
         crate::wheel::reserved::check_root(rel, &info.dist_info, &scripts_dir, &libs).map_err(
             |why| WheelError::Invalid {
-                wheel: wheel.clone(),
+                wheel: info.wheel.clone(),
                 reason: format!("entry `{rel}` of its .data/data {why}"),
             },
         )?;
@@ -111,64 +145,69 @@ pub fn place(
             Source::Stored(entry.dir.join("data").join(rel)),
         ));
     }
-    let mut layer = None;
-    if mode == LinkMode::Pth {
-        layer = Some(LayerRecord {
-            kind: LayerKind::Plugin,
-            path: entry.site(),
-            dist: Some(info.name.clone()),
-            hash: Some(info.sha256.clone()),
-            files: Vec::new(),
-            linked: None,
-        });
-    } else {
-        // The store merges purelib and platlib (one directory on every venv
-        // scheme CPython has on Linux); a real installation honours
-        // Root-Is-Purelib.
-        let lib = if info.root_is_purelib {
-            &scheme.purelib
-        } else {
-            &scheme.platlib
-        };
-        let record_rel = format!("{}/RECORD", info.dist_info);
-        for rel in &info.site_files {
-            if *rel != record_rel {
-                plan.push((lib.join(rel), Source::Stored(entry.site().join(rel))));
-            }
-        }
-        // RECORD lists every file, relative to the library directory.
-        let site_depth = lib.components().count();
-        let up: PathBuf = (0..site_depth).map(|_| "..").collect();
-        let mut entries = Vec::new();
-        for (target, source) in &plan {
-            let rel = match target.strip_prefix(lib) {
-                Ok(inside) => inside.to_path_buf(),
-                Err(_) => up.join(target),
-            };
-            let bytes = match source {
-                Source::Stored(path) => fs_err::read(path)?,
-                Source::Text(bytes, _) => bytes.clone(),
-            };
-            entries.push(record::RecordEntry {
-                path: rel.to_string_lossy().into_owned(),
-                hash: Some(record::digest(&bytes)),
-                size: Some(bytes.len() as u64),
-            });
-        }
-        entries.push(record::RecordEntry {
-            path: record_rel.clone(),
-            hash: None,
-            size: None,
-        });
-        plan.push((
-            lib.join(&record_rel),
-            Source::Text(record::render(&entries).into_bytes(), false),
-        ));
-    }
+    Ok(plan)
+}
 
-    // Refuse before writing: no two files in one place, nothing written
-    // through a symbolic link (out of the environment), nothing overwriting
-    // another distribution's files or the environment's own.
+/// A real installation: the importable tree in the library directory, and
+/// a RECORD listing every file of `plan` (so pip can uninstall it).
+fn plan_site(env: &Environment, entry: &StoreEntry, plan: &mut Plan) -> Result<()> {
+    let info = &entry.info;
+    let scheme = &env.manifest.interpreter.scheme;
+    // The store merges purelib and platlib (one directory on every venv
+    // scheme CPython has on Linux); a real installation honours
+    // Root-Is-Purelib.
+    let lib = if info.root_is_purelib {
+        &scheme.purelib
+    } else {
+        &scheme.platlib
+    };
+    let record_rel = format!("{}/RECORD", info.dist_info);
+    for rel in &info.site_files {
+        if *rel != record_rel {
+            plan.push((lib.join(rel), Source::Stored(entry.site().join(rel))));
+        }
+    }
+    // RECORD lists every file, relative to the library directory.
+    let site_depth = lib.components().count();
+    let up: PathBuf = (0..site_depth).map(|_| "..").collect();
+    let mut entries = Vec::new();
+    for (target, source) in plan.iter() {
+        let rel = match target.strip_prefix(lib) {
+            Ok(inside) => inside.to_path_buf(),
+            Err(_) => up.join(target),
+        };
+        let bytes = match source {
+            Source::Stored(path) => fs_err::read(path)?,
+            Source::Text(bytes, _) => bytes.clone(),
+        };
+        entries.push(record::RecordEntry {
+            path: rel.to_string_lossy().into_owned(),
+            hash: Some(record::digest(&bytes)),
+            size: Some(bytes.len() as u64),
+        });
+    }
+    entries.push(record::RecordEntry {
+        path: record_rel.clone(),
+        hash: None,
+        size: None,
+    });
+    plan.push((
+        lib.join(&record_rel),
+        Source::Text(record::render(&entries).into_bytes(), false),
+    ));
+    Ok(())
+}
+
+/// Refuse before writing: no two files in one place, nothing written
+/// through a symbolic link (out of the environment), nothing overwriting
+/// another distribution's files or the environment's own.
+fn refuse(
+    env: &Environment,
+    entry: &StoreEntry,
+    plan: &Plan,
+    replaceable: &HashSet<PathBuf>,
+) -> Result<()> {
+    let wheel = &entry.info.wheel;
     let places: Vec<String> = plan
         .iter()
         .map(|(t, _)| t.to_string_lossy().into_owned())
@@ -181,34 +220,44 @@ pub fn place(
         .into());
     }
     let mut confinement = super::confine::Confinement::new(&env.root);
-    for (target, _) in &plan {
+    for (target, _) in plan {
         confinement
             .check(target)
             .map_err(|escape| escape.refusal(&format!("install {wheel}")))?;
     }
     // A file identical to the one planned is what an interrupted install of
     // the same wheel left: overwriting it changes nothing.
-    for (target, source) in &plan {
+    for (target, source) in plan {
         let path = env.root.join(target);
         if fs_err::symlink_metadata(&path).is_ok()
             && !replaceable.contains(target)
             && !same_content(&path, source)
         {
             return Err(UserError::new(format!(
-                "installing {} would overwrite {}, which belongs to something else in environment `{}`",
-                info.wheel,
+                "installing {wheel} would overwrite {}, which belongs to something else in environment `{}`",
                 target.display(),
                 env.name
             ))
             .into());
         }
     }
+    Ok(())
+}
 
+/// Write the plan, journalled first; on a failure part-way, what was
+/// written is removed. The files written, relative to the root.
+fn write(
+    env: &Environment,
+    plan: &Plan,
+    mode: LinkMode,
+    replaceable: &HashSet<PathBuf>,
+    printer: &Printer,
+) -> Result<Vec<PathBuf>> {
     let targets: Vec<PathBuf> = plan.iter().map(|(t, _)| t.clone()).collect();
     super::journal::record(&env.root, &targets)?;
     let mut written: Vec<PathBuf> = Vec::new();
     let result = (|| -> Result<()> {
-        for (target, source) in &plan {
+        for (target, source) in plan {
             let path = env.root.join(target);
             if let Some(parent) = path.parent() {
                 fs_err::create_dir_all(parent)?;
@@ -240,10 +289,7 @@ pub fn place(
         }
         return Err(err);
     }
-    Ok(Placement {
-        files: written,
-        layer,
-    })
+    Ok(written)
 }
 
 /// `include/site/pythonX.Y/<dist>`, where pip puts a venv's headers.
