@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use super::{InterpreterError, InterpreterInfo};
 use crate::error::UserError;
 
-const QUERY_SCRIPT: &str = include_str!("query.py");
+const QUERY_SCRIPT: &str = include_str!("../python/query.py");
 
 #[derive(Serialize, Deserialize)]
 struct CacheEntry {

@@ -30,7 +30,7 @@ use crate::env::Environment;
 use crate::printer::Printer;
 use crate::runner::environ;
 
-pub(super) const SCRIPT: &str = include_str!("load_check.py");
+pub(super) const SCRIPT: &str = include_str!("../python/load_check.py");
 
 /// A probe still running after this long is killed and reported.
 pub const TIMEOUT: Duration = Duration::from_secs(120);

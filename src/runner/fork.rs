@@ -4,7 +4,7 @@
 //! testtools, stestr, cliff: [`RUNNER_PRELOAD`], [`CHECK_PRELOAD`]), then
 //! forks a child per probe that takes the probe's process state and runs
 //! the runner's launcher (or the load check) in it. The server script is
-//! `fork_server.py` beside this file; it says what a child does to become
+//! `src/python/fork_server.py`; it says what a child does to become
 //! the probe's process, and what makes it refuse.
 //!
 //! The server runs under a supervisor ([`crate::supervisor`]), so it and
@@ -28,7 +28,7 @@ use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-const SCRIPT: &str = include_str!("fork_server.py");
+const SCRIPT: &str = include_str!("../python/fork_server.py");
 
 /// What a `tempest run --list-tests` (or `stestr list`) probe imports before
 /// any plugin's code runs, or that tempest's own test modules import: the

@@ -28,6 +28,7 @@ mod meta;
 mod plan;
 mod plugins;
 mod pollution;
+mod python_scripts;
 mod reliability;
 mod replay;
 mod run;
