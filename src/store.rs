@@ -369,24 +369,21 @@ fn write_record(site: &Path, dist_info: &str, files: &[String]) -> Result<()> {
     Ok(())
 }
 
-/// Every file under `dir`, relative, sorted, `/`-separated.
+/// Every file under `dir`, relative, sorted, `/`-separated. fs_extra's walk
+/// follows links to directories; an entry being built has none (a wheel's
+/// links are refused, and only files and directories are written).
 pub fn walk(dir: &Path) -> Result<Vec<String>> {
-    let mut out = Vec::new();
-    fn inner(base: &Path, dir: &Path, out: &mut Vec<String>) -> Result<()> {
-        for entry in fs_err::read_dir(dir)? {
-            let entry = entry?;
-            let path = entry.path();
-            if entry.file_type()?.is_dir() {
-                inner(base, &path, out)?;
-            } else if let Ok(rel) = path.strip_prefix(base) {
-                out.push(rel.to_string_lossy().into_owned());
-            }
-        }
-        Ok(())
+    if !dir.exists() {
+        return Ok(Vec::new());
     }
-    if dir.exists() {
-        inner(dir, dir, &mut out)?;
-    }
+    let content = fs_extra::dir::get_dir_content(dir)
+        .with_context(|| format!("failed to list {}", dir.display()))?;
+    let mut out: Vec<String> = content
+        .files
+        .iter()
+        .filter_map(|file| Path::new(file).strip_prefix(dir).ok())
+        .map(|rel| rel.to_string_lossy().into_owned())
+        .collect();
     out.sort();
     Ok(out)
 }

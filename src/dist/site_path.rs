@@ -372,16 +372,10 @@ pub(crate) mod tests {
     pub(crate) const SAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/samples");
 
     pub(crate) fn copy_tree(src: &Path, dest: &Path) {
-        fs_err::create_dir_all(dest).unwrap();
-        for entry in fs_err::read_dir(src).unwrap() {
-            let entry = entry.unwrap();
-            let to = dest.join(entry.file_name());
-            if entry.file_type().unwrap().is_dir() {
-                copy_tree(&entry.path(), &to);
-            } else {
-                fs_err::copy(entry.path(), &to).unwrap();
-            }
-        }
+        let options = fs_extra::dir::CopyOptions::new()
+            .content_only(true)
+            .copy_inside(true);
+        fs_extra::dir::copy(src, dest, &options).unwrap();
     }
 
     /// Copies sample `kind/name` into `site`.

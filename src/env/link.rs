@@ -366,6 +366,11 @@ fn write_new(dest: &Path, bytes: &[u8]) -> Result<()> {
         .with_context(|| format!("failed to write {}", dest.display()))
 }
 
+/// Copy one stored file into the environment. Not fs_extra's copy (file or
+/// tree): it checks whether the target exists and then opens it to write
+/// with `std::fs::copy`, which follows a link planted at the last component
+/// in between, out of the environment; every file here is journalled,
+/// confined and rolled back one by one anyway.
 fn copy_file(src: &Path, dest: &Path) -> Result<()> {
     use std::os::unix::fs::PermissionsExt;
     let copy = || -> std::io::Result<()> {

@@ -619,16 +619,10 @@ fn an_incompatible_wheel_names_the_tags() {
 }
 
 fn copy_tree(src: &Path, dest: &Path) {
-    std::fs::create_dir_all(dest).unwrap();
-    for entry in std::fs::read_dir(src).unwrap().flatten() {
-        let path = entry.path();
-        let target = dest.join(entry.file_name());
-        if path.is_dir() {
-            copy_tree(&path, &target);
-        } else {
-            std::fs::copy(&path, &target).unwrap();
-        }
-    }
+    let options = fs_extra::dir::CopyOptions::new()
+        .content_only(true)
+        .copy_inside(true);
+    fs_extra::dir::copy(src, dest, &options).unwrap();
 }
 
 #[test]

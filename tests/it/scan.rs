@@ -97,15 +97,10 @@ fn native_plugins(result: &ScanResult) -> Vec<(String, String)> {
 }
 
 fn copy_tree(src: &Path, dest: &Path) {
-    std::fs::create_dir_all(dest).unwrap();
-    for entry in std::fs::read_dir(src).unwrap().flatten() {
-        let to = dest.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_tree(&entry.path(), &to);
-        } else {
-            std::fs::copy(entry.path(), &to).unwrap();
-        }
-    }
+    let options = fs_extra::dir::CopyOptions::new()
+        .content_only(true)
+        .copy_inside(true);
+    fs_extra::dir::copy(src, dest, &options).unwrap();
 }
 
 #[test]
