@@ -328,7 +328,59 @@ type ReadInfo = (Distribution, Vec<(PathBuf, String)>);
 fn read_info(info: &Found, site_dir: &Path, options: ScanOptions) -> Result<ReadInfo> {
     let file_name = info.path.file_name().unwrap_or_default().to_string_lossy();
     let is_dist_info = file_name.to_ascii_lowercase().ends_with(".dist-info");
+    let mut dist = read_metadata(info, site_dir, is_dist_info)?;
     let mut problems = Vec::new();
+    if !info.is_dir {
+        return Ok((dist, problems));
+    }
+    let files = OptionalFiles::read(info, is_dist_info, options, &mut problems);
+    let mut bad = |file: &str, message: String| problems.push((info.path.join(file), message));
+    if let Some(text) = files.entry_points {
+        match entry_points::parse(&text) {
+            Ok(eps) => dist.entry_points = eps,
+            Err(err) => bad(
+                "entry_points.txt",
+                format!("invalid entry_points.txt: {err}"),
+            ),
+        }
+    }
+    if let Some(text) = files.requires {
+        match egg_info::requires(&text) {
+            Ok(requires) => dist.requires = requires,
+            Err(err) => {
+                bad("requires.txt", err.to_string());
+                dist.requires_error = Some(err.to_string());
+            }
+        }
+    }
+    if let Some(text) = files.listing {
+        if is_dist_info {
+            match record_paths(&text) {
+                Ok(files) => dist.files = files,
+                Err(err) => bad("RECORD", err.to_string()),
+            }
+        } else {
+            // installed-files.txt is relative to the .egg-info directory.
+            let base = Path::new(file_name.as_ref());
+            dist.files = egg_info::installed_files(&text)
+                .iter()
+                .map(|file| normalize(&base.join(file)))
+                .collect();
+        }
+    }
+    dist.top_level = match files.top_level {
+        Some(text) => egg_info::top_level(&text),
+        None => derive_top_level(&dist.files),
+    };
+    if let Some(text) = files.direct_url {
+        dist.editable_location = editable_location(&text);
+    }
+    Ok((dist, problems))
+}
+
+/// The distribution as its `METADATA` (or `PKG-INFO`) describes it, before
+/// its optional files are read.
+fn read_metadata(info: &Found, site_dir: &Path, is_dist_info: bool) -> Result<Distribution> {
     let metadata_file = match (is_dist_info, info.is_dir) {
         (true, true) => info.path.join("METADATA"),
         (false, true) => info.path.join("PKG-INFO"),
@@ -339,7 +391,7 @@ fn read_info(info: &Found, site_dir: &Path, options: ScanOptions) -> Result<Read
         .with_context(|| format!("failed to read {}", metadata_file.display()))?;
     let metadata =
         Metadata::parse(&text).with_context(|| format!("invalid {}", metadata_file.display()))?;
-    let mut dist = Distribution {
+    Ok(Distribution {
         name: metadata.name,
         version: metadata.version,
         kind: if is_dist_info {
@@ -356,88 +408,75 @@ fn read_info(info: &Found, site_dir: &Path, options: ScanOptions) -> Result<Read
         files: Vec::new(),
         top_level: Vec::new(),
         editable_location: None,
-    };
-    if !info.is_dir {
-        return Ok((dist, problems));
-    }
-    let mut optional = |file: &str| -> Option<String> {
-        let path = info.path.join(file);
-        match fs_err::read(&path) {
-            Ok(bytes) => Some(text_of(bytes)),
-            Err(err) if is_absent(&err) => None,
-            Err(err) => {
-                problems.push((path, format!("failed to read: {err}")));
-                None
+    })
+}
+
+/// The optional files of a metadata directory that the scan reads, as text.
+struct OptionalFiles {
+    entry_points: Option<String>,
+    top_level: Option<String>,
+    /// `requires.txt` (egg-info; a dist-info's are in METADATA).
+    requires: Option<String>,
+    /// `RECORD` or `installed-files.txt`.
+    listing: Option<String>,
+    direct_url: Option<String>,
+}
+
+impl OptionalFiles {
+    /// Read what `options` asks for: the listing only with `files`, and
+    /// `top_level.txt` and `direct_url.json` only of plugins with
+    /// `plugins_only_details`. A file that is there but unreadable is a
+    /// problem.
+    fn read(
+        info: &Found,
+        is_dist_info: bool,
+        options: ScanOptions,
+        problems: &mut Vec<(PathBuf, String)>,
+    ) -> Self {
+        let mut optional = |file: &str| -> Option<String> {
+            let path = info.path.join(file);
+            match fs_err::read(&path) {
+                Ok(bytes) => Some(text_of(bytes)),
+                Err(err) if is_absent(&err) => None,
+                Err(err) => {
+                    problems.push((path, format!("failed to read: {err}")));
+                    None
+                }
             }
-        }
-    };
-    let eps = optional("entry_points.txt");
-    let details = !options.plugins_only_details
-        || eps
-            .as_deref()
-            .is_some_and(|t| t.contains(crate::dist::entry_points::TEMPEST_GROUP));
-    let top_level = if details {
-        optional("top_level.txt")
-    } else {
-        None
-    };
-    let (requires, listing, direct_url) = if is_dist_info {
-        let record = options.files.then(|| optional("RECORD")).flatten();
-        let direct_url = if details {
-            optional("direct_url.json")
+        };
+        let entry_points = optional("entry_points.txt");
+        let details = !options.plugins_only_details
+            || entry_points
+                .as_deref()
+                .is_some_and(|t| t.contains(crate::dist::entry_points::TEMPEST_GROUP));
+        let top_level = if details {
+            optional("top_level.txt")
         } else {
             None
         };
-        (None, record, direct_url)
-    } else {
-        let installed = options
-            .files
-            .then(|| optional("installed-files.txt"))
-            .flatten();
-        (optional("requires.txt"), installed, None)
-    };
-    let mut bad = |file: &str, message: String| problems.push((info.path.join(file), message));
-    if let Some(text) = eps {
-        match entry_points::parse(&text) {
-            Ok(eps) => dist.entry_points = eps,
-            Err(err) => bad(
-                "entry_points.txt",
-                format!("invalid entry_points.txt: {err}"),
-            ),
-        }
-    }
-    if let Some(text) = requires {
-        match egg_info::requires(&text) {
-            Ok(requires) => dist.requires = requires,
-            Err(err) => {
-                bad("requires.txt", err.to_string());
-                dist.requires_error = Some(err.to_string());
-            }
-        }
-    }
-    if let Some(text) = listing {
-        if is_dist_info {
-            match record_paths(&text) {
-                Ok(files) => dist.files = files,
-                Err(err) => bad("RECORD", err.to_string()),
-            }
+        let (requires, listing, direct_url) = if is_dist_info {
+            let record = options.files.then(|| optional("RECORD")).flatten();
+            let direct_url = if details {
+                optional("direct_url.json")
+            } else {
+                None
+            };
+            (None, record, direct_url)
         } else {
-            // installed-files.txt is relative to the .egg-info directory.
-            let base = Path::new(file_name.as_ref());
-            dist.files = egg_info::installed_files(&text)
-                .iter()
-                .map(|file| normalize(&base.join(file)))
-                .collect();
+            let installed = options
+                .files
+                .then(|| optional("installed-files.txt"))
+                .flatten();
+            (optional("requires.txt"), installed, None)
+        };
+        OptionalFiles {
+            entry_points,
+            top_level,
+            requires,
+            listing,
+            direct_url,
         }
     }
-    dist.top_level = match top_level {
-        Some(text) => egg_info::top_level(&text),
-        None => derive_top_level(&dist.files),
-    };
-    if let Some(text) = direct_url {
-        dist.editable_location = editable_location(&text);
-    }
-    Ok((dist, problems))
 }
 
 /// The paths of `RECORD`, normalized. Most rows are `path,hash,size` with

@@ -173,13 +173,36 @@ fn invisible(
     wanted: &str,
     rebuild: &Rebuild,
 ) -> Result<Finding> {
+    if let Some(hidden) = hidden_by_view(env, wanted, rebuild)? {
+        return Ok(hidden);
+    }
+    if let Some(interpreter) = interpreter
+        && let Some(outside) = outside(env, interpreter, wanted, rebuild)?
+    {
+        return Ok(outside);
+    }
     let name = &env.name;
-    let matches =
-        |(ep, dist): &(String, String)| ep == wanted || normalize(dist) == normalize(wanted);
-    // Hidden by a view (`--system-plugin`, `--exclude-plugin`).
+    Ok(finding(
+        "plugin-not-installed",
+        format!("no distribution visible in `{name}` declares the tempest plugin `{wanted}`, and none was found in its system set, system-wide or in the user site"),
+        "tempest finds plugins only through `tempest.test_plugins` entry points of installed distributions",
+        format!("tempest-env install {name} <the plugin's wheel, source tree or requirement>"),
+    )
+    .see(format!("tempest-env plugins {name}")))
+}
+
+/// Whether a plugin `(entry point, distribution)` is the one `wanted` names.
+fn named(wanted: &str, (ep, dist): &(String, String)) -> bool {
+    ep == wanted || normalize(dist) == normalize(wanted)
+}
+
+/// `wanted` is in a system set the environment sees through a view that
+/// hides it (`--system-plugin`, `--exclude-plugin`).
+fn hidden_by_view(env: &Environment, wanted: &str, rebuild: &Rebuild) -> Result<Option<Finding>> {
+    let name = &env.name;
     for (view, source) in views(env) {
         let whole = site_scan(std::slice::from_ref(&source), Origin::System)?;
-        let Some((ep, dist)) = plugin_names(&whole).into_iter().find(|p| matches(p)) else {
+        let Some((ep, dist)) = plugin_names(&whole).into_iter().find(|p| named(wanted, p)) else {
             continue;
         };
         let metadata = whole
@@ -223,60 +246,70 @@ fn invisible(
             format!("rebuild `{name}` without that selection"),
         )
         .see(rebuild.show_system_set());
-        return Ok(match command {
+        return Ok(Some(match command {
             Some(command) => f.run(command),
             None => f,
-        });
+        }));
     }
-    if let Some(interpreter) = interpreter {
-        let system = site_scan(&interpreter.info.site_packages, Origin::System)?;
-        if let Some((ep, dist)) = plugin_names(&system).into_iter().find(|p| matches(p)) {
-            // The interpreter's set is not a layer here (a view would have
-            // answered above, and a whole layer would show it).
-            let command = if rebuild.has("--system-site") {
-                rebuild.clone().with("--all-plugin", None).command()
-            } else {
-                rebuild.clone().with("--system-plugin", Some(&ep)).command()
-            };
-            return Ok(finding(
+    Ok(None)
+}
+
+/// `wanted` is installed for the interpreter, system-wide or in the user
+/// site, which the environment does not include.
+fn outside(
+    env: &Environment,
+    interpreter: &Interpreter,
+    wanted: &str,
+    rebuild: &Rebuild,
+) -> Result<Option<Finding>> {
+    let name = &env.name;
+    let system = site_scan(&interpreter.info.site_packages, Origin::System)?;
+    if let Some((ep, dist)) = plugin_names(&system).into_iter().find(|p| named(wanted, p)) {
+        // The interpreter's set is not a layer here (a view would have
+        // answered above, and a whole layer would show it).
+        let command = if rebuild.has("--system-site") {
+            rebuild.clone().with("--all-plugin", None).command()
+        } else {
+            rebuild.clone().with("--system-plugin", Some(&ep)).command()
+        };
+        return Ok(Some(
+            finding(
                 "system-plugin-invisible",
                 format!("plugin {ep} ({dist}) is installed system-wide, but environment `{name}` does not include the interpreter's system set"),
                 "a plain virtual environment hides system-wide site-packages, as tox without sitepackages does",
                 String::new(),
             )
             .run(command)
-            .see(rebuild.show_system_set()));
-        }
-        let has_user = env
-            .manifest
-            .layers
-            .iter()
-            .any(|l| l.kind == LayerKind::User);
-        if let Some(user) = &interpreter.info.user_site
-            && !has_user
-        {
-            let user_scan = site_scan(std::slice::from_ref(user), Origin::User)?;
-            if let Some((ep, dist)) = plugin_names(&user_scan).into_iter().find(|p| matches(p)) {
-                return Ok(finding(
-                    "user-plugin-invisible",
-                    format!(
-                        "plugin {ep} ({dist}) is only in the user site-packages ({})",
-                        user.display()
-                    ),
-                    "environments never include the user site unless asked",
-                    String::new(),
-                )
-                .run(rebuild.clone().with("--user-site", None).command()));
-            }
-        }
+            .see(rebuild.show_system_set()),
+        ));
     }
-    Ok(finding(
-        "plugin-not-installed",
-        format!("no distribution visible in `{name}` declares the tempest plugin `{wanted}`, and none was found in its system set, system-wide or in the user site"),
-        "tempest finds plugins only through `tempest.test_plugins` entry points of installed distributions",
-        format!("tempest-env install {name} <the plugin's wheel, source tree or requirement>"),
-    )
-    .see(format!("tempest-env plugins {name}")))
+    let has_user = env
+        .manifest
+        .layers
+        .iter()
+        .any(|l| l.kind == LayerKind::User);
+    let Some(user) = interpreter.info.user_site.as_ref().filter(|_| !has_user) else {
+        return Ok(None);
+    };
+    let user_scan = site_scan(std::slice::from_ref(user), Origin::User)?;
+    let Some((ep, dist)) = plugin_names(&user_scan)
+        .into_iter()
+        .find(|p| named(wanted, p))
+    else {
+        return Ok(None);
+    };
+    Ok(Some(
+        finding(
+            "user-plugin-invisible",
+            format!(
+                "plugin {ep} ({dist}) is only in the user site-packages ({})",
+                user.display()
+            ),
+            "environments never include the user site unless asked",
+            String::new(),
+        )
+        .run(rebuild.clone().with("--user-site", None).command()),
+    ))
 }
 
 /// Without PLUGIN: the system plugins the environment leaves out, as one

@@ -128,6 +128,10 @@ pub fn compose(
     check_requirements(env, interpreter, spec.strict, home, printer)
 }
 
+/// Layers whose launchers are still to be written: their index in the
+/// manifest, and their scripts.
+type Pending = Vec<(usize, Vec<Script>)>;
+
 /// [`compose`] without the requirement check, for an environment that is
 /// only looked at (`plugins` reports its plugins' requirements itself).
 pub fn compose_layers(
@@ -139,7 +143,42 @@ pub fn compose_layers(
 ) -> Result<()> {
     env.manifest.create_args = spec.create_args(interpreter);
     // Launchers are written once every layer is known (see `write_launchers`).
-    let mut pending: Vec<(usize, Vec<Script>)> = Vec::new();
+    let mut pending = Pending::new();
+    let base = add_base_and_requirements(env, interpreter, spec, home, printer, &mut pending)?;
+    install_artifacts(
+        env,
+        interpreter,
+        spec,
+        base.as_ref(),
+        home,
+        printer,
+        &mut pending,
+    )?;
+    add_system_layers(env, interpreter, spec, home, printer, &mut pending)?;
+    if spec.link_mode == LinkMode::Symlink {
+        super::expose::link_layers(env)?;
+    }
+    write_launchers(env, pending)?;
+    super::layers::write(env)?;
+    if env.root == env.dest {
+        // Being built, the environment gets its manifest when `create`
+        // finishes it.
+        env.save()?;
+    }
+    Ok(())
+}
+
+/// The shared base, and a layer of the requirement artifacts resolved on
+/// top of it; when they do not fit it, one joint resolution of both becomes
+/// the environment's base instead. The base finally used.
+fn add_base_and_requirements(
+    env: &mut Environment,
+    interpreter: &Interpreter,
+    spec: &ComposeSpec,
+    home: &Home,
+    printer: &Printer,
+    pending: &mut Pending,
+) -> Result<Option<Base>> {
     let base = if spec.base.is_empty() {
         None
     } else {
@@ -162,57 +201,80 @@ pub fn compose_layers(
             _ => None,
         })
         .collect();
-    if !requirements.is_empty() {
-        let layered = add_requirements(
-            env,
-            interpreter,
-            spec,
-            &requirements,
-            base.as_ref(),
-            home,
-            printer,
-        );
-        match (layered, &base) {
-            (Ok(scripts), _) => pending.push((env.manifest.layers.len() - 1, scripts)),
-            (Err(err), Some(shared)) => {
-                // The plugins do not fit the versions the base was resolved
-                // to alone: one joint resolution of base and plugins
-                // becomes this environment's base instead.
-                printer.status(format!(
-                    "{} do not fit the shared base {} resolved alone; resolving them together",
-                    requirements.join(" "),
-                    shared.info.requirements.join(" ")
-                ));
-                printer.verbose(format!("the layered resolution failed: {err:#}"));
-                let at = env
-                    .manifest
-                    .layers
-                    .iter()
-                    .position(|l| l.kind == LayerKind::Base)
-                    .expect("the base layer was added above");
-                env.manifest.layers.remove(at);
-                pending.retain(|(index, _)| *index != at);
-                for (index, _) in &mut pending {
-                    if *index > at {
-                        *index -= 1;
-                    }
-                }
-                let mut joint_requirements = spec.base.clone();
-                joint_requirements.extend(requirements.iter().cloned());
-                let joint = base::ensure(
-                    home,
-                    &spec.base_spec(joint_requirements),
-                    interpreter,
-                    None,
-                    printer,
-                )?;
-                let scripts = add_layer(env, LayerKind::Base, &joint, None)?;
-                pending.push((env.manifest.layers.len() - 1, scripts));
-                record_requirements(env, &joint, &requirements, None, printer);
-            }
-            (Err(err), None) => return Err(err),
+    if requirements.is_empty() {
+        return Ok(base);
+    }
+    let layered = add_requirements(
+        env,
+        interpreter,
+        spec,
+        &requirements,
+        base.as_ref(),
+        home,
+        printer,
+    );
+    match (layered, &base) {
+        (Ok(scripts), _) => pending.push((env.manifest.layers.len() - 1, scripts)),
+        (Err(err), Some(shared)) => {
+            // The plugins do not fit the versions the base was resolved
+            // to alone: one joint resolution of base and plugins
+            // becomes this environment's base instead.
+            printer.status(format!(
+                "{} do not fit the shared base {} resolved alone; resolving them together",
+                requirements.join(" "),
+                shared.info.requirements.join(" ")
+            ));
+            printer.verbose(format!("the layered resolution failed: {err:#}"));
+            drop_base_layer(env, pending);
+            let mut joint_requirements = spec.base.clone();
+            joint_requirements.extend(requirements.iter().cloned());
+            let joint = base::ensure(
+                home,
+                &spec.base_spec(joint_requirements),
+                interpreter,
+                None,
+                printer,
+            )?;
+            let scripts = add_layer(env, LayerKind::Base, &joint, None)?;
+            pending.push((env.manifest.layers.len() - 1, scripts));
+            record_requirements(env, &joint, &requirements, None, printer);
+        }
+        (Err(err), None) => return Err(err),
+    }
+    Ok(base)
+}
+
+/// Take the base layer out of the manifest, and its launchers out of
+/// `pending`.
+fn drop_base_layer(env: &mut Environment, pending: &mut Pending) {
+    let Some(at) = env
+        .manifest
+        .layers
+        .iter()
+        .position(|l| l.kind == LayerKind::Base)
+    else {
+        return;
+    };
+    env.manifest.layers.remove(at);
+    pending.retain(|(index, _)| *index != at);
+    for (index, _) in pending.iter_mut() {
+        if *index > at {
+            *index -= 1;
         }
     }
+}
+
+/// Install pip (with `seed`) and the wheel and source-tree artifacts; on a
+/// base, their dependencies become a layer of their own.
+fn install_artifacts(
+    env: &mut Environment,
+    interpreter: &Interpreter,
+    spec: &ComposeSpec,
+    base: Option<&Base>,
+    home: &Home,
+    printer: &Printer,
+    pending: &mut Pending,
+) -> Result<()> {
     let mut artifacts: Vec<(Artifact, LinkMode)> = Vec::new();
     if spec.seed {
         // pip manages itself, so it is a real installation.
@@ -228,47 +290,51 @@ pub fn compose_layers(
             .cloned()
             .map(|a| (a, spec.link_mode)),
     );
-    if !artifacts.is_empty() {
-        let options = install::InstallOptions {
-            compile_bytecode: spec.compile_bytecode,
-            index: spec.index.clone(),
-            installer: spec.installer,
+    if artifacts.is_empty() {
+        return Ok(());
+    }
+    let options = install::InstallOptions {
+        compile_bytecode: spec.compile_bytecode,
+        index: spec.index.clone(),
+        installer: spec.installer,
+    };
+    install::install_into(env, interpreter, &artifacts, &options, home, printer)?;
+    if base.is_some()
+        && !spec.no_deps
+        && let Some(scripts) = add_wheel_dependencies(env, interpreter, spec, base, home, printer)?
+    {
+        pending.push((env.manifest.layers.len() - 1, scripts));
+    }
+    Ok(())
+}
+
+/// The system-set layers (whole, or views hiding the plugins not
+/// selected).
+fn add_system_layers(
+    env: &mut Environment,
+    interpreter: &Interpreter,
+    spec: &ComposeSpec,
+    home: &Home,
+    printer: &Printer,
+    pending: &mut Pending,
+) -> Result<()> {
+    if spec.system.is_empty() {
+        return Ok(());
+    }
+    let root = env.root.clone();
+    let dest = env.dest.clone();
+    for layer in system::layers(&root, &dest, interpreter, &spec.system, printer)? {
+        // Launchers are read from the real directory (a view links to it).
+        let source = if layer.path.starts_with(&dest) {
+            root.join(layer.path.strip_prefix(&dest).unwrap_or(&layer.path))
+        } else {
+            layer.path.clone()
         };
-        install::install_into(env, interpreter, &artifacts, &options, home, printer)?;
-        if base.is_some()
-            && !spec.no_deps
-            && let Some(scripts) =
-                add_wheel_dependencies(env, interpreter, spec, base.as_ref(), home, printer)?
-        {
-            pending.push((env.manifest.layers.len() - 1, scripts));
-        }
-    }
-    if !spec.system.is_empty() {
-        let root = env.root.clone();
-        let dest = env.dest.clone();
-        for layer in system::layers(&root, &dest, interpreter, &spec.system, printer)? {
-            // Launchers are read from the real directory (a view links to it).
-            let source = if layer.path.starts_with(&dest) {
-                root.join(layer.path.strip_prefix(&dest).unwrap_or(&layer.path))
-            } else {
-                layer.path.clone()
-            };
-            let scripts =
-                crate::layers::launchers::scripts_cached(home, &source, layer.hash.as_deref())?;
-            printer.verbose(format!("system layer {}", layer.path.display()));
-            env.manifest.layers.push(layer);
-            pending.push((env.manifest.layers.len() - 1, scripts));
-        }
-    }
-    if spec.link_mode == LinkMode::Symlink {
-        super::expose::link_layers(env)?;
-    }
-    write_launchers(env, pending)?;
-    super::layers::write(env)?;
-    if env.root == env.dest {
-        // Being built, the environment gets its manifest when `create`
-        // finishes it.
-        env.save()?;
+        let scripts =
+            crate::layers::launchers::scripts_cached(home, &source, layer.hash.as_deref())?;
+        printer.verbose(format!("system layer {}", layer.path.display()));
+        env.manifest.layers.push(layer);
+        pending.push((env.manifest.layers.len() - 1, scripts));
     }
     Ok(())
 }

@@ -18,17 +18,38 @@ use crate::error::UserError;
 use crate::layers::{LayerKind, LayerRecord};
 use crate::wheel::launcher;
 
+/// A file to write, relative to the environment's root: its bytes, and
+/// whether it is executable.
+type Files = Vec<(PathBuf, Vec<u8>, bool)>;
+
 /// Write the tree's dist-info and launchers into `env`.
 pub fn place(
     env: &Environment,
     tree: &SourceTree,
     replaceable: &HashSet<PathBuf>,
 ) -> Result<Placement> {
+    let mut files = launchers(env, tree)?;
+    add_dist_info(env, tree, &mut files);
+    refuse(env, tree, &files, replaceable)?;
+    let written = write(env, &files, replaceable)?;
+    Ok(Placement {
+        files: written,
+        layer: Some(LayerRecord {
+            kind: LayerKind::Editable,
+            path: tree.import_root.clone(),
+            dist: Some(tree.name.clone()),
+            hash: None,
+            files: Vec::new(),
+            linked: None,
+        }),
+    })
+}
+
+/// Launchers of the tree's console and GUI entry points.
+fn launchers(env: &Environment, tree: &SourceTree) -> Result<Files> {
     let scheme = &env.manifest.interpreter.scheme;
     let python = env.dest().join(&scheme.scripts).join("python");
-    let dist_info = format!("{}-{}.dist-info", name::escape(&tree.name), tree.version);
-    let mut files: Vec<(PathBuf, Vec<u8>, bool)> = Vec::new();
-
+    let mut files = Files::new();
     for ep in &tree.entry_points {
         if ep.group != "console_scripts" && ep.group != "gui_scripts" {
             continue;
@@ -44,7 +65,14 @@ pub fn place(
         let text = launcher::script(&python, &ep.module, ep.attr.as_deref());
         files.push((scheme.scripts.join(&ep.name), text.into_bytes(), true));
     }
+    Ok(files)
+}
 
+/// The dist-info (PEP 660's editable `direct_url.json`), with a RECORD of
+/// every file in `files`.
+fn add_dist_info(env: &Environment, tree: &SourceTree, files: &mut Files) {
+    let scheme = &env.manifest.interpreter.scheme;
+    let dist_info = format!("{}-{}.dist-info", name::escape(&tree.name), tree.version);
     let metadata = Metadata {
         metadata_version: "2.1".into(),
         name: tree.name.clone(),
@@ -96,8 +124,18 @@ pub fn place(
         record::render(&entries).into_bytes(),
         false,
     ));
+}
 
-    for (target, _, _) in &files {
+/// Refuse before writing: nothing overwriting something else's files,
+/// nothing through a symbolic link out of the environment, nor out of it
+/// by a version such as `../..` in the dist-info's name.
+fn refuse(
+    env: &Environment,
+    tree: &SourceTree,
+    files: &Files,
+    replaceable: &HashSet<PathBuf>,
+) -> Result<()> {
+    for (target, _, _) in files {
         if fs_err::symlink_metadata(env.root.join(target)).is_ok() && !replaceable.contains(target)
         {
             return Err(UserError::new(format!(
@@ -109,18 +147,22 @@ pub fn place(
             .into());
         }
     }
-    // Nothing through a symbolic link out of the environment, nor out of it
-    // by a version such as `../..` in the dist-info's name.
     let mut confinement = crate::env::confine::Confinement::new(&env.root);
-    for (target, _, _) in &files {
+    for (target, _, _) in files {
         confinement
             .check(target)
             .map_err(|escape| escape.refusal(&format!("install {}", tree.root.display())))?;
     }
+    Ok(())
+}
+
+/// Write the files, journalled first; on a failure part-way, what was
+/// written is removed. The files written.
+fn write(env: &Environment, files: &Files, replaceable: &HashSet<PathBuf>) -> Result<Vec<PathBuf>> {
     let targets: Vec<PathBuf> = files.iter().map(|(t, _, _)| t.clone()).collect();
     crate::env::journal::record(&env.root, &targets)?;
     let mut written = Vec::new();
-    for (target, bytes, executable) in &files {
+    for (target, bytes, executable) in files {
         let path = env.root.join(target);
         let result = (|| -> Result<()> {
             if let Some(parent) = path.parent() {
@@ -149,15 +191,5 @@ pub fn place(
             return Err(err);
         }
     }
-    Ok(Placement {
-        files: written,
-        layer: Some(LayerRecord {
-            kind: LayerKind::Editable,
-            path: tree.import_root.clone(),
-            dist: Some(tree.name.clone()),
-            hash: None,
-            files: Vec::new(),
-            linked: None,
-        }),
-    })
+    Ok(written)
 }

@@ -230,6 +230,15 @@ pub fn install_into(
     result
 }
 
+/// An artifact checked and ready to install.
+enum Ready {
+    Wheel(PathBuf, WheelFilename, LinkMode),
+    Tree(Box<editable::tree::SourceTree>),
+    /// A tree whose metadata only its build backend knows: the
+    /// installer makes it editable.
+    Legacy(PathBuf),
+}
+
 fn install_all(
     env: &mut Environment,
     interpreter: &Interpreter,
@@ -239,17 +248,29 @@ fn install_all(
     printer: &Printer,
     placed: &mut Vec<PathBuf>,
 ) -> Result<Vec<DistRecord>> {
-    let compile_bytecode = options.compile_bytecode;
-    let tags = tags_for(interpreter);
-    // Check every wheel's tags and every tree's metadata before installing
-    // any of them.
-    enum Ready {
-        Wheel(PathBuf, WheelFilename, LinkMode),
-        Tree(Box<editable::tree::SourceTree>),
-        /// A tree whose metadata only its build backend knows: the
-        /// installer makes it editable.
-        Legacy(PathBuf),
+    let ready = check_all(artifacts, interpreter, options, home, printer)?;
+    let mut installed = Vec::new();
+    for item in ready {
+        let (placement, record) = place_one(env, interpreter, item, options, home, printer)?;
+        let record = take_in(env, placement, record, placed, printer)?;
+        installed.push(record);
     }
+    crate::failpoint::hit("install-before-commit");
+    super::layers::write(env)?;
+    env.save()?;
+    Ok(installed)
+}
+
+/// Check every wheel's tags and every tree's metadata before installing
+/// any of them (an sdist is built into a wheel first).
+fn check_all(
+    artifacts: &[(Artifact, LinkMode)],
+    interpreter: &Interpreter,
+    options: &InstallOptions,
+    home: &Home,
+    printer: &Printer,
+) -> Result<Vec<Ready>> {
+    let tags = tags_for(interpreter);
     let mut ready = Vec::new();
     for (artifact, mode) in artifacts {
         ready.push(match artifact {
@@ -285,104 +306,122 @@ fn install_all(
             }
         });
     }
-    let mut installed = Vec::new();
-    for item in ready {
-        let (placement, mut record) = match item {
-            Ready::Wheel(path, filename, mode) => {
-                let entry = crate::store::ensure_wheel(
-                    home,
-                    &path,
-                    &filename,
-                    interpreter,
-                    compile_bytecode,
-                    printer,
+    Ok(ready)
+}
+
+/// Put one ready artifact into the environment: a wheel through the store,
+/// a tree as an editable install, a legacy tree by the installer. What was
+/// placed, and its record (without its files yet).
+fn place_one(
+    env: &Environment,
+    interpreter: &Interpreter,
+    item: Ready,
+    options: &InstallOptions,
+    home: &Home,
+    printer: &Printer,
+) -> Result<(Placement, DistRecord)> {
+    match item {
+        Ready::Wheel(path, filename, mode) => {
+            let entry = crate::store::ensure_wheel(
+                home,
+                &path,
+                &filename,
+                interpreter,
+                options.compile_bytecode,
+                printer,
+            )
+            .with_context(|| {
+                format!(
+                    "failed to install {} into environment `{}`",
+                    filename, env.name
                 )
-                .with_context(|| {
-                    format!(
-                        "failed to install {} into environment `{}`",
-                        filename, env.name
-                    )
-                })?;
-                let replaceable = owned_files(env, &entry.info.name);
-                check_confined(env, &replaceable, &filename.to_string())?;
-                let placement = super::link::place(env, &entry, mode, &replaceable, printer)?;
-                let record = DistRecord {
-                    name: entry.info.name.clone(),
-                    version: entry.info.version.clone(),
-                    mode,
-                    source: path.clone(),
-                    sha256: Some(entry.info.sha256.clone()),
-                    location: Some(entry.dir.clone()),
-                    plugins: entry.info.plugins(),
-                    files: Vec::new(),
-                };
-                (placement, record)
-            }
-            Ready::Legacy(path) => {
-                let installer =
-                    crate::layers::installer::Installer::choose(options.installer, interpreter)?;
-                installer.check()?;
-                legacy_editable(env, interpreter, &installer, &path, &options.index, printer)?
-            }
-            Ready::Tree(tree) => {
-                let replaceable = owned_files(env, &tree.name);
-                check_confined(env, &replaceable, &tree.root.display().to_string())?;
-                let placement = super::editable::place(env, &tree, &replaceable)?;
-                let record = DistRecord {
-                    name: tree.name.clone(),
-                    version: tree.version.clone(),
-                    mode: LinkMode::Editable,
-                    source: tree.root.clone(),
-                    sha256: None,
-                    location: Some(tree.import_root.clone()),
-                    plugins: crate::editable::tree::plugins(&tree),
-                    files: Vec::new(),
-                };
-                (placement, record)
-            }
-        };
-        let Placement { files, layer } = placement;
-        placed.extend(files.iter().cloned());
-        // Replace an installed version: its files that the new one did not
-        // overwrite go, and so does its layer.
-        if let Some(old) = take_dist(env, &record.name) {
-            let kept: HashSet<&PathBuf> = files.iter().collect();
-            let stale: Vec<PathBuf> = old
-                .files
-                .iter()
-                .filter(|f| !kept.contains(f))
-                .cloned()
-                .collect();
-            // Set aside, not removed: a failure later in this install puts
-            // them back.
-            set_aside_files(env, &stale)?;
-            printer.status(format!(
-                "Replaced {} {} with {}",
-                old.name, old.version, record.version
-            ));
+            })?;
+            let replaceable = owned_files(env, &entry.info.name);
+            check_confined(env, &replaceable, &filename.to_string())?;
+            let placement = super::link::place(env, &entry, mode, &replaceable, printer)?;
+            let record = DistRecord {
+                name: entry.info.name.clone(),
+                version: entry.info.version.clone(),
+                mode,
+                source: path.clone(),
+                sha256: Some(entry.info.sha256.clone()),
+                location: Some(entry.dir.clone()),
+                plugins: entry.info.plugins(),
+                files: Vec::new(),
+            };
+            Ok((placement, record))
         }
-        record.files = files;
-        if let Some(layer) = layer {
-            env.manifest.layers.push(layer);
+        Ready::Legacy(path) => {
+            let installer =
+                crate::layers::installer::Installer::choose(options.installer, interpreter)?;
+            installer.check()?;
+            legacy_editable(env, interpreter, &installer, &path, &options.index, printer)
         }
-        printer.status(format!(
-            "Installed {} {} ({}){}",
-            record.name,
-            record.version,
-            record.mode.as_str(),
-            if record.plugins.is_empty() {
-                String::new()
-            } else {
-                format!(": plugins {}", record.plugins.join(", "))
-            }
-        ));
-        env.manifest.distributions.push(record.clone());
-        installed.push(record);
+        Ready::Tree(tree) => {
+            let replaceable = owned_files(env, &tree.name);
+            check_confined(env, &replaceable, &tree.root.display().to_string())?;
+            let placement = super::editable::place(env, &tree, &replaceable)?;
+            let record = DistRecord {
+                name: tree.name.clone(),
+                version: tree.version.clone(),
+                mode: LinkMode::Editable,
+                source: tree.root.clone(),
+                sha256: None,
+                location: Some(tree.import_root.clone()),
+                plugins: crate::editable::tree::plugins(&tree),
+                files: Vec::new(),
+            };
+            Ok((placement, record))
+        }
     }
-    crate::failpoint::hit("install-before-commit");
-    super::layers::write(env)?;
-    env.save()?;
-    Ok(installed)
+}
+
+/// Record what was placed in the manifest, replacing an installed version
+/// of the same distribution; the record as the manifest now has it.
+fn take_in(
+    env: &mut Environment,
+    placement: Placement,
+    mut record: DistRecord,
+    placed: &mut Vec<PathBuf>,
+    printer: &Printer,
+) -> Result<DistRecord> {
+    let Placement { files, layer } = placement;
+    placed.extend(files.iter().cloned());
+    // Replace an installed version: its files that the new one did not
+    // overwrite go, and so does its layer.
+    if let Some(old) = take_dist(env, &record.name) {
+        let kept: HashSet<&PathBuf> = files.iter().collect();
+        let stale: Vec<PathBuf> = old
+            .files
+            .iter()
+            .filter(|f| !kept.contains(f))
+            .cloned()
+            .collect();
+        // Set aside, not removed: a failure later in this install puts
+        // them back.
+        set_aside_files(env, &stale)?;
+        printer.status(format!(
+            "Replaced {} {} with {}",
+            old.name, old.version, record.version
+        ));
+    }
+    record.files = files;
+    if let Some(layer) = layer {
+        env.manifest.layers.push(layer);
+    }
+    printer.status(format!(
+        "Installed {} {} ({}){}",
+        record.name,
+        record.version,
+        record.mode.as_str(),
+        if record.plugins.is_empty() {
+            String::new()
+        } else {
+            format!(": plugins {}", record.plugins.join(", "))
+        }
+    ));
+    env.manifest.distributions.push(record.clone());
+    Ok(record)
 }
 
 /// Install a `setup.py`-only tree with the installer in editable mode, then

@@ -127,34 +127,7 @@ pub fn uninstall(env: &mut Environment, dists: &[String], printer: &Printer) -> 
             leftover.display()
         ));
     }
-    enum Removal {
-        Managed(DistRecord),
-        Foreign(PathBuf, Vec<PathBuf>),
-    }
-    let mut removals = Vec::new();
-    for dist in dists {
-        let managed = env
-            .manifest
-            .distributions
-            .iter()
-            .find(|d| name::normalize(&d.name) == name::normalize(dist));
-        if let Some(record) = managed {
-            removals.push(Removal::Managed(record.clone()));
-        } else if let Some(dist_info) = foreign_dist_info(env, dist) {
-            let files = record_files(env, &dist_info)?;
-            removals.push(Removal::Foreign(dist_info, files));
-        } else {
-            return Err(UserError::new(format!(
-                "`{dist}` is not installed in environment `{}`",
-                env.name
-            ))
-            .hint(format!(
-                "`tempest-env show {}` lists what is installed",
-                env.name
-            ))
-            .into());
-        }
-    }
+    let removals = removals(env, dists)?;
     let mut files: Vec<PathBuf> = Vec::new();
     for removal in &removals {
         match removal {
@@ -162,60 +135,12 @@ pub fn uninstall(env: &mut Environment, dists: &[String], printer: &Printer) -> 
             Removal::Foreign(_, listed) => files.extend(listed.iter().cloned()),
         }
     }
-    let mut confinement = super::confine::Confinement::new(&env.root);
-    let scheme = &env.manifest.interpreter.scheme;
-    let scripts = scheme.scripts.to_string_lossy();
-    let libs = [
-        scheme.purelib.to_string_lossy(),
-        scheme.platlib.to_string_lossy(),
-    ];
-    let libs: Vec<&str> = libs.iter().map(|l| l.as_ref()).collect();
-    for rel in &files {
-        confinement.check(rel).map_err(|escape| {
-            escape.refusal(&format!("uninstall from environment `{}`", env.name))
-        })?;
-        // Also for a distribution the manifest lists: an edited manifest
-        // must not make uninstall remove the environment's own files.
-        crate::wheel::reserved::check_removal(&rel.to_string_lossy(), &scripts, &libs).map_err(
-            |why| {
-                UserError::new(format!(
-                    "refusing to uninstall from environment `{}`: {why}",
-                    env.name
-                ))
-                .hint("the environment's own files are never a distribution's")
-            },
-        )?;
-        if fs_err::symlink_metadata(env.root.join(rel)).is_ok_and(|m| m.is_dir()) {
-            return Err(UserError::new(format!(
-                "refusing to uninstall from environment `{}`: {} is a directory, not a file of the distribution",
-                env.name,
-                env.root.join(rel).display()
-            ))
-            .hint("a RECORD names files only; remove the directory by hand")
-            .into());
-        }
-    }
+    refuse(env, &files)?;
     // Metadata first: tempest finds plugins through `entry_points.txt` and
     // Python finds a distribution through its METADATA, so once those are
     // gone nothing sees a half-removed distribution.
     files.sort_by_key(|rel| removal_order(rel));
-    super::journal::record(&env.root, &files)?;
-    let committed = (|| -> Result<()> {
-        for removal in &removals {
-            if let Removal::Managed(record) = removal {
-                take_dist(env, &record.name);
-            }
-        }
-        super::layers::write(env)?;
-        env.save()
-    })();
-    if let Err(err) = committed {
-        // Nothing was removed: the journal must not make the next command
-        // remove files a distribution the saved manifest lists still owns,
-        // nor a foreign distribution nobody uninstalled.
-        super::journal::clear(&env.root);
-        return Err(err);
-    }
+    commit(env, &removals, &files)?;
     crate::failpoint::hit("uninstall-after-commit");
     for (done, rel) in files.iter().enumerate() {
         if done == 2 {
@@ -248,6 +173,106 @@ pub fn uninstall(env: &mut Environment, dists: &[String], printer: &Printer) -> 
         }
     }
     super::journal::clear(&env.root);
+    Ok(())
+}
+
+/// A distribution to uninstall.
+enum Removal {
+    /// One the manifest lists.
+    Managed(DistRecord),
+    /// One another tool installed: its dist-info and the files its RECORD
+    /// lists.
+    Foreign(PathBuf, Vec<PathBuf>),
+}
+
+/// What uninstalling `dists` removes; a name not installed is refused.
+fn removals(env: &Environment, dists: &[String]) -> Result<Vec<Removal>> {
+    let mut removals = Vec::new();
+    for dist in dists {
+        let managed = env
+            .manifest
+            .distributions
+            .iter()
+            .find(|d| name::normalize(&d.name) == name::normalize(dist));
+        if let Some(record) = managed {
+            removals.push(Removal::Managed(record.clone()));
+        } else if let Some(dist_info) = foreign_dist_info(env, dist) {
+            let files = record_files(env, &dist_info)?;
+            removals.push(Removal::Foreign(dist_info, files));
+        } else {
+            return Err(UserError::new(format!(
+                "`{dist}` is not installed in environment `{}`",
+                env.name
+            ))
+            .hint(format!(
+                "`tempest-env show {}` lists what is installed",
+                env.name
+            ))
+            .into());
+        }
+    }
+    Ok(removals)
+}
+
+/// Refuse before removing anything: a file outside the environment (or
+/// through a link out of it), one of the environment's own, a directory.
+fn refuse(env: &Environment, files: &[PathBuf]) -> Result<()> {
+    let mut confinement = super::confine::Confinement::new(&env.root);
+    let scheme = &env.manifest.interpreter.scheme;
+    let scripts = scheme.scripts.to_string_lossy();
+    let libs = [
+        scheme.purelib.to_string_lossy(),
+        scheme.platlib.to_string_lossy(),
+    ];
+    let libs: Vec<&str> = libs.iter().map(|l| l.as_ref()).collect();
+    for rel in files {
+        confinement.check(rel).map_err(|escape| {
+            escape.refusal(&format!("uninstall from environment `{}`", env.name))
+        })?;
+        // Also for a distribution the manifest lists: an edited manifest
+        // must not make uninstall remove the environment's own files.
+        crate::wheel::reserved::check_removal(&rel.to_string_lossy(), &scripts, &libs).map_err(
+            |why| {
+                UserError::new(format!(
+                    "refusing to uninstall from environment `{}`: {why}",
+                    env.name
+                ))
+                .hint("the environment's own files are never a distribution's")
+            },
+        )?;
+        if fs_err::symlink_metadata(env.root.join(rel)).is_ok_and(|m| m.is_dir()) {
+            return Err(UserError::new(format!(
+                "refusing to uninstall from environment `{}`: {} is a directory, not a file of the distribution",
+                env.name,
+                env.root.join(rel).display()
+            ))
+            .hint("a RECORD names files only; remove the directory by hand")
+            .into());
+        }
+    }
+    Ok(())
+}
+
+/// Journal the files, then save the manifest without the distributions:
+/// from here on the uninstall is done, whatever stops it.
+fn commit(env: &mut Environment, removals: &[Removal], files: &[PathBuf]) -> Result<()> {
+    super::journal::record(&env.root, files)?;
+    let committed = (|| -> Result<()> {
+        for removal in removals {
+            if let Removal::Managed(record) = removal {
+                take_dist(env, &record.name);
+            }
+        }
+        super::layers::write(env)?;
+        env.save()
+    })();
+    if let Err(err) = committed {
+        // Nothing was removed: the journal must not make the next command
+        // remove files a distribution the saved manifest lists still owns,
+        // nor a foreign distribution nobody uninstalled.
+        super::journal::clear(&env.root);
+        return Err(err);
+    }
     Ok(())
 }
 

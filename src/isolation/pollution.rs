@@ -303,48 +303,10 @@ pub fn pollution(prober: &Prober, options: &PollutionOptions) -> Result<Pollutio
         lists: Default::default(),
         replayed: Vec::new(),
     };
-    let alone = search.steps("alone", &[Vec::new()])?[0];
-    let ran_alone = search.report.trail[0].statuses.iter().any(Option::is_some);
-    match alone {
-        Verdict::Pass => {}
-        Verdict::Fail if !ran_alone => {
-            search.report.finding = Finding::DidNotRun;
-            return Ok(search.report);
-        }
-        Verdict::Fail => {
-            search.report.finding = Finding::FailsAlone;
-            search.report.failing_list = vec![options.test.clone()];
-            return Ok(search.report);
-        }
-        Verdict::Flaky => {
-            search.report.finding = Finding::FlakyAlone;
-            return Ok(search.report);
-        }
-    }
-    let everything: Vec<usize> = (0..n).collect();
-    if n == 0 {
-        search.report.finding = Finding::NotReproduced;
-        search
-            .report
-            .differences
-            .push("nothing ran before it on its worker".into());
-        search.report.differences.extend(other_workers(options));
+    if settled(&mut search)? {
         return Ok(search.report);
     }
-    match search.steps("replay", std::slice::from_ref(&everything))?[0] {
-        Verdict::Fail => {}
-        Verdict::Pass => {
-            search.report.finding = Finding::NotReproduced;
-            search.report.passing_list = search.list(&everything);
-            let step = search.report.trail.last().cloned();
-            search.report.differences = differences(options, step.as_ref(), &search.replayed);
-            return Ok(search.report);
-        }
-        Verdict::Flaky => {
-            search.report.finding = Finding::FlakyReplay;
-            return Ok(search.report);
-        }
-    }
+    let everything: Vec<usize> = (0..n).collect();
     prober.grow(search::bound(1, n));
     let known = BTreeMap::from([
         (Vec::new(), Verdict::Pass),
@@ -366,25 +328,84 @@ pub fn pollution(prober: &Prober, options: &PollutionOptions) -> Result<Pollutio
     if let Some(err) = failure {
         return Err(err);
     }
-    let rest: Vec<usize> = everything
-        .iter()
-        .copied()
-        .filter(|c| !found.contains(c))
-        .collect();
-    // Confirm both command lines' lists, unless the search probed them.
-    let mut unknown: Vec<(Vec<usize>, &'static str)> = Vec::new();
-    for (set, stage) in [(&found, "confirm"), (&rest, "without")] {
-        if !memo.contains_key(set) {
-            unknown.push((set.clone(), stage));
+    finish(search, &found, memo)
+}
+
+/// Probes the test alone and after everything that ran before it on its
+/// worker: whether those settle the search (the report says how), so that
+/// no search runs.
+fn settled(search: &mut Search) -> Result<bool> {
+    let options = search.options;
+    let n = options.before.len();
+    let alone = search.steps("alone", &[Vec::new()])?[0];
+    let ran_alone = search.report.trail[0].statuses.iter().any(Option::is_some);
+    match alone {
+        Verdict::Pass => {}
+        Verdict::Fail if !ran_alone => {
+            search.report.finding = Finding::DidNotRun;
+            return Ok(true);
+        }
+        Verdict::Fail => {
+            search.report.finding = Finding::FailsAlone;
+            search.report.failing_list = vec![options.test.clone()];
+            return Ok(true);
+        }
+        Verdict::Flaky => {
+            search.report.finding = Finding::FlakyAlone;
+            return Ok(true);
         }
     }
-    let mut verdicts = memo.clone();
+    let everything: Vec<usize> = (0..n).collect();
+    if n == 0 {
+        search.report.finding = Finding::NotReproduced;
+        search
+            .report
+            .differences
+            .push("nothing ran before it on its worker".into());
+        search.report.differences.extend(other_workers(options));
+        return Ok(true);
+    }
+    match search.steps("replay", std::slice::from_ref(&everything))?[0] {
+        Verdict::Fail => {}
+        Verdict::Pass => {
+            search.report.finding = Finding::NotReproduced;
+            search.report.passing_list = search.list(&everything);
+            let step = search.report.trail.last().cloned();
+            search.report.differences = differences(options, step.as_ref(), &search.replayed);
+            return Ok(true);
+        }
+        Verdict::Flaky => {
+            search.report.finding = Finding::FlakyReplay;
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// Confirm the polluters found, and the order without them, unless the
+/// search probed them; the report of what was found.
+fn finish(
+    mut search: Search,
+    found: &[usize],
+    memo: BTreeMap<Vec<usize>, Verdict>,
+) -> Result<PollutionReport> {
+    let (options, prober) = (search.options, search.prober);
+    let n = options.before.len();
+    let rest: Vec<usize> = (0..n).filter(|c| !found.contains(c)).collect();
+    // Confirm both command lines' lists, unless the search probed them.
+    let mut unknown: Vec<(Vec<usize>, &'static str)> = Vec::new();
+    for (set, stage) in [(found, "confirm"), (rest.as_slice(), "without")] {
+        if !memo.contains_key(set) {
+            unknown.push((set.to_vec(), stage));
+        }
+    }
+    let mut verdicts = memo;
     for (set, stage) in unknown {
         let verdict = search.steps(stage, std::slice::from_ref(&set))?[0];
         verdicts.insert(set, verdict);
     }
     let report = &mut search.report;
-    report.with_polluters = verdicts.get(&found).copied();
+    report.with_polluters = verdicts.get(found).copied();
     report.without_polluters = verdicts.get(&rest).copied();
     report.bound = Some(search::bound(found.len(), n) + 2);
     report.polluters = found.iter().map(|&c| options.before[c].clone()).collect();
@@ -395,7 +416,7 @@ pub fn pollution(prober: &Prober, options: &PollutionOptions) -> Result<Pollutio
         .collect();
     report.positions = found.iter().map(|&c| c + 1).collect();
     let mut report = search.report;
-    report.failing_list = search_list(options, &found);
+    report.failing_list = search_list(options, found);
     report.passing_list = if report.without_polluters == Some(Verdict::Pass) {
         search_list(options, &rest)
     } else {

@@ -154,50 +154,7 @@ pub fn invocation(
                 Stream::Repository(ws.join(".testrepository")),
             )
         }
-        Preset::Subunit => {
-            let discover = format!(
-                "python -m subunit.run discover -t {} {}",
-                sh_quote(&workspace.top_dir.to_string_lossy()),
-                sh_quote(&workspace.test_path.to_string_lossy())
-            );
-            // The filter selects ids as stestr's does: Python's `re.search`
-            // on each listed id. A run runs exactly the ids the listing
-            // gives (`--load-list`, as testr's configuration runs them).
-            let select = match &f {
-                Some(f) => format!(
-                    " | python -c \"import re, sys; r = re.compile(sys.argv[1]); sys.stdout.writelines(l for l in sys.stdin if r.search(l.rstrip('\\\\n')))\" {f}"
-                ),
-                None => String::new(),
-            };
-            let listing = format!("{discover} --list | subunit-ls --exists{select}");
-            if list {
-                (
-                    format!("set -o pipefail 2>/dev/null; {listing}"),
-                    Stream::None,
-                )
-            } else {
-                let ids = sh_quote(&ids_file(stream_file).to_string_lossy());
-                let (selected, load) = match &f {
-                    Some(_) => (
-                        format!("{listing} > {ids} && "),
-                        format!(" --load-list {ids}"),
-                    ),
-                    None => (String::new(), String::new()),
-                };
-                // subunit-trace: stestr's maintained copy when it is there,
-                // else os-testr's. Both reach `subunit.test_results` without
-                // importing it, which python-subunit after 1.4.2 no longer
-                // does for them: import it first.
-                let trace = "python -c \"import importlib.util, runpy, sys, subunit.test_results; sys.argv[0] = 'subunit-trace'; runpy.run_module('stestr.subunit_trace' if importlib.util.find_spec('stestr') else 'os_testr.subunit_trace', run_name='__main__')\" --no-failure-debug";
-                (
-                    format!(
-                        "set -o pipefail 2>/dev/null; {selected}{discover}{load} {rest} | tee {} | {trace}",
-                        sh_quote(&stream_file.to_string_lossy())
-                    ),
-                    Stream::File(stream_file.to_path_buf()),
-                )
-            }
-        }
+        Preset::Subunit => subunit(workspace, f.as_deref(), &rest, list, stream_file),
         Preset::Custom(template) => {
             if template.trim().is_empty() {
                 return Err(UserError::new("--runner: the custom command is empty"));
@@ -211,6 +168,60 @@ pub fn invocation(
         cwd: ws.clone(),
         stream,
     })
+}
+
+/// The `subunit` preset's shell command line: python-subunit's discovery,
+/// the filter applied to the listing as stestr applies it, and
+/// subunit-trace reading a copy of the stream.
+fn subunit(
+    workspace: &Workspace,
+    f: Option<&str>,
+    rest: &str,
+    list: bool,
+    stream_file: &Path,
+) -> (String, Stream) {
+    let discover = format!(
+        "python -m subunit.run discover -t {} {}",
+        sh_quote(&workspace.top_dir.to_string_lossy()),
+        sh_quote(&workspace.test_path.to_string_lossy())
+    );
+    // The filter selects ids as stestr's does: Python's `re.search`
+    // on each listed id. A run runs exactly the ids the listing
+    // gives (`--load-list`, as testr's configuration runs them).
+    let select = match &f {
+        Some(f) => format!(
+            " | python -c \"import re, sys; r = re.compile(sys.argv[1]); sys.stdout.writelines(l for l in sys.stdin if r.search(l.rstrip('\\\\n')))\" {f}"
+        ),
+        None => String::new(),
+    };
+    let listing = format!("{discover} --list | subunit-ls --exists{select}");
+    if list {
+        (
+            format!("set -o pipefail 2>/dev/null; {listing}"),
+            Stream::None,
+        )
+    } else {
+        let ids = sh_quote(&ids_file(stream_file).to_string_lossy());
+        let (selected, load) = match &f {
+            Some(_) => (
+                format!("{listing} > {ids} && "),
+                format!(" --load-list {ids}"),
+            ),
+            None => (String::new(), String::new()),
+        };
+        // subunit-trace: stestr's maintained copy when it is there,
+        // else os-testr's. Both reach `subunit.test_results` without
+        // importing it, which python-subunit after 1.4.2 no longer
+        // does for them: import it first.
+        let trace = "python -c \"import importlib.util, runpy, sys, subunit.test_results; sys.argv[0] = 'subunit-trace'; runpy.run_module('stestr.subunit_trace' if importlib.util.find_spec('stestr') else 'os_testr.subunit_trace', run_name='__main__')\" --no-failure-debug";
+        (
+            format!(
+                "set -o pipefail 2>/dev/null; {selected}{discover}{load} {rest} | tee {} | {trace}",
+                sh_quote(&stream_file.to_string_lossy())
+            ),
+            Stream::File(stream_file.to_path_buf()),
+        )
+    }
 }
 
 /// A custom template with `{filter}` and `{posargs}` replaced, in one pass

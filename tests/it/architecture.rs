@@ -185,16 +185,9 @@ const KNOWN_LONG_FUNCTIONS: &[(&str, &str)] = &[
     ("commands/isolation.rs", "bisect_report"),
     ("commands/pollution.rs", "report"),
     ("commands/run.rs", "run_in"),
-    ("dist/scan.rs", "read_info"),
-    ("doctor/plugin.rs", "invisible"),
-    ("env/compose.rs", "compose_layers"),
-    ("env/editable.rs", "place"),
-    ("env/install.rs", "install_all"),
-    ("env/uninstall.rs", "uninstall"),
+    // Still to split.
     ("isolation/bisect.rs", "bisect"),
-    ("isolation/pollution.rs", "pollution"),
     ("runner/pipeline.rs", "run_with"),
-    ("runner/preset.rs", "invocation"),
 ];
 
 /// Every `fn` in `text` with its first line (1-based) and its length in

@@ -64,7 +64,11 @@ fn compiles(python: &str, script: &Path) -> Result<(), String> {
 /// `-E -s`); its JSON.
 fn query(python: &str, version: (u32, u32)) -> serde_json::Value {
     let script = std::fs::read_to_string(scripts_dir().join("query.py")).unwrap();
-    let isolated: &[&str] = if version.0 < 3 { &["-E", "-s"] } else { &["-I"] };
+    let isolated: &[&str] = if version.0 < 3 {
+        &["-E", "-s"]
+    } else {
+        &["-I"]
+    };
     let out = Command::new(python)
         .args(isolated)
         .args(["-B", "-c", &script])
