@@ -350,3 +350,96 @@ pub fn leftovers(
     }
     Ok(removed)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    struct Thing {
+        n: u32,
+    }
+
+    fn cache(dir: &Path) -> Cache {
+        Cache::new(
+            dir.join("things"),
+            dir.join("locks"),
+            "thing",
+            "thing",
+            "thing.json",
+        )
+    }
+
+    #[test]
+    fn one_is_built_once_sealed_read_only_and_then_reused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let cache = cache(tmp.path());
+        let printer = Printer::quiet();
+        assert!(matches!(cache.reuse::<Thing>("a").unwrap(), Reuse::Missing));
+        let built = cache
+            .build(
+                "a",
+                "thing a",
+                &printer,
+                |why| panic!("not broken: {why}"),
+                |root| {
+                    fs_err::write(root.join("file"), "1")?;
+                    Ok(Thing { n: 1 })
+                },
+            )
+            .unwrap();
+        assert!(matches!(built, Built::Fresh(Thing { n: 1 })));
+        let dir = cache.dir("a");
+        assert!(crate::seal::check(&dir).unwrap() == crate::seal::Verdict::Sound);
+        assert!(
+            fs_err::metadata(dir.join("file"))
+                .unwrap()
+                .permissions()
+                .readonly()
+        );
+        assert_eq!(cache.read::<Thing>(&dir).unwrap(), Some(Thing { n: 1 }));
+        assert!(matches!(
+            cache.reuse::<Thing>("a").unwrap(),
+            Reuse::Sound(Thing { n: 1 })
+        ));
+        // Asked again, the one there is reused: nothing is built.
+        let again = cache
+            .build(
+                "a",
+                "thing a",
+                &printer,
+                |why| panic!("not broken: {why}"),
+                |_| -> Result<Thing> { panic!("built twice") },
+            )
+            .unwrap();
+        assert!(matches!(again, Built::Reused(Thing { n: 1 })));
+        let listed = cache.list::<Thing>().unwrap();
+        assert_eq!(listed.len(), 1);
+        assert_eq!(listed[0].0, dir);
+    }
+
+    #[test]
+    fn gc_removes_leftovers_and_unused_ones_and_keeps_used_and_leased_ones() {
+        let tmp = tempfile::tempdir().unwrap();
+        let cache = cache(tmp.path());
+        let printer = Printer::quiet();
+        // Leased by this process, which built it.
+        cache
+            .build("leased", "thing", &printer, |_| {}, |_| Ok(Thing { n: 0 }))
+            .unwrap();
+        for name in ["used", "unused", ".tmp.unused.x1"] {
+            fs_err::create_dir_all(cache.dir(name)).unwrap();
+            fs_err::write(cache.dir(name).join("thing.json"), r#"{"n": 2}"#).unwrap();
+        }
+        let used = [cache.dir("used")];
+        let would = cache.gc(&used, true).unwrap();
+        assert_eq!(would.len(), 2, "{would:?}");
+        assert!(cache.dir("unused").exists(), "a dry run removes nothing");
+        let mut removed = cache.gc(&used, false).unwrap();
+        removed.sort();
+        assert_eq!(removed, [cache.dir(".tmp.unused.x1"), cache.dir("unused")]);
+        assert!(cache.dir("used").exists() && cache.dir("leased").exists());
+        assert!(!cache.dir("unused").exists());
+    }
+}

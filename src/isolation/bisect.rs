@@ -232,9 +232,84 @@ pub fn bisect(prober: &Prober, options: &BisectOptions) -> Result<BisectReport> 
         failing_set: Vec::new(),
         passing_set: vec![target],
     };
-    // Each candidate's own top-level packages, as a failure's output would
-    // name them (not the target's, nor names any output may hold).
-    let tops: Vec<Vec<&str>> = others
+    let steps = Steps {
+        prober,
+        options,
+        others: &others,
+        target,
+        tops: own_top_levels(members, &others, target),
+    };
+    // The target alone and with the whole set do not depend on each other:
+    // probed at once.
+    let everything: Vec<usize> = (0..others.len()).collect();
+    let first = steps.probe(
+        &["alone", "whole-set"],
+        &[Vec::new(), everything.clone()],
+        &mut report,
+    )?;
+    if let Some(finding) = settled(first[0].0, first[1].0) {
+        report.finding = finding;
+        match finding {
+            Finding::FailsAlone => report.failing_set = vec![target],
+            Finding::PassesTogether => report.passing_set = (0..members.len()).collect(),
+            _ => {}
+        }
+        return Ok(report);
+    }
+    let mut memo = BTreeMap::from([
+        (Vec::new(), Verdict::Pass),
+        (everything.clone(), Verdict::Fail),
+    ]);
+    let suspects = first[1].1.clone();
+    let guessed = !suspects.is_empty() && suspects.len() < others.len();
+    let scope = if guessed {
+        narrow_to_suspects(&steps, suspects, &mut memo, &mut report)?
+    } else {
+        everything.clone()
+    };
+    let found = search_within(&steps, &scope, &mut memo, &mut report)?;
+    report.flaky_suspects = flaky_suspects(&report);
+    let rest: Vec<usize> = everything
+        .iter()
+        .copied()
+        .filter(|c| !found.contains(c))
+        .collect();
+    // The whole set without the culprits, unless the search had it already.
+    report.without_culprits = Some(match memo.get(&rest) {
+        Some(verdict) => *verdict,
+        None => steps.probe(&["confirm"], std::slice::from_ref(&rest), &mut report)?[0].0,
+    });
+    report.culprits = found
+        .iter()
+        .map(|&c| members[others[c]].name.clone())
+        .collect();
+    report.bound = Some(search::bound(found.len(), others.len()) + if guessed { 4 } else { 2 });
+    report.failing_set = with_target(&found, &others, target);
+    report.passing_set = with_target(&rest, &others, target);
+    Ok(report)
+}
+
+/// What the target alone and with the whole set already settle, if the
+/// search need not run: it fails alone, passes with everything, or either
+/// is flaky.
+fn settled(alone: Verdict, whole_set: Verdict) -> Option<Finding> {
+    match (alone, whole_set) {
+        (Verdict::Fail, _) => Some(Finding::FailsAlone),
+        (Verdict::Flaky, _) => Some(Finding::FlakyAlone),
+        (Verdict::Pass, Verdict::Fail) => None,
+        (Verdict::Pass, Verdict::Pass) => Some(Finding::PassesTogether),
+        (Verdict::Pass, Verdict::Flaky) => Some(Finding::FlakyTogether),
+    }
+}
+
+/// Each candidate's own top-level packages, as a failure's output would
+/// name them (not the target's, nor names any output may hold).
+fn own_top_levels<'a>(
+    members: &'a [super::members::Member],
+    others: &[usize],
+    target: usize,
+) -> Vec<Vec<&'a str>> {
+    others
         .iter()
         .map(|&i| {
             members[i]
@@ -246,24 +321,145 @@ pub fn bisect(prober: &Prober, options: &BisectOptions) -> Result<BisectReport> 
                 })
                 .collect()
         })
+        .collect()
+}
+
+/// The candidates the whole set's failure names (a test module of theirs
+/// that failed to import, a frame of their code): probed first, together
+/// and left out, at once. The search then runs within whichever of the two
+/// fails (a smallest failing set within a failing set is one of the
+/// whole's), else within the whole set; both verdicts are the search's to
+/// reuse. The candidates the search runs within.
+fn narrow_to_suspects(
+    steps: &Steps,
+    suspects: Vec<usize>,
+    memo: &mut BTreeMap<Vec<usize>, Verdict>,
+    report: &mut BisectReport,
+) -> Result<Vec<usize>> {
+    let everything: Vec<usize> = (0..steps.others.len()).collect();
+    let without: Vec<usize> = everything
+        .iter()
+        .copied()
+        .filter(|c| !suspects.contains(c))
         .collect();
-    // Sets of candidate indices -> probes of the target with them, in
-    // parallel; each becomes a line of the trail, with its stage. Each
-    // verdict comes with the candidates its failing output names.
-    let steps = |stages: &[&'static str],
-                 sets: &[Vec<usize>],
-                 report: &mut BisectReport|
-     -> Result<Vec<(Verdict, Vec<usize>)>> {
+    steps.prober.grow(2);
+    let judged = steps.probe(
+        &["suspects", "without-suspects"],
+        &[suspects.clone(), without.clone()],
+        report,
+    )?;
+    memo.insert(without.clone(), judged[1].0);
+    memo.insert(suspects.clone(), judged[0].0);
+    Ok(if judged[0].0 == Verdict::Fail {
+        suspects
+    } else if judged[1].0 == Verdict::Fail {
+        // Innocent: the failure is among the others.
+        without
+    } else {
+        everything
+    })
+}
+
+/// The smallest failing set of candidates within `scope`, found by the
+/// search; every verdict it learns goes into `memo`.
+fn search_within(
+    steps: &Steps,
+    scope: &[usize],
+    memo: &mut BTreeMap<Vec<usize>, Verdict>,
+    report: &mut BisectReport,
+) -> Result<Vec<usize>> {
+    steps.prober.grow(search::bound(1, scope.len()));
+    let mut failure = None;
+    // The search runs over positions in `scope`; sets are translated both
+    // ways, so what is known is not probed again.
+    let to_scope = |set: &Vec<usize>| -> Option<Vec<usize>> {
+        set.iter()
+            .map(|c| scope.iter().position(|s| s == c))
+            .collect()
+    };
+    let known: BTreeMap<Vec<usize>, Verdict> = memo
+        .iter()
+        .filter_map(|(set, v)| Some((to_scope(set)?, *v)))
+        .collect();
+    let threads = steps.options.threads;
+    let (local, searched) = search::minimal_failing(scope.len(), threads, known, |sets| {
+        if failure.is_some() {
+            return vec![Verdict::Pass; sets.len()];
+        }
+        let sets: Vec<Vec<usize>> = sets
+            .iter()
+            .map(|set| set.iter().map(|&i| scope[i]).collect())
+            .collect();
+        match steps.probe(&vec!["search"; sets.len()], &sets, report) {
+            Ok(v) => v.into_iter().map(|(verdict, _)| verdict).collect(),
+            Err(err) => {
+                failure = Some(err);
+                vec![Verdict::Pass; sets.len()]
+            }
+        }
+    });
+    if let Some(err) = failure {
+        return Err(err);
+    }
+    for (set, verdict) in searched {
+        memo.insert(set.iter().map(|&i| scope[i]).collect(), verdict);
+    }
+    Ok(local.iter().map(|&i| scope[i]).collect())
+}
+
+/// The plugins in every flaky set and in no passing one.
+fn flaky_suspects(report: &BisectReport) -> Vec<String> {
+    let Some(first) = report.flaky.first() else {
+        return Vec::new();
+    };
+    first
+        .iter()
+        .filter(|p| report.flaky.iter().all(|set| set.contains(p)))
+        .filter(|p| {
+            !report
+                .trail
+                .iter()
+                .any(|s| s.verdict == Verdict::Pass && s.plugins.contains(p))
+        })
+        .cloned()
+        .collect()
+}
+
+/// The members at candidate indices `chosen`, and the target, sorted.
+fn with_target(chosen: &[usize], others: &[usize], target: usize) -> Vec<usize> {
+    let mut set: Vec<usize> = chosen.iter().map(|&c| others[c]).collect();
+    set.push(target);
+    set.sort_unstable();
+    set
+}
+
+/// Probes of the target with sets of candidates.
+struct Steps<'a> {
+    prober: &'a Prober,
+    options: &'a BisectOptions,
+    /// The candidates' member indices.
+    others: &'a [usize],
+    target: usize,
+    /// Each candidate's own top-level names ([`own_top_levels`]).
+    tops: Vec<Vec<&'a str>>,
+}
+
+impl Steps<'_> {
+    /// Sets of candidate indices -> probes of the target with them, in
+    /// parallel; each becomes a line of the trail, with its stage. Each
+    /// verdict comes with the candidates its failing output names.
+    fn probe(
+        &self,
+        stages: &[&'static str],
+        sets: &[Vec<usize>],
+        report: &mut BisectReport,
+    ) -> Result<Vec<(Verdict, Vec<usize>)>> {
+        let (options, others) = (self.options, self.others);
         let subsets: Vec<Vec<usize>> = sets
             .iter()
-            .map(|chosen| {
-                let mut subset: Vec<usize> = chosen.iter().map(|&c| others[c]).collect();
-                subset.push(target);
-                subset.sort_unstable();
-                subset
-            })
+            .map(|chosen| with_target(chosen, others, self.target))
             .collect();
-        let judged = judge(prober, &subsets, options)?;
+        let judged = judge(self.prober, &subsets, options)?;
         let mut verdicts = Vec::new();
         for ((chosen, (verdict, outcomes)), &stage) in sets.iter().zip(judged).zip(stages) {
             let failed = outcomes.iter().find(|o| !o.passed(options.action));
@@ -275,11 +471,11 @@ pub fn bisect(prober: &Prober, options: &BisectOptions) -> Result<BisectReport> 
                     o.stderr,
                     o.error_lines(usize::MAX).join("\n")
                 );
-                named_in(&text, &tops)
+                named_in(&text, &self.tops)
             });
             let plugins: Vec<String> = chosen
                 .iter()
-                .map(|&c| members[others[c]].name.clone())
+                .map(|&c| self.prober.members[others[c]].name.clone())
                 .collect();
             if verdict == Verdict::Flaky {
                 report.flaky.push(plugins.clone());
@@ -288,7 +484,7 @@ pub fn bisect(prober: &Prober, options: &BisectOptions) -> Result<BisectReport> 
             let mask: String = (0..others.len())
                 .map(|c| if chosen.contains(&c) { '#' } else { '.' })
                 .collect();
-            prober.note(format!("{stage} {mask} {verdict:?}"));
+            self.prober.note(format!("{stage} {mask} {verdict:?}"));
             report.trail.push(Step {
                 stage,
                 plugins,
@@ -304,145 +500,7 @@ pub fn bisect(prober: &Prober, options: &BisectOptions) -> Result<BisectReport> 
             verdicts.push((verdict, named));
         }
         Ok(verdicts)
-    };
-    // The target alone and with the whole set do not depend on each other:
-    // probed at once.
-    let everything: Vec<usize> = (0..others.len()).collect();
-    let first = steps(
-        &["alone", "whole-set"],
-        &[Vec::new(), everything.clone()],
-        &mut report,
-    )?;
-    match first[0].0 {
-        Verdict::Pass => {}
-        Verdict::Fail => {
-            report.finding = Finding::FailsAlone;
-            report.failing_set = vec![target];
-            return Ok(report);
-        }
-        Verdict::Flaky => {
-            report.finding = Finding::FlakyAlone;
-            return Ok(report);
-        }
     }
-    match first[1].0 {
-        Verdict::Fail => {}
-        Verdict::Pass => {
-            report.finding = Finding::PassesTogether;
-            report.passing_set = (0..members.len()).collect();
-            return Ok(report);
-        }
-        Verdict::Flaky => {
-            report.finding = Finding::FlakyTogether;
-            return Ok(report);
-        }
-    }
-    let mut memo = BTreeMap::from([
-        (Vec::new(), Verdict::Pass),
-        (everything.clone(), Verdict::Fail),
-    ]);
-    // The candidates the whole set's failure names (a test module of theirs
-    // that failed to import, a frame of their code): probed first, together
-    // and left out, at once. The search then runs within whichever of the
-    // two fails (a smallest failing set within a failing set is one of the
-    // whole's); both verdicts are the search's to reuse.
-    let mut scope = everything.clone();
-    let suspects = first[1].1.clone();
-    let guessed = !suspects.is_empty() && suspects.len() < others.len();
-    if guessed {
-        let without: Vec<usize> = everything
-            .iter()
-            .copied()
-            .filter(|c| !suspects.contains(c))
-            .collect();
-        prober.grow(2);
-        let judged = steps(
-            &["suspects", "without-suspects"],
-            &[suspects.clone(), without.clone()],
-            &mut report,
-        )?;
-        memo.insert(without.clone(), judged[1].0);
-        memo.insert(suspects.clone(), judged[0].0);
-        if judged[0].0 == Verdict::Fail {
-            scope = suspects;
-        } else if judged[1].0 == Verdict::Fail {
-            // Innocent: the failure is among the others.
-            scope = without;
-        }
-    }
-    prober.grow(search::bound(1, scope.len()));
-    let mut failure = None;
-    // The search runs over positions in `scope`; sets are translated both
-    // ways, so what is known is not probed again.
-    let to_scope = |set: &Vec<usize>| -> Option<Vec<usize>> {
-        set.iter()
-            .map(|c| scope.iter().position(|s| s == c))
-            .collect()
-    };
-    let known: BTreeMap<Vec<usize>, Verdict> = memo
-        .iter()
-        .filter_map(|(set, v)| Some((to_scope(set)?, *v)))
-        .collect();
-    let (local, searched) = search::minimal_failing(scope.len(), options.threads, known, |sets| {
-        if failure.is_some() {
-            return vec![Verdict::Pass; sets.len()];
-        }
-        let sets: Vec<Vec<usize>> = sets
-            .iter()
-            .map(|set| set.iter().map(|&i| scope[i]).collect())
-            .collect();
-        match steps(&vec!["search"; sets.len()], &sets, &mut report) {
-            Ok(v) => v.into_iter().map(|(verdict, _)| verdict).collect(),
-            Err(err) => {
-                failure = Some(err);
-                vec![Verdict::Pass; sets.len()]
-            }
-        }
-    });
-    if let Some(err) = failure {
-        return Err(err);
-    }
-    for (set, verdict) in searched {
-        memo.insert(set.iter().map(|&i| scope[i]).collect(), verdict);
-    }
-    let found: Vec<usize> = local.iter().map(|&i| scope[i]).collect();
-    if let Some(first) = report.flaky.first() {
-        report.flaky_suspects = first
-            .iter()
-            .filter(|p| report.flaky.iter().all(|set| set.contains(p)))
-            .filter(|p| {
-                !report
-                    .trail
-                    .iter()
-                    .any(|s| s.verdict == Verdict::Pass && s.plugins.contains(p))
-            })
-            .cloned()
-            .collect();
-    }
-    let rest: Vec<usize> = everything
-        .iter()
-        .copied()
-        .filter(|c| !found.contains(c))
-        .collect();
-    // The whole set without the culprits, unless the search had it already.
-    report.without_culprits = Some(match memo.get(&rest) {
-        Some(verdict) => *verdict,
-        None => steps(&["confirm"], std::slice::from_ref(&rest), &mut report)?[0].0,
-    });
-    report.culprits = found
-        .iter()
-        .map(|&c| members[others[c]].name.clone())
-        .collect();
-    report.bound = Some(search::bound(found.len(), others.len()) + if guessed { 4 } else { 2 });
-    let mut failing: Vec<usize> = found.iter().map(|&c| others[c]).collect();
-    failing.push(target);
-    failing.sort_unstable();
-    report.failing_set = failing;
-    let mut passing: Vec<usize> = rest.iter().map(|&c| others[c]).collect();
-    passing.push(target);
-    passing.sort_unstable();
-    report.passing_set = passing;
-    Ok(report)
 }
 
 #[cfg(test)]

@@ -186,7 +186,6 @@ const KNOWN_LONG_FUNCTIONS: &[(&str, &str)] = &[
     ("commands/pollution.rs", "report"),
     ("commands/run.rs", "run_in"),
     // Still to split.
-    ("isolation/bisect.rs", "bisect"),
     ("runner/pipeline.rs", "run_with"),
 ];
 
