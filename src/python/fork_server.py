@@ -38,7 +38,6 @@ with a fresh interpreter's by tempest-env) or why it refused.
 which answers ``{"bye": {...}}`` with its memory figures first.
 """
 
-import errno
 import gc
 import importlib
 import json
