@@ -136,57 +136,26 @@ pub fn run_with(
     let direct = crate::shell::argv(&invocation.shell);
     let mut cmd = command(&invocation, direct.as_deref(), req.runner, req.env);
     cmd.current_dir(&invocation.cwd).env_clear().envs(&vars);
-    let (out_path, err_path) = (
-        req.scratch.join("runner.out"),
-        req.scratch.join("runner.err"),
-    );
+    let captured = Captured {
+        stdout: req.scratch.join("runner.out"),
+        stderr: req.scratch.join("runner.err"),
+    };
     if req.capture {
-        let create = |path: &Path| {
-            std::fs::File::create(path)
-                .with_context(|| format!("failed to create {}", path.display()))
-        };
-        cmd.stdin(Stdio::null())
-            .stdout(create(&out_path)?)
-            .stderr(create(&err_path)?);
+        captured.redirect(&mut cmd)?;
     } else if req.stdout_to_stderr {
         cmd.stdout(Stdio::from(std::io::stderr()));
     }
     let started = SystemTime::now();
     let clock = Instant::now();
-    let served = match (executor, &direct, req.runner) {
-        (Some(executor), Some(words), runner)
-            if req.capture && !matches!(runner, Preset::Custom(_)) =>
-        {
-            executor.execute(&Direct {
-                env: req.env,
-                program: &req.env.bin().join(&words[0]),
-                args: &words[1..],
-                cwd: &invocation.cwd,
-                vars: &vars,
-                stdout: &out_path,
-                stderr: &err_path,
-                list: req.list,
-            })?
-        }
-        _ => None,
-    };
-    let spawned = match served {
-        Some(done) => Ok((done.status, done.interrupted)),
-        None => crate::process::run_group(&mut cmd),
-    };
-    let (status, interrupted) = match spawned {
-        Ok(done) => done,
-        Err(err) if direct.is_some() && is_not_found(&err) => {
-            let program = direct.as_ref().map_or("", |w| w[0].as_str());
-            return Err(UserError::new(format!(
-                "runner `{program}` not found in environment `{}`",
-                req.env.name
-            ))
-            .hint("the runner runs with the environment's bin first on PATH: name a program it or the system has, or add what provides it (--base, --plugin)")
-            .into());
-        }
-        Err(err) => return Err(err),
-    };
+    let (status, interrupted) = execute(
+        req,
+        executor,
+        direct.as_deref(),
+        &invocation,
+        &vars,
+        &captured,
+        &mut cmd,
+    )?;
     let mut runner_time = clock.elapsed();
     let mut finished = Finished {
         command: invocation.shell.clone(),
@@ -197,49 +166,24 @@ pub fn run_with(
         ..Finished::default()
     };
     if req.capture {
-        finished.stdout = String::from_utf8_lossy(&fs_err::read(&out_path)?).into_owned();
-        finished.stderr = String::from_utf8_lossy(&fs_err::read(&err_path)?).into_owned();
-        let _ = fs_err::remove_file(&out_path);
-        let _ = fs_err::remove_file(&err_path);
+        (finished.stdout, finished.stderr) = captured.take()?;
         if req.list {
-            finished.listed = finished
-                .stdout
-                .lines()
-                .map(str::trim)
-                .filter(|l| is_test_id(l))
-                .map(str::to_string)
-                .collect();
+            finished.listed = listed_ids(&finished.stdout);
         }
     }
     if req.list {
         finished.runner_time = runner_time;
         return Ok(finished);
     }
-    let raw = match &invocation.stream {
-        Stream::Repository(repo) => preset::stream_numbers(repo)
-            .into_iter()
-            .filter(|n| !before.contains(n))
-            .max()
-            .and_then(|n| fs_err::read(repo.join(n.to_string())).ok()),
-        Stream::File(file) => fs_err::read(file).ok(),
-        Stream::None => None,
-    };
-    let _ = fs_err::remove_file(&stream_file);
-    let _ = fs_err::remove_file(preset::ids_file(&stream_file));
     let clock = Instant::now();
-    let stream = match (raw, &invocation.stream) {
-        (Some(bytes), Stream::Repository(repo)) if is_v1(&bytes) => {
-            let converted = to_v2(repo, &invocation, &vars, req.env);
-            if converted.is_none() {
-                finished.stream_warnings.push(format!(
-                    "the runner stored a subunit v1 stream in {} and `last --subunit` did not convert it",
-                    repo.display()
-                ));
-            }
-            converted
-        }
-        (raw, _) => raw,
-    };
+    let stream = new_stream(
+        &invocation,
+        &before,
+        &stream_file,
+        &vars,
+        req.env,
+        &mut finished.stream_warnings,
+    );
     runner_time += clock.elapsed();
     finished.runner_time = runner_time;
     if let Some(bytes) = &stream {
@@ -251,6 +195,128 @@ pub fn run_with(
     }
     finished.stream = stream;
     Ok(finished)
+}
+
+/// The test ids a listing printed, without its log lines.
+fn listed_ids(stdout: &str) -> Vec<String> {
+    stdout
+        .lines()
+        .map(str::trim)
+        .filter(|l| is_test_id(l))
+        .map(str::to_string)
+        .collect()
+}
+
+/// Where a captured runner's stdout and stderr go.
+struct Captured {
+    stdout: PathBuf,
+    stderr: PathBuf,
+}
+
+impl Captured {
+    fn redirect(&self, cmd: &mut Command) -> Result<()> {
+        let create = |path: &Path| {
+            std::fs::File::create(path)
+                .with_context(|| format!("failed to create {}", path.display()))
+        };
+        cmd.stdin(Stdio::null())
+            .stdout(create(&self.stdout)?)
+            .stderr(create(&self.stderr)?);
+        Ok(())
+    }
+
+    /// What the runner wrote, as text; the files are removed.
+    fn take(&self) -> Result<(String, String)> {
+        let out = String::from_utf8_lossy(&fs_err::read(&self.stdout)?).into_owned();
+        let err = String::from_utf8_lossy(&fs_err::read(&self.stderr)?).into_owned();
+        let _ = fs_err::remove_file(&self.stdout);
+        let _ = fs_err::remove_file(&self.stderr);
+        Ok((out, err))
+    }
+}
+
+/// Run the invocation: offered to the executor first (a captured preset
+/// run directly), else as `cmd` in its own process group. Its status and
+/// the signal forwarded to it, if any.
+fn execute(
+    req: &Request<'_>,
+    executor: Option<&dyn Executor>,
+    direct: Option<&[String]>,
+    invocation: &Invocation,
+    vars: &BTreeMap<OsString, OsString>,
+    captured: &Captured,
+    cmd: &mut Command,
+) -> Result<(ExitStatus, Option<i32>)> {
+    let served = match (executor, direct, req.runner) {
+        (Some(executor), Some(words), runner)
+            if req.capture && !matches!(runner, Preset::Custom(_)) =>
+        {
+            executor.execute(&Direct {
+                env: req.env,
+                program: &req.env.bin().join(&words[0]),
+                args: &words[1..],
+                cwd: &invocation.cwd,
+                vars,
+                stdout: &captured.stdout,
+                stderr: &captured.stderr,
+                list: req.list,
+            })?
+        }
+        _ => None,
+    };
+    let spawned = match served {
+        Some(done) => Ok((done.status, done.interrupted)),
+        None => crate::process::run_group(cmd),
+    };
+    match spawned {
+        Err(err) if direct.is_some() && is_not_found(&err) => {
+            let program = direct.map_or("", |w| w[0].as_str());
+            Err(UserError::new(format!(
+                "runner `{program}` not found in environment `{}`",
+                req.env.name
+            ))
+            .hint("the runner runs with the environment's bin first on PATH: name a program it or the system has, or add what provides it (--base, --plugin)")
+            .into())
+        }
+        other => other,
+    }
+}
+
+/// The subunit stream this run produced (a repository's newest stream
+/// that was not there `before`, or the stream file), as version 2; the
+/// stream file and its ids file are removed.
+fn new_stream(
+    invocation: &Invocation,
+    before: &[u64],
+    stream_file: &Path,
+    vars: &BTreeMap<OsString, OsString>,
+    env: &Environment,
+    warnings: &mut Vec<String>,
+) -> Option<Vec<u8>> {
+    let raw = match &invocation.stream {
+        Stream::Repository(repo) => preset::stream_numbers(repo)
+            .into_iter()
+            .filter(|n| !before.contains(n))
+            .max()
+            .and_then(|n| fs_err::read(repo.join(n.to_string())).ok()),
+        Stream::File(file) => fs_err::read(file).ok(),
+        Stream::None => None,
+    };
+    let _ = fs_err::remove_file(stream_file);
+    let _ = fs_err::remove_file(preset::ids_file(stream_file));
+    match (raw, &invocation.stream) {
+        (Some(bytes), Stream::Repository(repo)) if is_v1(&bytes) => {
+            let converted = to_v2(repo, invocation, vars, env);
+            if converted.is_none() {
+                warnings.push(format!(
+                    "the runner stored a subunit v1 stream in {} and `last --subunit` did not convert it",
+                    repo.display()
+                ));
+            }
+            converted
+        }
+        (raw, _) => raw,
+    }
 }
 
 /// The process for an invocation: executed directly when it needs no shell

@@ -186,7 +186,6 @@ const KNOWN_LONG_FUNCTIONS: &[(&str, &str)] = &[
     ("commands/isolation.rs", "bisect_report"),
     ("commands/pollution.rs", "report"),
     ("commands/run.rs", "run_in"),
-    ("runner/pipeline.rs", "run_with"),
 ];
 
 /// Every `fn` in `text` with its first line (1-based) and its length in
