@@ -11,6 +11,9 @@ use crate::Context;
 use crate::commands::{self, lock::Subject};
 
 /// Run one command; the result is the process exit code.
+///
+/// Long: one arm per subcommand, each a few lines; splitting the match
+/// would only scatter the table.
 pub fn dispatch(command: Command, ctx: &Context) -> Result<u8> {
     let home = &ctx.home;
     match command {
