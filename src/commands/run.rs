@@ -271,14 +271,7 @@ fn run_in(
     let interrupted = finished.interrupted;
     if settings.list {
         if json {
-            for line in finished.stderr.lines() {
-                p.status(line);
-            }
-            p.out(serde_json::to_string_pretty(&serde_json::json!({
-                "exit_code": code,
-                "count": finished.listed.len(),
-                "tests": finished.listed,
-            }))?);
+            print_listing(&finished, ctx)?;
         }
         return Ok(code);
     }
@@ -319,34 +312,7 @@ fn run_in(
             .map(|locked| crate::runner::replay::differences(locked, code, results.as_ref())),
         _ => None,
     };
-    match settings.format {
-        OutputFormat::Json => {
-            let mut value = serde_json::json!({
-                "run": rec,
-                "summary": results.as_ref().map(super::results::summary_json),
-                "results": results,
-            });
-            if let Some(differences) = &replayed {
-                value["lock"] = serde_json::json!({
-                    "matches": differences.is_empty(),
-                    "differences": differences,
-                });
-            }
-            p.out(serde_json::to_string_pretty(&value)?);
-        }
-        OutputFormat::Human => {
-            if let Some(results) = &results {
-                for line in super::results::summary_lines(results, &rec) {
-                    p.out(line);
-                }
-            } else {
-                p.status(format!(
-                    "Run {id}: {} exited with {code} (no subunit stream to summarise)",
-                    settings.runner.name()
-                ));
-            }
-        }
-    }
+    print_run(&rec, results.as_ref(), replayed.as_deref(), settings, ctx)?;
     if let Some(signal) = interrupted {
         p.status(format!(
             "Run {id} was interrupted (signal {signal} forwarded to the runner)"
@@ -363,4 +329,60 @@ fn run_in(
         None => Ok(code),
         Some(differences) => Ok(super::run_from::judge(&differences, code, settings, ctx)),
     }
+}
+
+/// A listing for a script: what the runner said on stderr, the ids as JSON.
+fn print_listing(finished: &pipeline::Finished, ctx: &Context) -> Result<()> {
+    let p = &ctx.printer;
+    for line in finished.stderr.lines() {
+        p.status(line);
+    }
+    p.out(serde_json::to_string_pretty(&serde_json::json!({
+        "exit_code": finished.code,
+        "count": finished.listed.len(),
+        "tests": finished.listed,
+    }))?);
+    Ok(())
+}
+
+/// A recorded run, summarised (with how it compares to its lock, when it
+/// ran from one).
+fn print_run(
+    rec: &RunRecord,
+    results: Option<&crate::runner::results::RunResults>,
+    replayed: Option<&[String]>,
+    settings: &RunSettings,
+    ctx: &Context,
+) -> Result<()> {
+    let p = &ctx.printer;
+    match settings.format {
+        OutputFormat::Json => {
+            let mut value = serde_json::json!({
+                "run": rec,
+                "summary": results.map(super::results::summary_json),
+                "results": results,
+            });
+            if let Some(differences) = replayed {
+                value["lock"] = serde_json::json!({
+                    "matches": differences.is_empty(),
+                    "differences": differences,
+                });
+            }
+            p.out(serde_json::to_string_pretty(&value)?);
+        }
+        OutputFormat::Human => match results {
+            Some(results) => {
+                for line in super::results::summary_lines(results, rec) {
+                    p.out(line);
+                }
+            }
+            None => p.status(format!(
+                "Run {}: {} exited with {} (no subunit stream to summarise)",
+                rec.id,
+                settings.runner.name(),
+                rec.exit_code
+            )),
+        },
+    }
+    Ok(())
 }

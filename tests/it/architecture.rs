@@ -184,7 +184,6 @@ const KNOWN_LONG_FUNCTIONS: &[(&str, &str)] = &[
     ("cli/resolve/compose.rs", "spec_with"),
     ("commands/isolation.rs", "bisect_report"),
     ("commands/pollution.rs", "report"),
-    ("commands/run.rs", "run_in"),
 ];
 
 /// Every `fn` in `text` with its first line (1-based) and its length in
