@@ -390,6 +390,25 @@ fn bisect_report(settings: SetSettings, args: BisectSettings, ctx: &Context) -> 
         return Ok(code);
     }
     print_trail(&report, ctx);
+    print_finding(&report, elapsed, &fails, &passes, ctx);
+    p.status(format!(
+        "{runs} runner runs took {:.2}s in all ({} at a time); tempest-env's own time {overhead_ms:.1} ms per probe",
+        runner_time.as_secs_f64(),
+        set.threads,
+    ));
+    Ok(code)
+}
+
+/// What a bisect found, with the commands that show it, and its flaky
+/// probes.
+fn print_finding(
+    report: &bisect::BisectReport,
+    elapsed: std::time::Duration,
+    fails: &str,
+    passes: &str,
+    ctx: &Context,
+) {
+    let p = &ctx.printer;
     match report.finding {
         Finding::Culprits => {
             let what = if report.culprits.len() == 1 {
@@ -454,12 +473,6 @@ fn bisect_report(settings: SetSettings, args: BisectSettings, ctx: &Context) -> 
                 .join(" ")
         ));
     }
-    p.status(format!(
-        "{runs} runner runs took {:.2}s in all ({} at a time); tempest-env's own time {overhead_ms:.1} ms per probe",
-        runner_time.as_secs_f64(),
-        set.threads,
-    ));
-    Ok(code)
 }
 
 /// The candidates as letters, then one line per probe.

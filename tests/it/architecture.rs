@@ -181,8 +181,6 @@ const LONGEST_FUNCTION: usize = 100;
 /// list only shrinks (the test fails on one that is no longer long).
 const KNOWN_LONG_FUNCTIONS: &[(&str, &str)] = &[
     // Still to split.
-    ("cli/resolve/compose.rs", "spec_with"),
-    ("commands/isolation.rs", "bisect_report"),
     ("commands/pollution.rs", "report"),
 ];
 

@@ -147,18 +147,7 @@ pub(crate) fn spec_with(args: ComposeArgs, def: Option<(&Named, &Home)>) -> Resu
         }
     }
     plugins.extend(args.plugins);
-    for dir in &selection.extra_dirs {
-        if !dir.is_dir() {
-            return Err(crate::error::UserError::new(format!(
-                "--system-site {}: no such directory",
-                dir.display()
-            ))
-            .into());
-        }
-    }
-    if let Some(file) = &constraints {
-        crate::input::regular_file(file, "the constraints file")?;
-    }
+    check_paths(&selection, constraints.as_deref())?;
     Ok(ComposeSpec {
         artifacts: crate::env::install::resolve_artifacts(&plugins)?,
         link_mode: link_mode.unwrap_or_default().into(),
@@ -176,6 +165,24 @@ pub(crate) fn spec_with(args: ComposeArgs, def: Option<(&Named, &Home)>) -> Resu
         strict,
         no_deps,
     })
+}
+
+/// The directories and files a composition names exist, before anything is
+/// built.
+fn check_paths(selection: &Selection, constraints: Option<&std::path::Path>) -> Result<()> {
+    for dir in &selection.extra_dirs {
+        if !dir.is_dir() {
+            return Err(crate::error::UserError::new(format!(
+                "--system-site {}: no such directory",
+                dir.display()
+            ))
+            .into());
+        }
+    }
+    if let Some(file) = constraints {
+        crate::input::regular_file(file, "the constraints file")?;
+    }
+    Ok(())
 }
 
 /// `install`'s installer options: the parts of a composition that say
