@@ -140,39 +140,14 @@ fn run_composition(composition: &[String]) -> Vec<String> {
 fn report(args: PollutionSettings, ctx: &Context) -> Result<u8> {
     let clock = Instant::now();
     let (rec, results, dir, test) = find_run(&ctx.home, args.run.as_deref(), &args.test)?;
-    let replay = rec.replay.clone().ok_or_else(|| {
-        UserError::new(format!(
-            "run {} was recorded before tempest-env kept how to replay a run",
-            rec.id
-        ))
-        .hint("run the tests again, then ask again")
-    })?;
-    let stream = fs_err::read(dir.join(record::STREAM_FILE)).map_err(|_| {
-        UserError::new(format!(
-            "run {} kept no subunit stream: the order its workers ran tests in is unknown",
-            rec.id
-        ))
-    })?;
-    let parsed = subunit::parse(&stream);
-    let order = workers::order_before(&parsed, &test).ok_or_else(|| {
-        UserError::new(format!(
-            "`{test}` is not in run {}'s subunit stream",
-            rec.id
-        ))
-    })?;
+    let (replay, order) = replayable(&rec, &dir, &test)?;
     let runner = Preset::parse(&replay.runner);
     let list_flags = replay_args::list_flags(&runner)?;
     let composition = composition(&rec, &replay, &dir)?;
     let (python, spec) = (args.read_composition)(&composition)?;
     let interpreter = crate::interpreter::find(python.as_deref(), &ctx.home, &ctx.printer)?;
     let split = members::split(&spec, &interpreter, &ctx.home, &ctx.printer)?;
-    let policy = Policy {
-        set: replay.set_env.clone(),
-        pass: replay.pass_env.clone(),
-        isolated: replay.isolated_env,
-        user_site: replay.user_site,
-        config_file: replay.config_file.clone(),
-    };
+    let policy = policy_of(&replay);
     let mut prober = Prober::new(
         ctx.home.clone(),
         interpreter,
@@ -249,6 +224,27 @@ fn report(args: PollutionSettings, ctx: &Context) -> Result<u8> {
         return Ok(code);
     }
     print_trail(&report, &rec, order.worker.as_deref(), ctx);
+    print_finding(
+        &report,
+        &test,
+        elapsed,
+        fails.as_deref(),
+        passes.as_deref(),
+        ctx,
+    );
+    Ok(code)
+}
+
+/// What the search found, with the commands that show it.
+fn print_finding(
+    report: &PollutionReport,
+    test: &str,
+    elapsed: std::time::Duration,
+    fails: Option<&str>,
+    passes: Option<&str>,
+    ctx: &Context,
+) {
+    let p = &ctx.printer;
     let nth = |pos: usize| format!("{pos} of {}", report.before.len());
     match report.finding {
         Finding::Polluters => {
@@ -300,10 +296,10 @@ fn report(args: PollutionSettings, ctx: &Context) -> Result<u8> {
             "`{test}` is flaky after its worker's order but never failed every time: no reproducible polluter (try a larger --repeat)"
         )),
     }
-    if let Some(fails) = &fails {
+    if let Some(fails) = fails {
         p.out(format!("fails:  {fails}"));
     }
-    if let Some(passes) = &passes {
+    if let Some(passes) = passes {
         match report.without_polluters {
             Some(Verdict::Fail) => p.out(format!(
                 "still fails after the order less the polluters (others remain); passes alone: {passes}"
@@ -323,7 +319,43 @@ fn report(args: PollutionSettings, ctx: &Context) -> Result<u8> {
     if report.trail.iter().any(|s| s.reordered) {
         p.warn("the runner ran listed tests in another order than given; the search assumes it keeps the order");
     }
-    Ok(code)
+}
+
+/// How a recorded run can be replayed, and the order its worker ran the
+/// tests before `test` in (from the run's subunit stream).
+fn replayable(rec: &RunRecord, dir: &Path, test: &str) -> Result<(Replay, workers::WorkerOrder)> {
+    let replay = rec.replay.clone().ok_or_else(|| {
+        UserError::new(format!(
+            "run {} was recorded before tempest-env kept how to replay a run",
+            rec.id
+        ))
+        .hint("run the tests again, then ask again")
+    })?;
+    let stream = fs_err::read(dir.join(record::STREAM_FILE)).map_err(|_| {
+        UserError::new(format!(
+            "run {} kept no subunit stream: the order its workers ran tests in is unknown",
+            rec.id
+        ))
+    })?;
+    let parsed = subunit::parse(&stream);
+    let order = workers::order_before(&parsed, test).ok_or_else(|| {
+        UserError::new(format!(
+            "`{test}` is not in run {}'s subunit stream",
+            rec.id
+        ))
+    })?;
+    Ok((replay, order))
+}
+
+/// The runner's environment policy a run recorded.
+fn policy_of(replay: &Replay) -> Policy {
+    Policy {
+        set: replay.set_env.clone(),
+        pass: replay.pass_env.clone(),
+        isolated: replay.isolated_env,
+        user_site: replay.user_site,
+        config_file: replay.config_file.clone(),
+    }
 }
 
 /// A file name for a test id: its last part, safe characters only.
