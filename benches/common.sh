@@ -57,6 +57,6 @@ print("| command | median | mean ± σ | ratio to first |")
 print("|---|---|---|---|")
 for r in results:
     print("| %s | %.1f ms | %.1f ± %.1f ms | %.2fx |" % (
-        r["command"], r["median"] * 1e3, r["mean"] * 1e3, r["stddev"] * 1e3, r["median"] / first))
+        r["command"], r["median"] * 1e3, r["mean"] * 1e3, (r.get("stddev") or 0.0) * 1e3, r["median"] / first))
 PYEOF
 }
