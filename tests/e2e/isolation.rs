@@ -366,6 +366,24 @@ fn bisect_finds_the_culprit_with_real_tempest_in_both_probe_modes() {
         "{report:#}"
     );
     assert_eq!(report["without_culprits"], "pass", "{report:#}");
+    // Discovery's failure names the old release's test module: it is
+    // probed first, and confirmed in that round.
+    let stages: Vec<(&str, &str)> = report["trail"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["stage"].as_str().unwrap(), s["verdict"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        stages,
+        [
+            ("alone", "pass"),
+            ("whole-set", "fail"),
+            ("suspects", "fail"),
+            ("without-suspects", "pass")
+        ],
+        "{report:#}"
+    );
     assert!(report["candidates"].as_array().unwrap().len() >= 7);
     let probes = report["probes"].as_u64().unwrap();
     assert!(probes <= report["bound"].as_u64().unwrap(), "{report:#}");
