@@ -475,6 +475,28 @@ fn print_finding(
     }
 }
 
+/// The letter that stands for candidate `i` in a trail's masks (`0`-`9`,
+/// then `a`-`z`, then again).
+pub(super) fn letter(i: usize) -> char {
+    char::from_digit((i % 36) as u32, 36).unwrap_or('?')
+}
+
+/// One probe's line of a trail: its number, mask, verdict, time and stage.
+pub(super) fn trail_line(
+    n: usize,
+    mask: &str,
+    verdict: Verdict,
+    seconds: f64,
+    stage: &str,
+) -> String {
+    let result = match verdict {
+        Verdict::Pass => "pass",
+        Verdict::Fail => "FAIL",
+        Verdict::Flaky => "flaky",
+    };
+    format!("  {n:>3}  {mask}  {result:<6}  {seconds:.2}s  {stage}")
+}
+
 /// The candidates as letters, then one line per probe.
 fn print_trail(report: &BisectReport, ctx: &Context) {
     let p = &ctx.printer;
@@ -493,11 +515,6 @@ fn print_trail(report: &BisectReport, ctx: &Context) {
         },
         report.repeat
     ));
-    let letter = |i: usize| -> char {
-        char::from_digit((i % 36) as u32, 36)
-            .unwrap_or('?')
-            .to_ascii_lowercase()
-    };
     let legend: Vec<String> = report
         .candidates
         .iter()
@@ -508,17 +525,12 @@ fn print_trail(report: &BisectReport, ctx: &Context) {
     let header: String = (0..report.candidates.len()).map(letter).collect();
     p.out(format!("  {:>3}  {header}  result  time", "#"));
     for (n, step) in report.trail.iter().enumerate() {
-        let result = match step.verdict {
-            Verdict::Pass => "pass",
-            Verdict::Fail => "FAIL",
-            Verdict::Flaky => "flaky",
-        };
-        p.out(format!(
-            "  {:>3}  {}  {result:<6}  {:.2}s  {}",
+        p.out(trail_line(
             n + 1,
-            step.mask,
+            &step.mask,
+            step.verdict,
             step.seconds,
-            step.stage
+            step.stage,
         ));
         if step.verdict == Verdict::Fail && (step.stage == "alone" || step.stage == "whole-set") {
             for line in &step.errors {

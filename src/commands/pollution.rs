@@ -12,7 +12,7 @@ use std::time::Instant;
 use anyhow::{Context as _, Result};
 
 use super::OutputFormat;
-use super::isolation::{interrupted, show_progress};
+use super::isolation::{interrupted, letter, show_progress, trail_line};
 use crate::Context;
 use crate::env::compose::ComposeSpec;
 use crate::error::UserError;
@@ -428,11 +428,6 @@ fn command(
         .join(" ")
 }
 
-/// One letter per earlier test (for up to 36 of them).
-fn letter(i: usize) -> char {
-    char::from_digit((i % 36) as u32, 36).unwrap_or('?')
-}
-
 /// A mask of up to `width` characters: beyond that, each character stands
 /// for several tests: `#` all run, `.` none, `:` some.
 pub(super) fn strip(mask: &str, width: usize) -> String {
@@ -507,17 +502,12 @@ fn print_trail(report: &PollutionReport, rec: &RunRecord, worker: Option<&str>, 
     };
     p.out(format!("  {:>3}  {header}  result  time", "#"));
     for (i, step) in report.trail.iter().enumerate() {
-        let result = match step.verdict {
-            Verdict::Pass => "pass",
-            Verdict::Fail => "FAIL",
-            Verdict::Flaky => "flaky",
-        };
-        p.out(format!(
-            "  {:>3}  {}  {result:<6}  {:.2}s  {}",
+        p.out(trail_line(
             i + 1,
-            strip(&step.mask, STRIP),
+            &strip(&step.mask, STRIP),
+            step.verdict,
             step.seconds,
-            step.stage
+            step.stage,
         ));
         if step.verdict != Verdict::Pass && (step.stage == "alone" || step.stage == "replay") {
             for line in &step.errors {
