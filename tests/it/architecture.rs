@@ -10,7 +10,7 @@
 //! split.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Top-level modules, bottom first. A module may name modules on its own
 /// floor or below.
@@ -69,31 +69,39 @@ fn code_of(text: &str) -> String {
         .join("\n")
 }
 
-fn edges() -> BTreeMap<String, BTreeSet<String>> {
+/// `src/` and every Rust source file under it.
+fn sources() -> (PathBuf, Vec<PathBuf>) {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut files = Vec::new();
     let mut stack = vec![src.clone()];
     while let Some(dir) = stack.pop() {
         for entry in std::fs::read_dir(&dir).unwrap().flatten() {
             let path = entry.path();
             if path.is_dir() {
                 stack.push(path);
-                continue;
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                files.push(path);
             }
-            if path.extension().is_none_or(|e| e != "rs") {
-                continue;
-            }
-            let from = module_of(&src, &path);
-            let code = code_of(&std::fs::read_to_string(&path).unwrap());
-            let targets = out.entry(from.clone()).or_default();
-            for (at, _) in code.match_indices("crate::") {
-                let to: String = code[at + "crate::".len()..]
-                    .chars()
-                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-                    .collect();
-                if !to.is_empty() && to != from && to.chars().next().unwrap().is_lowercase() {
-                    targets.insert(to);
-                }
+        }
+    }
+    files.sort();
+    (src, files)
+}
+
+fn edges() -> BTreeMap<String, BTreeSet<String>> {
+    let (src, files) = sources();
+    let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for path in files {
+        let from = module_of(&src, &path);
+        let code = code_of(&std::fs::read_to_string(&path).unwrap());
+        let targets = out.entry(from.clone()).or_default();
+        for (at, _) in code.match_indices("crate::") {
+            let to: String = code[at + "crate::".len()..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            if !to.is_empty() && to != from && to.chars().next().unwrap().is_lowercase() {
+                targets.insert(to);
             }
         }
     }
@@ -144,27 +152,16 @@ fn only_commands_and_the_top_name_commands() {
 /// it): commands and the library take plain settings.
 #[test]
 fn only_the_command_line_names_clap() {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    let mut stack = vec![src.clone()];
+    let (src, files) = sources();
     let mut naming = Vec::new();
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap().flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                stack.push(path);
-                continue;
-            }
-            if path.extension().is_none_or(|e| e != "rs") {
-                continue;
-            }
-            let module = module_of(&src, &path);
-            if ["cli", "lib", "main"].contains(&module.as_str()) {
-                continue;
-            }
-            let code = code_of(&std::fs::read_to_string(&path).unwrap());
-            if code.contains("clap") {
-                naming.push(path.strip_prefix(&src).unwrap().display().to_string());
-            }
+    for path in files {
+        let module = module_of(&src, &path);
+        if ["cli", "lib", "main"].contains(&module.as_str()) {
+            continue;
+        }
+        let code = code_of(&std::fs::read_to_string(&path).unwrap());
+        if code.contains("clap") {
+            naming.push(path.strip_prefix(&src).unwrap().display().to_string());
         }
     }
     assert!(
@@ -276,36 +273,25 @@ fn doc_above(lines: &[&str], first: usize) -> String {
 
 #[test]
 fn long_functions_say_why() {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let (src, files) = sources();
     let mut long = Vec::new();
     let mut known_seen = BTreeSet::new();
-    let mut stack = vec![src.clone()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap().flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                stack.push(path);
+    for path in files {
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        for (name, first, length) in function_lengths(&text) {
+            if length <= LONGEST_FUNCTION || doc_above(&lines, first).contains("Long:") {
                 continue;
             }
-            if path.extension().is_none_or(|e| e != "rs") {
-                continue;
-            }
-            let text = std::fs::read_to_string(&path).unwrap();
-            let lines: Vec<&str> = text.lines().collect();
-            for (name, first, length) in function_lengths(&text) {
-                if length <= LONGEST_FUNCTION || doc_above(&lines, first).contains("Long:") {
-                    continue;
+            let rel = path.strip_prefix(&src).unwrap().display().to_string();
+            match KNOWN_LONG_FUNCTIONS
+                .iter()
+                .find(|(file, known)| rel.ends_with(file) && *known == name)
+            {
+                Some(known) => {
+                    known_seen.insert(*known);
                 }
-                let rel = path.strip_prefix(&src).unwrap().display().to_string();
-                match KNOWN_LONG_FUNCTIONS
-                    .iter()
-                    .find(|(file, known)| rel.ends_with(file) && *known == name)
-                {
-                    Some(known) => {
-                        known_seen.insert(*known);
-                    }
-                    None => long.push(format!("src/{rel}:{first} `{name}` ({length} lines)")),
-                }
+                None => long.push(format!("src/{rel}:{first} `{name}` ({length} lines)")),
             }
         }
     }
