@@ -217,21 +217,19 @@ fn a_wheel_run_reruns_offline_from_a_wheelhouse_with_the_same_hashes() {
     let links = wheelhouse(&ctx);
     let valet = links.join(fixture_wheel("valet").file_name().unwrap());
     let links_arg = links.to_str().unwrap();
-    let (first, code) = run_json(
-        &ctx,
-        &[
-            "--base",
-            "tempest",
-            "--installer",
-            "pip",
-            "--offline",
-            "--find-links",
-            links_arg,
-            "--plugin",
-            valet.to_str().unwrap(),
-            "valet",
-        ],
-    );
+    let args = [
+        "--base",
+        "tempest",
+        "--installer",
+        "pip",
+        "--offline",
+        "--find-links",
+        links_arg,
+        "--plugin",
+        valet.to_str().unwrap(),
+        "valet",
+    ];
+    let (first, code) = run_json(&ctx, &args);
     assert_eq!(code, 0, "{first:#}");
     let (file, text) = lock_run(&ctx, "last", "wheel.lock");
     // A per-run environment of hashed layers only: its lock is kept for
@@ -241,21 +239,7 @@ fn a_wheel_run_reruns_offline_from_a_wheelhouse_with_the_same_hashes() {
         .flatten()
         .collect();
     assert_eq!(cached.len(), 1);
-    let (_, code) = run_json(
-        &ctx,
-        &[
-            "--base",
-            "tempest",
-            "--installer",
-            "pip",
-            "--offline",
-            "--find-links",
-            links_arg,
-            "--plugin",
-            valet.to_str().unwrap(),
-            "valet",
-        ],
-    );
+    let (_, code) = run_json(&ctx, &args);
     assert_eq!(code, 0);
     let (_, second) = lock_run(&ctx, "last", "second.lock");
     let body = |text: &str| -> String {
