@@ -9,6 +9,7 @@
 use serde_json::Value;
 
 use crate::common::{TestContext, fixtures, stderr, stdout};
+use crate::isolation::shell_words;
 
 const LEAKY: &str = "leaky_tempest_plugin.tests.test_leaks.LeakyTest.";
 const VICTIMS: &str = "victims_tempest_plugin.tests.test_victims.VictimTest.";
@@ -125,33 +126,6 @@ fn run_printed(ctx: &TestContext, line: &str, test: &str) -> (Option<i32>, Strin
         .map(|t| t["status"].as_str().unwrap().to_string())
         .unwrap_or_else(|| panic!("{test} did not run: {}", stderr(&out)));
     (out.status.code(), status)
-}
-
-/// Split a command line of single-quoted words.
-fn shell_words(line: &str) -> Vec<String> {
-    let mut words = Vec::new();
-    let mut current = String::new();
-    let mut quoted = false;
-    let mut any = false;
-    for c in line.chars() {
-        match c {
-            '\'' => {
-                quoted = !quoted;
-                any = true;
-            }
-            ' ' if !quoted => {
-                if any || !current.is_empty() {
-                    words.push(std::mem::take(&mut current));
-                }
-                any = false;
-            }
-            c => current.push(c),
-        }
-    }
-    if any || !current.is_empty() {
-        words.push(current);
-    }
-    words
 }
 
 #[test]
