@@ -4,59 +4,16 @@
 //! that break discovery, `bisect --probe list` among 8 plugins, `plugins
 //! --check` of the 33 current plugins), and every probe was served.
 
-use serde_json::Value;
-
 use super::TEMPEST;
 use super::isolation::{CONGRESS_OLD, CURRENT, VMWARE_OLD, fixture, plugins, shared_home};
-use crate::common::{TestContext, require_tool, stderr, stdout};
+use crate::common::{TestContext, require_tool};
+use crate::served::{both_ways, served_counts};
 
-/// Timings, which differ between any two runs.
-fn without_times(value: &mut Value) {
-    match value {
-        Value::Object(map) => {
-            for key in ["elapsed_ms", "runner_ms", "probe_overhead_ms", "seconds"] {
-                map.remove(key);
-            }
-            map.values_mut().for_each(without_times);
-        }
-        Value::Array(items) => items.iter_mut().for_each(without_times),
-        _ => {}
-    }
-}
-
-/// ARGS served (with `-v`) and fresh, in the shared home: both reports
-/// without timings, with their exit codes, and what the served run said.
-fn both_ways(ctx: &TestContext, args: &[String]) -> ((Value, i32), (Value, i32), String) {
-    let run = |extra: &[&str]| {
-        let out = ctx
-            .cmd()
-            .env("TEMPEST_ENV_HOME", shared_home())
-            .args(args)
-            .args(["--format", "json"])
-            .args(extra)
-            .output()
-            .unwrap();
-        let mut value: Value = serde_json::from_slice(&out.stdout)
-            .unwrap_or_else(|e| panic!("{e}: {}{}", stdout(&out), stderr(&out)));
-        without_times(&mut value);
-        ((value, out.status.code().unwrap_or(-1)), stderr(&out))
-    };
-    let (served, said) = run(&["-v"]);
-    let (fresh, _) = run(&["--no-fork-server"]);
-    (served, fresh, said)
-}
-
-/// `fork server: N probe(s) served, M in fresh processes`, as numbers.
-fn served_counts(said: &str) -> (usize, usize) {
-    let line = said
-        .lines()
-        .find(|l| l.contains("fork server: "))
-        .unwrap_or_else(|| panic!("no fork server figures: {said}"));
-    let numbers: Vec<usize> = line
-        .split(|c: char| !c.is_ascii_digit())
-        .filter_map(|w| w.parse().ok())
-        .collect();
-    (numbers[0], numbers[1])
+/// `tempest-env` in the suite's shared home.
+fn shared(ctx: &TestContext) -> assert_cmd::Command {
+    let mut cmd = ctx.cmd();
+    cmd.env("TEMPEST_ENV_HOME", shared_home());
+    cmd
 }
 
 fn strings(items: &[&str]) -> Vec<String> {
@@ -81,7 +38,7 @@ fn served_probes_agree_with_fresh_ones_on_the_real_sets() {
         ]
         .map(String::from),
     ));
-    let (served, fresh, said) = both_ways(&ctx, &args);
+    let (served, fresh, said) = both_ways(|| shared(&ctx), &args);
     assert_eq!(served, fresh, "{said}");
     assert_eq!(served.0["together"]["loads"], false, "{:#}", served.0);
     let probes = served.0["probes"].as_u64().unwrap() as usize;
@@ -105,7 +62,7 @@ fn served_probes_agree_with_fresh_ones_on_the_real_sets() {
         TEMPEST,
     ]);
     args.extend(plugins(&set));
-    let (served, fresh, said) = both_ways(&ctx, &args);
+    let (served, fresh, said) = both_ways(|| shared(&ctx), &args);
     assert_eq!(served, fresh, "{said}");
     assert_eq!(
         served.0["culprits"],
@@ -123,7 +80,7 @@ fn served_probes_agree_with_fresh_ones_on_the_real_sets() {
     let venv = crate::plugins::uv_venv(&ctx, "current", &packages);
     let python = venv.join("bin/python").display().to_string();
     let args = strings(&["plugins", "--python", &python, "--check"]);
-    let (served, fresh, said) = both_ways(&ctx, &args);
+    let (served, fresh, said) = both_ways(|| shared(&ctx), &args);
     assert_eq!(served, fresh, "{said}");
     assert_eq!(served.0["check"]["ok"], true, "{:#}", served.0);
     let rows = served.0["check"]["plugins"].as_array().unwrap().len();

@@ -10,6 +10,8 @@
 #[path = "../it/common.rs"]
 #[allow(dead_code)]
 mod common;
+#[path = "../it/served.rs"]
+mod served;
 
 use std::process::Command;
 

@@ -11,9 +11,8 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
-
-use crate::common::{TestContext, as_foreground, fixtures, stderr, stdout};
+use crate::common::{TestContext, as_foreground, fixtures, stderr};
+use crate::served::{both_ways, served_counts};
 
 /// Every fixture plugin, the interference ones among the well-behaved.
 const EVERY_FIXTURE: &[&str] = &[
@@ -60,61 +59,12 @@ fn strings(items: &[&str]) -> Vec<String> {
     items.iter().map(|s| s.to_string()).collect()
 }
 
-/// Timings, which differ between any two runs.
-fn without_times(value: &mut Value) {
-    match value {
-        Value::Object(map) => {
-            for key in ["elapsed_ms", "runner_ms", "probe_overhead_ms", "seconds"] {
-                map.remove(key);
-            }
-            map.values_mut().for_each(without_times);
-        }
-        Value::Array(items) => items.iter_mut().for_each(without_times),
-        _ => {}
-    }
-}
-
-/// `tempest-env ARGS --format json`, served (with `-v`) and with
-/// `--no-fork-server`: both reports without timings and their exit codes,
-/// and the served run's stderr.
-fn both_ways(ctx: &TestContext, args: &[String]) -> ((Value, i32), (Value, i32), String) {
-    let run = |extra: &[&str]| {
-        let out = ctx
-            .cmd()
-            .args(args)
-            .args(["--format", "json"])
-            .args(extra)
-            .output()
-            .unwrap();
-        let mut value: Value = serde_json::from_str(&stdout(&out))
-            .unwrap_or_else(|e| panic!("{e}: {}{}", stdout(&out), stderr(&out)));
-        without_times(&mut value);
-        ((value, out.status.code().unwrap_or(-1)), stderr(&out))
-    };
-    let (served, said) = run(&["-v"]);
-    let (fresh, _) = run(&["--no-fork-server"]);
-    (served, fresh, said)
-}
-
-/// The counts of `fork server: N probe(s) served, M in fresh processes`.
-fn served_counts(said: &str) -> (usize, usize) {
-    let line = said
-        .lines()
-        .find(|l| l.contains("fork server: "))
-        .unwrap_or_else(|| panic!("no fork server figures: {said}"));
-    let numbers: Vec<usize> = line
-        .split(|c: char| !c.is_ascii_digit())
-        .filter_map(|w| w.parse().ok())
-        .collect();
-    (numbers[0], numbers[1])
-}
-
 #[test]
 fn sanity_served_and_fresh_agree_on_every_fixture() {
     let ctx = TestContext::new();
     let mut args = strings(&["sanity", "--def", "demo", "-j", "2"]);
     args.extend(plugin_args(EVERY_FIXTURE));
-    let (served, fresh, said) = both_ways(&ctx, &args);
+    let (served, fresh, said) = both_ways(|| ctx.cmd(), &args);
     assert_eq!(served, fresh, "{said}");
     let report = &served.0;
     // The interference shows (so the comparison compares something).
@@ -163,7 +113,7 @@ fn listing_bisects_served_and_fresh_agree() {
         let mut args = strings(&["bisect", filter, "--probe", "list", "--def", "demo"]);
         args.extend(plugin_args(&set));
         args.extend(strings(options));
-        let (served, fresh, said) = both_ways(&ctx, &args);
+        let (served, fresh, said) = both_ways(|| ctx.cmd(), &args);
         assert_eq!(served, fresh, "{filter}: {said}");
         let report = &served.0;
         let probes = report["probes"].as_u64().unwrap() + report["target_probes"].as_u64().unwrap();
@@ -187,7 +137,7 @@ fn plugin_checks_served_and_fresh_agree_on_every_fixture() {
     args.extend(plugin_args(EVERY_FIXTURE));
     let out = ctx.cmd().args(&args).output().unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
-    let (served, fresh, said) = both_ways(&ctx, &strings(&["plugins", "every", "--check"]));
+    let (served, fresh, said) = both_ways(|| ctx.cmd(), &strings(&["plugins", "every", "--check"]));
     assert_eq!(served, fresh, "{said}");
     let check = &served.0["check"];
     assert_eq!(check["ok"], false, "{check:#}");
@@ -254,7 +204,7 @@ fn a_probe_that_would_import_a_module_from_elsewhere_runs_fresh() {
     let mut args = strings(&["sanity", "--def", "demo", "-j", "2"]);
     args.extend(plugin_args(&["alpha", "bravo"]));
     args.extend(["--plugin".to_string(), tree.display().to_string()]);
-    let (served, fresh, said) = both_ways(&ctx, &args);
+    let (served, fresh, said) = both_ways(|| ctx.cmd(), &args);
     assert_eq!(served, fresh, "{said}");
     assert!(
         said.contains("module tempest, imported from ")
@@ -303,7 +253,7 @@ fn a_served_interpreter_that_differs_from_a_fresh_one_ends_serving() {
     .unwrap();
     let mut args = strings(&["sanity", "--def", "custom", "-j", "1"]);
     args.extend(plugin_args(&["alpha", "bravo", "broken-import"]));
-    let (served, fresh, said) = both_ways(&ctx, &args);
+    let (served, fresh, said) = both_ways(|| ctx.cmd(), &args);
     assert_eq!(served, fresh, "{said}");
     assert!(
         said.contains("probes run in fresh processes from now on: a served probe's interpreter differs from a fresh one's")

@@ -33,5 +33,6 @@ mod reliability;
 mod replay;
 mod run;
 mod scan;
+mod served;
 mod snapshots;
 mod tools;
