@@ -99,6 +99,41 @@ pub fn exclusive(dir: &Path) -> Result<Option<Lease>> {
     }
 }
 
+/// A fresh directory under `parent`, named `prefix` and a random suffix,
+/// leased for as long as it lives and removed (still leased) when dropped.
+/// `gc` takes any unleased directory of that name for a dead process's
+/// leftover, and may take this one in the instant between making and
+/// leasing it; then it is made again under a new name.
+#[derive(Debug)]
+pub struct ScratchDir {
+    // Declared first so it is removed before the lease is dropped.
+    dir: tempfile::TempDir,
+    _lease: Lease,
+}
+
+impl ScratchDir {
+    pub fn new(parent: &Path, prefix: &str) -> Result<Self> {
+        const ATTEMPTS: usize = 100;
+        for _ in 0..ATTEMPTS {
+            let dir = tempfile::Builder::new()
+                .prefix(prefix)
+                .tempdir_in(parent)
+                .with_context(|| format!("failed to make a scratch dir in {}", parent.display()))?;
+            if let Some(lease) = shared(dir.path())? {
+                return Ok(Self { dir, _lease: lease });
+            }
+        }
+        anyhow::bail!(
+            "failed to keep a scratch dir in {}: removed {ATTEMPTS} times as soon as it was made",
+            parent.display()
+        )
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
 /// The processes holding a lock on `dir`, from `/proc/locks` (empty where
 /// that cannot be read).
 pub fn holders(dir: &Path) -> Vec<u32> {
@@ -183,6 +218,17 @@ mod tests {
         let held = exclusive(dir.path()).unwrap().expect("free");
         drop(held);
         assert!(shared(&dir.path().join("missing")).unwrap().is_none());
+    }
+
+    #[test]
+    fn a_scratch_dir_is_leased_while_it_lives_and_then_removed() {
+        let parent = tempfile::tempdir().unwrap();
+        let scratch = ScratchDir::new(parent.path(), ".tmp.x.").unwrap();
+        let path = scratch.path().to_path_buf();
+        assert!(path.starts_with(parent.path()));
+        assert!(exclusive(&path).unwrap().is_none(), "leased");
+        drop(scratch);
+        assert!(!path.exists());
     }
 
     #[test]

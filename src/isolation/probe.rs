@@ -12,7 +12,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
 use super::members::{Member, Source};
@@ -130,7 +130,7 @@ pub struct Prober {
     pub runner: Preset,
     pub policy: Policy,
     printer: Printer,
-    scratch: tempfile::TempDir,
+    scratch: crate::lease::ScratchDir,
     counter: AtomicUsize,
     runner_time: Mutex<Duration>,
     runs: AtomicUsize,
@@ -165,14 +165,12 @@ impl Prober {
         printer: &Printer,
     ) -> Result<Self> {
         let parent = scratch_parent(&home)?;
-        let scratch = tempfile::Builder::new()
-            .prefix(&format!("{}isolation.", crate::atomic::TMP_PREFIX))
-            .tempdir_in(&parent)
-            .with_context(|| format!("failed to make a scratch dir in {}", parent.display()))?;
-        // Leased while this process lives: `gc` removes it once it is gone.
-        if let Some(lease) = crate::lease::shared(scratch.path())? {
-            lease.keep();
-        }
+        // Leased while it lives: `gc` removes it only once this process is
+        // gone.
+        let scratch = crate::lease::ScratchDir::new(
+            &parent,
+            &format!("{}isolation.", crate::atomic::TMP_PREFIX),
+        )?;
         printer.verbose(format!(
             "probes are composed in {}",
             scratch.path().display()

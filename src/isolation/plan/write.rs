@@ -137,13 +137,11 @@ pub fn lock_composition(
 ) -> Result<Lock> {
     fs_err::create_dir_all(home.data())?;
     // Named like a search's scratch directory, which `gc` removes once its
-    // process is gone.
-    let scratch = tempfile::Builder::new()
-        .prefix(&format!("{}isolation.plan.", crate::atomic::TMP_PREFIX))
-        .tempdir_in(home.data())
-        .with_context(|| format!("failed to make a scratch dir in {}", home.data().display()))?;
-    // Leased while in use: `gc` removes it only once this process is gone.
-    let _lease = crate::lease::shared(scratch.path())?;
+    // process is gone; leased while in use.
+    let scratch = crate::lease::ScratchDir::new(
+        home.data(),
+        &format!("{}isolation.plan.", crate::atomic::TMP_PREFIX),
+    )?;
     let name = format!(
         "plan-{}-{}",
         std::process::id(),
