@@ -339,8 +339,13 @@ pub fn leftovers(
             continue;
         };
         let path = entry.path();
+        // Listed while its build was still at work: renamed into place (or
+        // removed) before the lock came free.
+        let Ok(meta) = fs_err::symlink_metadata(&path) else {
+            continue;
+        };
         if !dry_run {
-            if path.is_dir() && !path.is_symlink() {
+            if meta.is_dir() {
                 atomic::remove_tree(&path)?;
             } else {
                 fs_err::remove_file(&path)?;
