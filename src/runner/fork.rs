@@ -33,15 +33,18 @@ const SCRIPT: &str = include_str!("../python/fork_server.py");
 /// What a `tempest run --list-tests` (or `stestr list`) probe imports before
 /// any plugin's code runs, or that tempest's own test modules import: the
 /// command line (cliff, stestr's commands), stestr's discovery runner, and
-/// tempest's library and test bases. A module a tempest version lacks is
-/// skipped; one that reads tempest's configuration while being imported is
-/// left to each probe.
+/// tempest's library and test bases; and modules of tempest's own
+/// dependencies that plugins' test modules commonly import (oslo.utils'
+/// string helpers, cryptography's X.509). Nothing a probe would not import:
+/// every module here is on the path of the search's first round, which
+/// waits for the server (cliff's interactive shell, cmd2, is not). A module
+/// a tempest version lacks is skipped; one that reads tempest's
+/// configuration while being imported is left to each probe.
 pub const RUNNER_PRELOAD: &[&str] = &[
     "cliff.app",
     "cliff.commandmanager",
     "cliff.help",
     "cliff.complete",
-    "cliff.interactive",
     "pbr.version",
     "prettytable",
     "tempest.cmd.run",
@@ -71,6 +74,10 @@ pub const RUNNER_PRELOAD: &[&str] = &[
     "testscenarios",
     "html.parser",
     "http.server",
+    "oslo_utils.strutils",
+    "oslo_utils.versionutils",
+    "cryptography.x509",
+    "dateutil.parser",
 ];
 
 /// What `plugins --check` probes import before a plugin's code runs, and
