@@ -60,3 +60,31 @@ for r in results:
         r["command"], r["median"] * 1e3, r["mean"] * 1e3, (r.get("stddev") or 0.0) * 1e3, r["median"] / first))
 PYEOF
 }
+
+# hyperfine RUNS times over all the commands, one run of each in turn, so
+# that a machine that slows down or speeds up meanwhile weighs on every
+# command alike; the runs are merged into one export (OUT) in hyperfine's
+# format. Usage: interleaved RUNS OUT hyperfine-arguments...
+interleaved() {
+    local runs="$1" out="$2"; shift 2
+    local parts=()
+    for i in $(seq 1 "$runs"); do
+        hyperfine --runs 1 "$@" --export-json "$out.$i"
+        parts+=("$out.$i")
+    done
+    "$PY" - "$out" "${parts[@]}" <<'PYEOF'
+import json, statistics, sys
+out, parts = sys.argv[1], sys.argv[2:]
+exports = [json.load(open(p)) for p in parts]
+merged = exports[0]
+for n, r in enumerate(merged["results"]):
+    times = [t for e in exports for t in e["results"][n]["times"]]
+    r.update(times=times, mean=statistics.mean(times), median=statistics.median(times),
+             stddev=statistics.stdev(times) if len(times) > 1 else None,
+             min=min(times), max=max(times))
+    for key in ("user", "system", "exit_codes"):
+        r.pop(key, None)
+json.dump(merged, open(out, "w"), indent=2)
+PYEOF
+    rm -f "${parts[@]}"
+}

@@ -8,7 +8,8 @@
 #      suite and 7 older ones) against one `tempest list-plugins` plus one
 #      listing of the 33 current ones (the older ones make tempest stop
 #      early, which would flatter nobody), and the check's peak memory.
-# Each ratio is printed; --no-fork-server figures are given for scale.
+# Each ratio is printed; --no-fork-server figures are given for scale. The
+# bisect runs of (a) are interleaved with the listings (common.sh).
 # Bytecode caches are written on both sides, as users have them.
 # Usage: benches/fork.sh [a] [b] [c]   (all three by default; writes
 # benches/results/fork-*.md, and the summary of the parts run)
@@ -82,7 +83,7 @@ if part c; then
     "$TE" plugins --python "$D/forty/bin/python" --check >/dev/null 2>&1 || true
 fi
 
-part a && hyperfine --runs 3 -i -N --export-json "$RESULTS/fork-bisect.json" \
+part a && interleaved 5 "$RESULTS/fork-bisect.json" -i -N \
     -n "tempest run --list-tests, plain venv, the 7-plugin set" "$(listing seven)" \
     -n "tempest-env bisect --probe list (7 plugins)" "$TE ${BISECT[*]} -q" \
     -n "tempest-env bisect --probe list --no-fork-server" "$TE ${BISECT[*]} -q --no-fork-server"
