@@ -82,8 +82,9 @@ for n, r in enumerate(merged["results"]):
     r.update(times=times, mean=statistics.mean(times), median=statistics.median(times),
              stddev=statistics.stdev(times) if len(times) > 1 else None,
              min=min(times), max=max(times))
-    for key in ("user", "system", "exit_codes"):
-        r.pop(key, None)
+    for key in ("user", "system"):
+        r[key] = statistics.mean(e["results"][n][key] for e in exports)
+    r["exit_codes"] = [c for e in exports for c in e["results"][n]["exit_codes"]]
 json.dump(merged, open(out, "w"), indent=2)
 PYEOF
     rm -f "${parts[@]}"
