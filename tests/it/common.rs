@@ -54,6 +54,51 @@ impl TestContext {
         self.cmd().args(["create", name]).assert().success();
         self.env_dir(name)
     }
+
+    /// The ids of the recorded runs, sorted.
+    pub(crate) fn run_ids(&self) -> Vec<String> {
+        let mut ids: Vec<String> = std::fs::read_dir(self.home.path().join("data/runs"))
+            .map(|d| {
+                d.flatten()
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        ids.sort();
+        ids
+    }
+}
+
+/// Owned copies of `items`.
+pub(crate) fn strings(items: &[&str]) -> Vec<String> {
+    items.iter().map(|s| s.to_string()).collect()
+}
+
+/// `--plugin DIR` for each named fixture plugin source tree.
+pub(crate) fn fixture_plugin_args(names: &[&str]) -> Vec<String> {
+    names
+        .iter()
+        .flat_map(|n| {
+            [
+                "--plugin".to_string(),
+                fixtures().join("plugins").join(n).display().to_string(),
+            ]
+        })
+        .collect()
+}
+
+/// Assert that `out` is a refusal of bad input: exit 2, one `error:` line,
+/// which says `needle`; `what` names the case in failures. Its stderr.
+pub(crate) fn assert_refused(out: &std::process::Output, what: &str, needle: &str) -> String {
+    let err = stderr(out);
+    assert_eq!(out.status.code(), Some(2), "{what}: {err}");
+    assert_eq!(
+        err.lines().filter(|l| l.starts_with("error:")).count(),
+        1,
+        "{what}: {err}"
+    );
+    assert!(err.contains(needle), "{what}: {err}");
+    err
 }
 
 /// The real executable behind the machine's `python3`.

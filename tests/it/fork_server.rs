@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use crate::common::{TestContext, as_foreground, fixtures, stderr};
+use crate::common::{TestContext, as_foreground, fixture_plugin_args, fixtures, stderr, strings};
 use crate::served::{both_ways, served_counts};
 
 /// Every fixture plugin, the interference ones among the well-behaved.
@@ -43,27 +43,11 @@ const EVERY_FIXTURE: &[&str] = &[
     "slow-load",
 ];
 
-fn plugin_args(names: &[&str]) -> Vec<String> {
-    names
-        .iter()
-        .flat_map(|n| {
-            [
-                "--plugin".to_string(),
-                fixtures().join("plugins").join(n).display().to_string(),
-            ]
-        })
-        .collect()
-}
-
-fn strings(items: &[&str]) -> Vec<String> {
-    items.iter().map(|s| s.to_string()).collect()
-}
-
 #[test]
 fn sanity_served_and_fresh_agree_on_every_fixture() {
     let ctx = TestContext::new();
     let mut args = strings(&["sanity", "--def", "demo", "-j", "2"]);
-    args.extend(plugin_args(EVERY_FIXTURE));
+    args.extend(fixture_plugin_args(EVERY_FIXTURE));
     let (served, fresh, said) = both_ways(|| ctx.cmd(), &args);
     assert_eq!(served, fresh, "{said}");
     let report = &served.0;
@@ -111,7 +95,7 @@ fn listing_bisects_served_and_fresh_agree() {
         let mut set = vec!["alpha", "filler-1", "filler-2", "bravo"];
         set.extend(extra.iter());
         let mut args = strings(&["bisect", filter, "--probe", "list", "--def", "demo"]);
-        args.extend(plugin_args(&set));
+        args.extend(fixture_plugin_args(&set));
         args.extend(strings(options));
         let (served, fresh, said) = both_ways(|| ctx.cmd(), &args);
         assert_eq!(served, fresh, "{filter}: {said}");
@@ -134,7 +118,7 @@ fn plugin_checks_served_and_fresh_agree_on_every_fixture() {
         "--plugin",
         &fixtures().join("tempest-standin").display().to_string(),
     ]);
-    args.extend(plugin_args(EVERY_FIXTURE));
+    args.extend(fixture_plugin_args(EVERY_FIXTURE));
     let out = ctx.cmd().args(&args).output().unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     let (served, fresh, said) = both_ways(|| ctx.cmd(), &strings(&["plugins", "every", "--check"]));
@@ -202,7 +186,7 @@ fn a_probe_that_would_import_a_module_from_elsewhere_runs_fresh() {
         )],
     );
     let mut args = strings(&["sanity", "--def", "demo", "-j", "2"]);
-    args.extend(plugin_args(&["alpha", "bravo"]));
+    args.extend(fixture_plugin_args(&["alpha", "bravo"]));
     args.extend(["--plugin".to_string(), tree.display().to_string()]);
     let (served, fresh, said) = both_ways(|| ctx.cmd(), &args);
     assert_eq!(served, fresh, "{said}");
@@ -252,7 +236,7 @@ fn a_served_interpreter_that_differs_from_a_fresh_one_ends_serving() {
     )
     .unwrap();
     let mut args = strings(&["sanity", "--def", "custom", "-j", "1"]);
-    args.extend(plugin_args(&["alpha", "bravo", "broken-import"]));
+    args.extend(fixture_plugin_args(&["alpha", "bravo", "broken-import"]));
     let (served, fresh, said) = both_ways(|| ctx.cmd(), &args);
     assert_eq!(served, fresh, "{said}");
     assert!(
@@ -296,7 +280,7 @@ fn a_killed_or_interrupted_served_search_leaves_nothing_behind() {
     for signal in [libc::SIGKILL, libc::SIGINT] {
         let ctx = TestContext::new();
         let mut args = strings(&["sanity", "--def", "demo", "-j", "2"]);
-        args.extend(plugin_args(&["slow-load", "alpha"]));
+        args.extend(fixture_plugin_args(&["slow-load", "alpha"]));
         // Passed on to every probe's runner.
         let mut searching = ctx.std_cmd();
         searching

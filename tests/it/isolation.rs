@@ -4,24 +4,12 @@
 
 use serde_json::Value;
 
-use crate::common::{TestContext, as_foreground, fixtures, stderr, stdout};
+use crate::common::{TestContext, as_foreground, fixture_plugin_args, stderr, stdout};
 
 /// Well-behaved plugins that pad every set.
 const FILLERS: &[&str] = &[
     "alpha", "filler-1", "filler-2", "bravo", "filler-3", "filler-4", "filler-5", "filler-6",
 ];
-
-fn plugin_args(names: &[&str]) -> Vec<String> {
-    names
-        .iter()
-        .flat_map(|n| {
-            [
-                "--plugin".to_string(),
-                fixtures().join("plugins").join(n).display().to_string(),
-            ]
-        })
-        .collect()
-}
 
 /// The fillers with `extra` spread among them.
 fn set_with(extra: &[&str]) -> Vec<&'static str> {
@@ -57,7 +45,7 @@ fn bisect_env(filter: &str, set: &[&str], extra: &[&str], envs: &[(&str, String)
         "--def".into(),
         "demo".into(),
     ];
-    args.extend(plugin_args(set));
+    args.extend(fixture_plugin_args(set));
     args.extend(extra.iter().map(|s| s.to_string()));
     json(&ctx, &args, envs).0
 }
@@ -124,7 +112,7 @@ fn sanity_marks_exactly_the_broken_plugins() {
         "dup-entrypoint-b",
     ]);
     let mut args: Vec<String> = vec!["sanity".into(), "--def".into(), "demo".into()];
-    args.extend(plugin_args(&set));
+    args.extend(fixture_plugin_args(&set));
     let (report, code) = json(&ctx, &args, &[]);
     assert_eq!(code, 1, "{report:#}");
     let rows = report["rows"].as_array().unwrap();
@@ -343,7 +331,7 @@ fn the_single_command_of_each_other_finding_does_what_it_says() {
     let out = ctx
         .cmd()
         .args(["bisect", "alpha", "--def", "demo"])
-        .args(plugin_args(&set_with(&[])))
+        .args(fixture_plugin_args(&set_with(&[])))
         .output()
         .unwrap();
     let text = stdout(&out);
@@ -362,7 +350,7 @@ fn the_single_command_of_each_other_finding_does_what_it_says() {
             "--def",
             "demo",
         ])
-        .args(plugin_args(&set_with(&["broken-test-module"])))
+        .args(fixture_plugin_args(&set_with(&["broken-test-module"])))
         .output()
         .unwrap();
     let text = stdout(&out);
@@ -395,7 +383,7 @@ fn the_human_trail_and_command_lines() {
     let out = ctx
         .cmd()
         .args(["bisect", "victim", "--def", "demo"])
-        .args(plugin_args(&set))
+        .args(fixture_plugin_args(&set))
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
@@ -470,7 +458,7 @@ fn compare_shows_the_test_that_changed() {
         "--def".into(),
         "demo".into(),
     ];
-    args.extend(plugin_args(&set));
+    args.extend(fixture_plugin_args(&set));
     let (report, code) = json(&ctx, &args, &[]);
     assert_eq!(code, 1, "{report:#}");
     let tests = report["tests"].as_array().unwrap();
@@ -488,7 +476,7 @@ fn ids_with_scenarios_and_non_ascii_names_are_counted_and_bisected() {
     let ctx = TestContext::new();
     let set = set_with(&["scenarios"]);
     let mut args: Vec<String> = vec!["sanity".into(), "--def".into(), "demo".into()];
-    args.extend(plugin_args(&set));
+    args.extend(fixture_plugin_args(&set));
     let (report, code) = json(&ctx, &args, &[]);
     assert_eq!(code, 0, "{report:#}");
     let rows = report["rows"].as_array().unwrap();
@@ -534,7 +522,7 @@ fn listing_probes_print_listing_commands_that_do_what_they_say() {
             "--def",
             "demo",
         ])
-        .args(plugin_args(&set))
+        .args(fixture_plugin_args(&set))
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
@@ -584,7 +572,7 @@ fn progress_is_drawn_on_a_terminal_and_nothing_extra_when_piped() {
         "--def".into(),
         "demo".into(),
     ];
-    args.extend(plugin_args(&set));
+    args.extend(fixture_plugin_args(&set));
     // Piped: stderr holds only the closing status line.
     let out = ctx.cmd().args(&args).output().unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
@@ -626,7 +614,7 @@ fn compare_exits_0_when_no_test_changed() {
         "--def".into(),
         "demo".into(),
     ];
-    args.extend(plugin_args(&set));
+    args.extend(fixture_plugin_args(&set));
     let (report, code) = json(&ctx, &args, &[]);
     assert_eq!(code, 0, "{report:#}");
     let tests = report["tests"].as_array().unwrap();
@@ -648,7 +636,7 @@ fn an_interrupted_probe_stops_the_search_and_leaves_nothing() {
         "--runner".into(),
         "sleep 30".into(),
     ];
-    args.extend(plugin_args(&set_with(&[])));
+    args.extend(fixture_plugin_args(&set_with(&[])));
     let started = Instant::now();
     let child = as_foreground(ctx.std_cmd().args(&args))
         .stdout(Stdio::piped())

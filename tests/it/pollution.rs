@@ -8,29 +8,18 @@
 
 use serde_json::Value;
 
-use crate::common::{TestContext, fixtures, stderr, stdout};
+use crate::common::{TestContext, fixture_plugin_args, stderr, stdout};
 use crate::isolation::shell_words;
 
 const LEAKY: &str = "leaky_tempest_plugin.tests.test_leaks.LeakyTest.";
 const VICTIMS: &str = "victims_tempest_plugin.tests.test_victims.VictimTest.";
 
-fn plugins(names: &[&str]) -> Vec<String> {
-    names
-        .iter()
-        .flat_map(|n| {
-            [
-                "--plugin".to_string(),
-                fixtures().join("plugins").join(n).display().to_string(),
-            ]
-        })
-        .collect()
-}
-
 /// Record a run of the demo with `names`, its runner given `posargs`;
 /// some victim fails in it.
 fn record(ctx: &TestContext, names: &[&str], posargs: &[&str], envs: &[(&str, &str)]) {
     let mut cmd = ctx.cmd();
-    cmd.args(["run", "--def", "demo"]).args(plugins(names));
+    cmd.args(["run", "--def", "demo"])
+        .args(fixture_plugin_args(names));
     if !posargs.is_empty() {
         cmd.arg("--").args(posargs);
     }
@@ -339,7 +328,7 @@ fn a_test_that_fails_alone_is_not_pollution() {
     let out = ctx
         .cmd()
         .args(["run", "--def", "demo", "--set-env", "LEAKY_ENDPOINT=x"])
-        .args(plugins(&["victims"]))
+        .args(fixture_plugin_args(&["victims"]))
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));

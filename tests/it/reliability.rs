@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use crate::common::{
     TestContext, as_foreground, build_wheel, fixture_wheel, fixtures, pip_target, stderr, stdout,
-    system_python, tree, visible_plugins,
+    strings, system_python, tree, visible_plugins,
 };
 
 /// A fixed-seed linear congruential generator (Knuth's MMIX constants).
@@ -237,10 +237,6 @@ fn run_ok(ctx: &TestContext, args: &[String], trial: &str) {
         args.join(" "),
         stderr(&out)
     );
-}
-
-fn strings(items: &[&str]) -> Vec<String> {
-    items.iter().map(|s| s.to_string()).collect()
 }
 
 fn path_str(path: &Path) -> String {

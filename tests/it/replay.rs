@@ -62,18 +62,6 @@ fn lock_run(ctx: &TestContext, run: &str, name: &str) -> (PathBuf, String) {
     (file, text)
 }
 
-fn run_ids(ctx: &TestContext) -> Vec<String> {
-    let mut ids: Vec<String> = std::fs::read_dir(ctx.home.path().join("data/runs"))
-        .map(|d| {
-            d.flatten()
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .collect()
-        })
-        .unwrap_or_default();
-    ids.sort();
-    ids
-}
-
 #[test]
 fn a_locked_demo_run_reruns_in_another_home_with_the_same_statuses() {
     let ctx = TestContext::new();
@@ -124,7 +112,7 @@ fn a_locked_demo_run_reruns_in_another_home_with_the_same_statuses() {
     let replay = &rerun["run"]["replay"];
     assert_eq!(replay["posargs"], serde_json::json!(["--serial"]));
     assert_eq!(replay["set_env"], serde_json::json!([["REPLAY_A", "1"]]));
-    assert_eq!(run_ids(&other).len(), 1);
+    assert_eq!(other.run_ids().len(), 1);
     let out = other
         .cmd()
         .args(["run", "--from"])
@@ -317,7 +305,7 @@ fn an_environment_that_differs_from_the_lock_is_not_run_unless_allowed() {
         lines[0].contains("valet: 9.9 in the lock, 0.0.0 here"),
         "{err}"
     );
-    assert!(run_ids(&other).is_empty(), "nothing ran, nothing recorded");
+    assert!(other.run_ids().is_empty(), "nothing ran, nothing recorded");
     assert!(
         crate::common::tree(&other.home.path().join("data/envs")).is_empty(),
         "no environment left"
@@ -329,7 +317,7 @@ fn an_environment_that_differs_from_the_lock_is_not_run_unless_allowed() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert_eq!(run_ids(&other).len(), 1);
+    assert_eq!(other.run_ids().len(), 1);
 }
 
 #[test]
@@ -356,7 +344,7 @@ fn bad_run_locks_are_one_line_errors_that_change_nothing() {
     let (run_lock, _) = lock_run(&ctx, "last", "run.lock");
     std::fs::write(work.join("corrupt.lock"), "format = \"1.0.0\"\n[run\n").unwrap();
     std::fs::write(work.join("newer.lock"), "format = \"2.0.0\"\n").unwrap();
-    let before = run_ids(&ctx);
+    let before = ctx.run_ids();
     let run_lock = run_lock.to_str().unwrap();
     let cases: &[(&[&str], &str)] = &[
         (&["run", "--from", "env.lock"], "not a run"),
@@ -377,15 +365,8 @@ fn bad_run_locks_are_one_line_errors_that_change_nothing() {
     ];
     for (args, needle) in cases {
         let out = ctx.cmd().args(*args).output().unwrap();
-        let err = stderr(&out);
-        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
-        assert_eq!(
-            err.lines().filter(|l| l.starts_with("error:")).count(),
-            1,
-            "{args:?}: {err}"
-        );
-        assert!(err.contains(needle), "{args:?}: {err}");
-        assert_eq!(run_ids(&ctx), before, "{args:?} recorded a run");
+        crate::common::assert_refused(&out, &format!("{args:?}"), needle);
+        assert_eq!(ctx.run_ids(), before, "{args:?} recorded a run");
     }
     // A run recorded without its environment's lock cannot be locked.
     let dir = ctx

@@ -7,22 +7,12 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::common::{TestContext, as_foreground, fixtures, python_version, stderr, stdout};
+use crate::common::{
+    TestContext, as_foreground, fixture_plugin_args, fixtures, python_version, stderr, stdout,
+};
 
 const LIST_GROUPS: &str =
     "valet.tests.tempest.tests.api.test_groups.ValetGroupsTest.test_list_groups";
-
-fn runs(ctx: &TestContext) -> Vec<String> {
-    let mut ids: Vec<String> = std::fs::read_dir(ctx.home.path().join("data/runs"))
-        .map(|d| {
-            d.flatten()
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .collect()
-        })
-        .unwrap_or_default();
-    ids.sort();
-    ids
-}
 
 #[test]
 fn the_demo_runs_offline_and_records_the_run() {
@@ -42,7 +32,7 @@ fn the_demo_runs_offline_and_records_the_run() {
     );
     let last = text.lines().last().unwrap();
     assert!(last.contains(" passed, 0 failed, 1 skipped"), "{last}");
-    let ids = runs(&ctx);
+    let ids = ctx.run_ids();
     assert_eq!(ids.len(), 1);
     let dir = ctx.home.path().join("data/runs").join(&ids[0]);
     for file in [
@@ -114,27 +104,16 @@ fn a_filter_selects_tests_and_list_lists_them() {
     let listed: Vec<&str> = text.lines().filter(|l| l.starts_with("valet.")).collect();
     assert!(listed.contains(&LIST_GROUPS), "{listed:?}");
     assert!(listed.len() >= 4, "{listed:?}");
-    assert_eq!(runs(&ctx).len(), 1, "--list records no run");
+    assert_eq!(ctx.run_ids().len(), 1, "--list records no run");
 }
 
 #[test]
 fn a_failing_test_fails_the_run_and_diff_names_it() {
     let ctx = TestContext::new();
-    let plugins = |names: &[&str]| -> Vec<String> {
-        names
-            .iter()
-            .flat_map(|n| {
-                [
-                    "--plugin".to_string(),
-                    fixtures().join("plugins").join(n).display().to_string(),
-                ]
-            })
-            .collect()
-    };
     let alone = ctx
         .cmd()
         .args(["run", "--def", "demo"])
-        .args(plugins(&["state-victim"]))
+        .args(fixture_plugin_args(&["state-victim"]))
         .arg("victim")
         .output()
         .unwrap();
@@ -148,7 +127,7 @@ fn a_failing_test_fails_the_run_and_diff_names_it() {
     let both = ctx
         .cmd()
         .args(["run", "--def", "demo"])
-        .args(plugins(&["state-mutator", "state-victim"]))
+        .args(fixture_plugin_args(&["state-mutator", "state-victim"]))
         .arg("victim")
         .output()
         .unwrap();
@@ -160,7 +139,7 @@ fn a_failing_test_fails_the_run_and_diff_names_it() {
         stderr(&both)
     );
     assert!(stdout(&both).contains("Failed:"), "{}", stdout(&both));
-    let ids = runs(&ctx);
+    let ids = ctx.run_ids();
     let out = ctx.cmd().args(["diff", &ids[0], &ids[1]]).output().unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
@@ -560,7 +539,7 @@ fn a_preset_runner_missing_from_the_environment_is_never_taken_from_the_host() {
             );
         }
     }
-    assert!(runs(&ctx).is_empty(), "{:?}", runs(&ctx));
+    assert!(ctx.run_ids().is_empty(), "{:?}", ctx.run_ids());
 }
 
 #[test]
@@ -638,7 +617,7 @@ fn run_ids_are_unique_under_concurrency_and_results_shows_the_newest() {
         let out = child.wait_with_output().unwrap();
         assert!(out.status.success(), "{}", stderr(&out));
     }
-    let ids = runs(&ctx);
+    let ids = ctx.run_ids();
     assert_eq!(ids.len(), 4, "{ids:?}");
     // Two runs in quick succession: `results` shows the second.
     for name in ["first", "second"] {
@@ -694,7 +673,7 @@ fn a_run_records_how_to_replay_it() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let ids = runs(&ctx);
+    let ids = ctx.run_ids();
     let dir = ctx.home.path().join("data/runs").join(&ids[0]);
     let run: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.join("run.json")).unwrap()).unwrap();
