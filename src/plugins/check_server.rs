@@ -21,7 +21,8 @@ use crate::runner::fork::{self, ForkServer, Job, Launch, Program};
 /// A running server for one check, and the directory it lives in.
 pub struct CheckServer {
     server: ForkServer,
-    dir: tempfile::TempDir,
+    /// The check's scratch directory, which the probes' go into.
+    dir: std::path::PathBuf,
     served: AtomicUsize,
     fresh: AtomicUsize,
     /// Why the first child that refused did.
@@ -30,7 +31,11 @@ pub struct CheckServer {
 
 /// Start a server for `target`; `None` (said with `-v`) when it refuses or
 /// cannot start, and the probes run fresh.
-pub fn start(target: &Target, printer: &Printer) -> Result<Option<CheckServer>> {
+pub fn start(
+    target: &Target,
+    scratch: &std::path::Path,
+    printer: &Printer,
+) -> Result<Option<CheckServer>> {
     if target
         .vars
         .iter()
@@ -39,14 +44,12 @@ pub fn start(target: &Target, printer: &Printer) -> Result<Option<CheckServer>> 
         printer.verbose("probes run in fresh processes: a variable is not UTF-8");
         return Ok(None);
     }
-    let dir = tempfile::Builder::new()
-        .prefix("tempest-env-check-server")
-        .tempdir()?;
+    let dir = scratch.to_path_buf();
     let launch = Launch {
         python: &target.python,
         flags: &target.flags,
         vars: &target.vars,
-        dir: &dir.path().join("server"),
+        dir: &dir.join("server"),
         preload: fork::CHECK_PRELOAD,
     };
     match ForkServer::start(&launch) {
@@ -94,7 +97,7 @@ impl CheckServer {
     ) -> Result<Option<Ended>> {
         let scratch = tempfile::Builder::new()
             .prefix("probe")
-            .tempdir_in(self.dir.path())?;
+            .tempdir_in(&self.dir)?;
         let cwd = scratch.path().join("cwd");
         // As for a fresh probe: an empty configuration keeps the host's
         // /etc/tempest/tempest.conf out.
@@ -163,7 +166,6 @@ impl CheckServer {
                 mib(stats.largest_child_kib),
             ));
         }
-        drop(self.dir);
         stats
     }
 }

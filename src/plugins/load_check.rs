@@ -201,6 +201,10 @@ pub struct CheckOptions<'a> {
     /// Fork every probe from a server that imported tempest once
     /// ([`super::check_server`]); else each is a fresh python.
     pub fork_server: bool,
+    /// Where the check's scratch directory goes (the data dir): a
+    /// `.tmp.isolation.check.*` leased while the check lives, which `gc`
+    /// removes if a killed check leaves it.
+    pub scratch: &'a Path,
     /// For `-v`: how the probes ran.
     pub printer: &'a Printer,
 }
@@ -221,8 +225,13 @@ pub fn check_with(
     plugins: &[PluginRow],
     options: &CheckOptions<'_>,
 ) -> Result<CheckReport> {
+    let scratch = crate::lease::ScratchDir::new(
+        options.scratch,
+        &format!("{}isolation.check.", crate::atomic::TMP_PREFIX),
+    )?;
+    let scratch = scratch.path();
     let forked = if options.fork_server {
-        super::check_server::start(target, options.printer)?
+        super::check_server::start(target, scratch, options.printer)?
     } else {
         None
     };
@@ -241,7 +250,7 @@ pub fn check_with(
                     if i >= plugins.len() {
                         break;
                     }
-                    match probe(target, server, "alone", &plugins[i..=i]) {
+                    match probe(target, server, scratch, "alone", &plugins[i..=i]) {
                         Ok(Ok(answer)) => {
                             lock(&backend).get_or_insert_with(|| {
                                 answer.config_backend.clone().unwrap_or_default()
@@ -260,7 +269,7 @@ pub fn check_with(
     if let Some(err) = lock(&failure).take() {
         return Err(err);
     }
-    let together = probe(target, server, "together", plugins)?;
+    let together = probe(target, server, scratch, "together", plugins)?;
     if let Some(forked) = forked {
         forked.finish(options.printer);
     }
@@ -489,6 +498,7 @@ pub(super) fn request(mode: &str, plugins: &[PluginRow]) -> serde_json::Value {
 fn probe(
     target: &Target,
     server: Option<&super::check_server::CheckServer>,
+    scratch: &Path,
     mode: &str,
     plugins: &[PluginRow],
 ) -> Result<std::result::Result<ProbeAnswer, Problem>> {
@@ -498,9 +508,14 @@ fn probe(
         return Ok(answer(status, &out, &err));
     }
     let cwd = tempfile::Builder::new()
-        .prefix("tempest-env-check")
-        .tempdir()
-        .context("failed to create a temporary directory for the probe")?;
+        .prefix("probe")
+        .tempdir_in(scratch)
+        .with_context(|| {
+            format!(
+                "failed to make a probe's directory in {}",
+                scratch.display()
+            )
+        })?;
     // Tempest reads `./etc/tempest.conf`, else `/etc/tempest/tempest.conf`:
     // an empty one here means tempest's defaults, whatever the host holds.
     let etc = cwd.path().join("etc");

@@ -976,3 +976,83 @@ fn tempest_list_plugins_in(env: &Path) -> Vec<String> {
         .unwrap();
     stdout(&out).lines().map(str::to_string).collect()
 }
+
+/// The scratch directories of `plugins --check` under the data dir.
+fn check_scratch(ctx: &TestContext) -> Vec<PathBuf> {
+    std::fs::read_dir(ctx.home.path().join("data"))
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.path())
+                .filter(|p| {
+                    p.file_name()
+                        .is_some_and(|n| n.to_string_lossy().starts_with(".tmp.isolation.check."))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// `plugins --check` keeps its probes' directories and its fork server's
+/// under the data dir, never in `$TMPDIR`, and removes them; what a killed
+/// check leaves there, `gc` removes.
+#[test]
+fn check_writes_only_under_the_data_dir_and_gc_clears_a_killed_one() {
+    let ctx = TestContext::new();
+    let trees: Vec<PathBuf> = [
+        fixtures().join("tempest-standin"),
+        fixtures().join("plugins/valet"),
+        fixtures().join("plugins/slow-load"),
+    ]
+    .into();
+    create(&ctx, "c", &[], &trees);
+    let tmp = ctx.work.path().join("tmp");
+    std::fs::create_dir(&tmp).unwrap();
+    for mode in [&[][..], &["--no-fork-server"][..]] {
+        let out = ctx
+            .cmd()
+            .env("TMPDIR", &tmp)
+            .args(["plugins", "c", "--check"])
+            .args(mode)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{mode:?}: {}", stderr(&out));
+        let written: Vec<_> = std::fs::read_dir(&tmp).unwrap().flatten().collect();
+        assert!(
+            written.is_empty(),
+            "{mode:?} wrote into $TMPDIR: {written:?}"
+        );
+        assert!(check_scratch(&ctx).is_empty(), "{mode:?} left its scratch");
+    }
+    let mut checking = ctx.std_cmd();
+    checking
+        .env("TEMPEST_ENV_FIXTURE_SLOW_LOAD", "300")
+        .env("TMPDIR", &tmp)
+        .args(["plugins", "c", "--check"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    let mut child = checking.spawn().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    // Probing: a probe's directory is in the check's scratch.
+    while !check_scratch(&ctx).iter().any(|s| {
+        std::fs::read_dir(s).is_ok_and(|mut d| {
+            d.any(|e| e.is_ok_and(|e| e.file_name().to_string_lossy().starts_with("probe")))
+        })
+    }) {
+        assert!(std::time::Instant::now() < deadline, "no probe started");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let written: Vec<_> = std::fs::read_dir(&tmp).unwrap().flatten().collect();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(
+        written.is_empty(),
+        "a live check wrote into $TMPDIR: {written:?}"
+    );
+    assert_eq!(check_scratch(&ctx).len(), 1, "the killed check's scratch");
+    let gc = ctx.cmd().arg("gc").output().unwrap();
+    assert!(gc.status.success(), "{}", stderr(&gc));
+    assert!(
+        check_scratch(&ctx).is_empty(),
+        "gc left the killed check's scratch"
+    );
+}
