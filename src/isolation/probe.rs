@@ -164,6 +164,9 @@ impl Prober {
         policy: Policy,
         printer: &Printer,
     ) -> Result<Self> {
+        // A search that was asked to stop throws its probes' results away:
+        // a probe still running 3 s later is ended.
+        crate::process::end_runners_after(Duration::from_secs(3));
         let parent = scratch_parent(&home)?;
         // Leased while it lives: `gc` removes it only once this process is
         // gone.

@@ -236,49 +236,17 @@ pub fn check_with(
         None
     };
     let server = forked.as_ref();
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let workers = cores.min(plugins.len()).max(1);
-    let alone: Mutex<Vec<Option<Probed>>> = Mutex::new((0..plugins.len()).map(|_| None).collect());
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let backend: Mutex<Option<String>> = Mutex::new(None);
-    let failure: Mutex<Option<anyhow::Error>> = Mutex::new(None);
-    std::thread::scope(|scope| {
-        for _ in 0..workers {
-            scope.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                    if i >= plugins.len() {
-                        break;
-                    }
-                    match probe(target, server, scratch, "alone", &plugins[i..=i]) {
-                        Ok(Ok(answer)) => {
-                            lock(&backend).get_or_insert_with(|| {
-                                answer.config_backend.clone().unwrap_or_default()
-                            });
-                            lock(&alone)[i] = Some(Ok(answer.plugins));
-                        }
-                        Ok(Err(problem)) => lock(&alone)[i] = Some(Err(problem)),
-                        Err(err) => {
-                            lock(&failure).get_or_insert(err);
-                        }
-                    }
-                }
-            });
-        }
-    });
-    if let Some(err) = lock(&failure).take() {
-        return Err(err);
-    }
+    let (alone, backend) = each_alone(target, server, scratch, plugins)?;
     let together = probe(target, server, scratch, "together", plugins)?;
     if let Some(forked) = forked {
         forked.finish(options.printer);
     }
-    let mut backend = lock(&backend).take().filter(|b| !b.is_empty());
+    let mut backend = backend.filter(|b| !b.is_empty());
     if let Ok(answer) = &together {
         backend = answer.config_backend.clone().or(backend);
     }
-    let alone: Vec<Outcome> = lock(&alone)
-        .drain(..)
+    let alone: Vec<Outcome> = alone
+        .into_iter()
         .map(|r| match r {
             Some(Ok(mut ps)) if ps.len() == 1 => outcome(ps.remove(0), false),
             Some(Ok(_)) | None => failed(Problem {
@@ -323,6 +291,53 @@ pub fn check_with(
         config_backend: backend,
         plugins: rows,
     })
+}
+
+/// Probe each plugin alone, in parallel up to the number of cores: each
+/// one's answer (`None` if its probe gave none), and the configuration
+/// backend the first answer named.
+fn each_alone(
+    target: &Target,
+    server: Option<&super::check_server::CheckServer>,
+    scratch: &Path,
+    plugins: &[PluginRow],
+) -> Result<(Vec<Option<Probed>>, Option<String>)> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let workers = cores.min(plugins.len()).max(1);
+    let alone: Mutex<Vec<Option<Probed>>> = Mutex::new((0..plugins.len()).map(|_| None).collect());
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let backend: Mutex<Option<String>> = Mutex::new(None);
+    let failure: Mutex<Option<anyhow::Error>> = Mutex::new(None);
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    if i >= plugins.len() {
+                        break;
+                    }
+                    match probe(target, server, scratch, "alone", &plugins[i..=i]) {
+                        Ok(Ok(answer)) => {
+                            lock(&backend).get_or_insert_with(|| {
+                                answer.config_backend.clone().unwrap_or_default()
+                            });
+                            lock(&alone)[i] = Some(Ok(answer.plugins));
+                        }
+                        Ok(Err(problem)) => lock(&alone)[i] = Some(Err(problem)),
+                        Err(err) => {
+                            lock(&failure).get_or_insert(err);
+                        }
+                    }
+                }
+            });
+        }
+    });
+    if let Some(err) = lock(&failure).take() {
+        return Err(err);
+    }
+    let alone = std::mem::take(&mut *lock(&alone));
+    let backend = lock(&backend).take();
+    Ok((alone, backend))
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

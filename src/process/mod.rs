@@ -205,6 +205,42 @@ pub fn run_group(cmd: &mut Command) -> Result<(ExitStatus, Option<i32>)> {
     Ok((status, forwarded))
 }
 
+/// From now on, runners still live `grace` after tempest-env was asked to
+/// stop get SIGTERM (through their supervisors, which relay it to each
+/// group): for probes of a search, whose results an interrupted search
+/// throws away. Python code can swallow the forwarded SIGINT (a bare
+/// `except:`, as unittest's discovery has around each import) and go on
+/// for minutes; SIGTERM's default action ends it. A plain `run` does not
+/// call this: its runner gets all the time it takes to stop and report.
+pub fn end_runners_after(grace: std::time::Duration) {
+    static STARTED: std::sync::Once = std::sync::Once::new();
+    STARTED.call_once(|| {
+        let watcher = move || {
+            // When the last SIGTERM went out (first: when the signal came).
+            let mut since: Option<std::time::Instant> = None;
+            loop {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+                if CAUGHT.load(Ordering::SeqCst) == 0 {
+                    continue;
+                }
+                let last = *since.get_or_insert_with(std::time::Instant::now);
+                if last.elapsed() >= grace {
+                    for live in &LIVE {
+                        let pid = live.load(Ordering::SeqCst);
+                        if pid > 0 {
+                            let _ = signal::killpg(Pid::from_raw(pid), Signal::SIGTERM);
+                        }
+                    }
+                    since = Some(std::time::Instant::now());
+                }
+            }
+        };
+        let _ = std::thread::Builder::new()
+            .name("end-runners".into())
+            .spawn(watcher);
+    });
+}
+
 /// SIGKILL the process group led by `pid` (a child started in a group of
 /// its own); a group already gone is no error.
 pub fn kill_group(pid: u32) {

@@ -296,6 +296,17 @@ fn a_killed_or_interrupted_served_search_leaves_nothing_behind() {
         }
         // SAFETY: kill(2) on the process this test spawned.
         unsafe { libc::kill(child.id() as i32, signal) };
+        let signalled = Instant::now();
+        let mut child = child;
+        // A probe that swallows the SIGINT (unittest's discovery catches
+        // everything around an import) is ended a few seconds later.
+        while child.try_wait().unwrap().is_none() {
+            if signalled.elapsed() > Duration::from_secs(20) {
+                let _ = child.kill();
+                panic!("signal {signal}: tempest-env still running 20 s after it");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
         let out = child.wait_with_output().unwrap();
         let ended = Instant::now();
         if signal == libc::SIGINT {
