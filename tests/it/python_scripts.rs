@@ -101,31 +101,25 @@ fn every_embedded_script_is_in_src_python_with_its_oldest_python() {
     assert_eq!(found, listed, "src/python/ and SCRIPTS differ");
     // Nothing embeds a script from elsewhere.
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    let mut stack = vec![src.clone()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap().flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if path.extension().is_some_and(|e| e == "py") {
-                assert!(
-                    path.starts_with(scripts_dir()),
-                    "{} is outside src/python/",
-                    path.display()
-                );
-            } else if path.extension().is_some_and(|e| e == "rs") {
-                let text = std::fs::read_to_string(&path).unwrap();
-                for (at, _) in text.match_indices("include_str!(\"") {
-                    let arg = &text[at + "include_str!(\"".len()..];
-                    let arg = &arg[..arg.find('"').unwrap()];
-                    if arg.ends_with(".py") {
-                        let target = path.parent().unwrap().join(arg);
-                        assert!(
-                            target.canonicalize().unwrap().starts_with(scripts_dir()),
-                            "{} embeds {arg}, outside src/python/",
-                            path.display()
-                        );
-                    }
+    for path in crate::common::files_under(&src) {
+        if path.extension().is_some_and(|e| e == "py") {
+            assert!(
+                path.starts_with(scripts_dir()),
+                "{} is outside src/python/",
+                path.display()
+            );
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            let text = std::fs::read_to_string(&path).unwrap();
+            for (at, _) in text.match_indices("include_str!(\"") {
+                let arg = &text[at + "include_str!(\"".len()..];
+                let arg = &arg[..arg.find('"').unwrap()];
+                if arg.ends_with(".py") {
+                    let target = path.parent().unwrap().join(arg);
+                    assert!(
+                        target.canonicalize().unwrap().starts_with(scripts_dir()),
+                        "{} embeds {arg}, outside src/python/",
+                        path.display()
+                    );
                 }
             }
         }
