@@ -99,8 +99,9 @@ pub fn exclusive(dir: &Path) -> Result<Option<Lease>> {
     }
 }
 
-/// A fresh directory under `parent`, named `prefix` and a random suffix,
-/// leased for as long as it lives and removed (still leased) when dropped.
+/// A fresh directory under `parent` (made if missing), named `prefix` and a
+/// random suffix, leased for as long as it lives and removed (still leased)
+/// when dropped.
 /// `gc` takes any unleased directory of that name for a dead process's
 /// leftover, and may take this one in the instant between making and
 /// leasing it; then it is made again under a new name.
@@ -114,6 +115,7 @@ pub struct ScratchDir {
 impl ScratchDir {
     pub fn new(parent: &Path, prefix: &str) -> Result<Self> {
         const ATTEMPTS: usize = 100;
+        fs_err::create_dir_all(parent)?;
         for _ in 0..ATTEMPTS {
             let dir = tempfile::Builder::new()
                 .prefix(prefix)

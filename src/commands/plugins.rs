@@ -54,7 +54,6 @@ pub(crate) fn run(settings: PluginsSettings, ctx: &Context) -> Result<u8> {
             "Loading {} plugin(s), each alone and then all together...",
             report.plugins.len()
         ));
-        fs_err::create_dir_all(ctx.home.data())?;
         let options = load_check::CheckOptions {
             fork_server: settings.fork_server,
             scratch: ctx.home.data(),

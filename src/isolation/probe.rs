@@ -167,7 +167,7 @@ impl Prober {
         // A search that was asked to stop throws its probes' results away:
         // a probe still running 3 s later is ended.
         crate::process::end_runners_after(Duration::from_secs(3));
-        let parent = scratch_parent(&home)?;
+        let parent = scratch_parent(&home);
         // Leased while it lives: `gc` removes it only once this process is
         // gone.
         let scratch = crate::lease::ScratchDir::new(
@@ -455,14 +455,13 @@ impl Drop for Prober {
 /// allocation; `TEMPEST_ENV_SCRATCH` names a faster place (a tmpfs that
 /// allows executing, since launchers are scripts), and is used only when it
 /// is one. Putting `TEMPEST_ENV_HOME` on a tmpfs has the same effect.
-fn scratch_parent(home: &Home) -> Result<PathBuf> {
+fn scratch_parent(home: &Home) -> PathBuf {
     if let Some(dir) = std::env::var_os("TEMPEST_ENV_SCRATCH").map(PathBuf::from)
         && is_memory_fs(&dir)
     {
-        return Ok(dir);
+        return dir;
     }
-    fs_err::create_dir_all(home.data())?;
-    Ok(home.data().to_path_buf())
+    home.data().to_path_buf()
 }
 
 /// A writable tmpfs mounted without `noexec`.

@@ -135,7 +135,6 @@ pub fn lock_composition(
     spec: &ComposeSpec,
     printer: &Printer,
 ) -> Result<Lock> {
-    fs_err::create_dir_all(home.data())?;
     // Named like a search's scratch directory, which `gc` removes once its
     // process is gone; leased while in use.
     let scratch = crate::lease::ScratchDir::new(
